@@ -1,0 +1,1 @@
+"""Backends: numpy (reference), torch, onnx. Each imports only its own framework."""

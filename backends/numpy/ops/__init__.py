@@ -1,0 +1,1 @@
+"""One unit per op: forward and backward side by side."""

@@ -1,0 +1,97 @@
+"""Diagnostics: one error type that knows its file, line and column.
+
+Every user-facing failure (a bad spec, a bad data file, a bad flag) is a
+SpecError or a SpecErrors bundle; the CLI prints them and exits with code 2.
+Nothing here imports anything beyond the standard library.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from .ir import Pos
+
+
+@dataclass
+class SpecError(Exception):
+    """A user error at a source position.
+
+    `message` says what is wrong; `hint` what to do (e.g. "did you mean `relu`?").
+    `source` is the text of the file, used to show the offending line with a caret.
+    """
+
+    message: str
+    pos: Pos | None = None
+    hint: str | None = None
+    source: str | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def render(self) -> str:
+        head = f"{self.pos}: error: {self.message}" if self.pos and self.pos.line else (
+            f"{self.pos.file}: error: {self.message}" if self.pos else f"error: {self.message}")
+        lines = [head]
+        if self.pos and self.pos.line and self.source is not None:
+            src_lines = self.source.splitlines()
+            if 0 < self.pos.line <= len(src_lines):
+                text = src_lines[self.pos.line - 1].replace("\t", " ")
+                if len(text) > 200:  # keep huge lines readable: a window around the column
+                    start = max(0, self.pos.column - 100)
+                    text = text[start:start + 200]
+                    col = self.pos.column - start
+                else:
+                    col = self.pos.column
+                gutter = f"{self.pos.line:>5} | "
+                lines.append(gutter + text)
+                lines.append(" " * (len(gutter) + max(col - 1, 0)) + "^")
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+
+class SpecErrors(Exception):
+    """Several independent errors of one file, reported together."""
+
+    def __init__(self, errors: list[SpecError]):
+        self.errors = sorted(errors, key=lambda e: (e.pos.line, e.pos.column) if e.pos else (0, 0))
+        super().__init__("\n".join(e.render() for e in self.errors))
+
+    def render(self) -> str:
+        n = len(self.errors)
+        tail = f"{n} error{'s' if n != 1 else ''}"
+        return "\n".join(e.render() for e in self.errors) + f"\n{tail}"
+
+
+class DataError(SpecError):
+    """A bad data file: the position names the file and, where known, the row."""
+
+
+def did_you_mean(word: str, known) -> str | None:
+    """The closest known name, phrased as a hint, or None if nothing is close."""
+    match = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f"did you mean `{match[0]}`?" if match else None
+
+
+class Collector:
+    """Collects independent errors so a file reports all of them at once."""
+
+    def __init__(self, source: str | None = None):
+        self.source = source
+        self.errors: list[SpecError] = []
+
+    def add(self, message: str, pos: Pos | None = None, hint: str | None = None) -> None:
+        self.errors.append(SpecError(message, pos, hint, self.source))
+
+    def extend(self, errors) -> None:
+        for e in errors:
+            if e.source is None:
+                e.source = self.source
+            self.errors.append(e)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise SpecErrors(self.errors)
