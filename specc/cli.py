@@ -1,0 +1,49 @@
+"""The `specc` command line: builds the parser from specc.commands and maps errors to exit codes.
+
+Exit codes: 0 ok, 1 a check failed (e.g. `fmt --check`, `verify` past tolerance),
+2 bad input (spec, data, flags), 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .commands import COMMANDS
+from .errors import SpecError, SpecErrors
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="specc", description="Check, train and export neural-network specs (.nn files).")
+    parser.add_argument("--version", action="version", version=f"specc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"specc.commands.{name}")
+        except ModuleNotFoundError as e:
+            if e.name == f"specc.commands.{name}":
+                continue  # command not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (SpecError, SpecErrors) as e:
+        print(e.render(), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
