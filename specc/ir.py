@@ -40,7 +40,7 @@ class Call:
     name: str
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
-    pos: Pos = Pos()
+    pos: Pos = field(default=Pos(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Name:
     """A bare identifier used as a value (`loss = mse`, `target = input`)."""
 
     id: str
-    pos: Pos = Pos()
+    pos: Pos = field(default=Pos(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Layer:
     out_shape: Shape
     params: tuple[Param, ...] = ()
     body: tuple["Layer", ...] = ()
-    pos: Pos = Pos()
+    pos: Pos = field(default=Pos(), compare=False)
 
     def param(self, short: str) -> Param:
         for p in self.params:
@@ -110,7 +110,7 @@ class Model:
     input_name: str
     input_shape: Shape
     layers: tuple[Layer, ...]
-    pos: Pos = Pos()
+    pos: Pos = field(default=Pos(), compare=False)
 
     @property
     def output_shape(self) -> Shape:
@@ -133,7 +133,7 @@ class Source:
 
     kind: str
     args: dict
-    pos: Pos = Pos()
+    pos: Pos = field(default=Pos(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ class DataSpec:
     shuffle: bool = True
     target: str | None = None  # "input" for autoencoders
     classes: tuple[str, ...] | None = None
-    pos: Pos = Pos()
+    pos: Pos = field(default=Pos(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ class Spec:
 
     name: str
     args: dict = field(default_factory=dict)
-    pos: Pos = Pos()
+    pos: Pos = field(default=Pos(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ class EarlyStop:
     patience: int
     monitor: str = "val_loss"
     min_delta: float = 0.0
-    pos: Pos = Pos()
+    pos: Pos = field(default=Pos(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ class TrainSpec:
     early_stop: EarlyStop | None = None
     metrics: tuple[Spec, ...] = ()
     seed: int = 0
-    pos: Pos = Pos()
+    pos: Pos = field(default=Pos(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -204,8 +204,8 @@ class Program:
     model: Model
     data: DataSpec | None
     train: TrainSpec | None
-    path: str = "<spec>"
-    source_text: str = ""
+    path: str = field(default="<spec>", compare=False)
+    source_text: str = field(default="", compare=False, repr=False)
 
     def all_layers(self):
         """Every layer in execution order, residual bodies included (depth first)."""

@@ -128,6 +128,9 @@ OPTIMIZERS = {
     "adadelta": {"lr": 1.0, "rho": 0.9, "eps": 1e-6},
     "adam": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
     "adamw": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01},
+    # The classic single-layer rules (lecture): SGD steps on the error signal.
+    "perceptron": {"lr": 1.0},
+    "adaline": {"lr": REQUIRED},
 }
 
 SCHEDULES = {

@@ -1,0 +1,117 @@
+"""Spec text -> checked Program: the parser followed by the passes.
+
+    compile_file("model.nn", overrides=["train.epochs=5"]) -> Program
+
+All independent errors of a file are collected and raised together as
+SpecErrors (the first syntax error stops parsing, since nothing after it has
+a reliable meaning).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from . import syntax as S
+from .errors import Collector, SpecError, SpecErrors
+from .ir import Model, Pos, Program
+from .parser import decode, parse, parse_override
+from .passes import blocks, layers, sections
+from .passes.values import as_int
+
+MAX_SPEC_BYTES = 16 * 1024 * 1024  # larger than any real spec; refuse before parsing
+
+
+def apply_overrides(spec: S.SpecFile, overrides) -> S.SpecFile:
+    """`--set train.epochs=5` replaces (or adds) that key in its section."""
+    items = list(spec.items)
+    for text in overrides:
+        o = text if isinstance(text, S.Override) else parse_override(text)
+        assign = S.Assign(o.key, o.value, o.pos)
+        for i, item in enumerate(items):
+            if isinstance(item, S.Section) and item.kind == o.section:
+                kept = tuple(a for a in item.assigns if a.key != o.key)
+                items[i] = replace(item, assigns=kept + (assign,))
+                break
+        else:
+            items.append(S.Section(o.section, (assign,), o.pos))
+    return replace(spec, items=tuple(items))
+
+
+def _one(items, what: str, errors: Collector):
+    if len(items) > 1:
+        errors.add(f"a spec has one {what}; this one has {len(items)} (another at line {items[0].pos.line})",
+                   items[1].pos)
+    return items[0] if items else None
+
+
+def _input(decl: S.ModelDecl, errors: Collector):
+    body = list(decl.body)
+    if not body or not isinstance(body[0], S.InputDecl):
+        errors.add(f"model `{decl.name}` must start with `input [shape]`", decl.pos, "e.g. `input image [784]`")
+        return None, None, [b for b in body if not isinstance(b, S.InputDecl)]
+    inp = body[0]
+    try:
+        dims = tuple(as_int(d, "an input dimension", lo=1) for d in inp.shape.items)
+        if not dims:
+            raise SpecError("the input shape needs at least one dimension", inp.shape.pos)
+        if len(dims) not in (1, 3):
+            raise SpecError(f"input shape {layers.fmt_shape(dims)} is not supported; use [features] or "
+                            "[channels, height, width]", inp.shape.pos)
+    except SpecError as e:
+        errors.extend([e])
+        dims = None
+    return inp.name or "input", dims, body[1:]
+
+
+def build_program(spec: S.SpecFile) -> Program:
+    """Run every pass over a parsed spec; raises SpecErrors with all independent errors."""
+    errors = Collector(spec.text)
+    decl = _one(spec.models, "model", errors)
+    data_sec = _one(spec.sections("data"), "`data` block", errors)
+    train_sec = _one(spec.sections("train"), "`train` block", errors)
+    if decl is None:
+        errors.add("no `model NAME { ... }` in this spec", Pos(spec.path, 1, 1))
+        errors.raise_if_any()
+
+    block_table = blocks.collect_blocks(spec, errors)
+    input_name, input_shape, body = _input(decl, errors)
+    expanded = blocks.expand(tuple(body), block_table, errors)
+    raw = layers.resolve_all(expanded, errors)
+    if not raw:
+        errors.add(f"model `{decl.name}` has no layers", decl.pos)
+    layers.assign_names(raw, errors)
+    built = layers.build(raw, input_shape, errors)
+    model = Model(decl.name, input_name, input_shape or (), built, decl.pos)
+
+    spec_dir = os.path.dirname(os.path.abspath(spec.path)) if not spec.path.startswith("<") else os.getcwd()
+    data = sections.resolve_data(data_sec, spec_dir, errors)
+    train = sections.resolve_train(train_sec, model if input_shape else None, data, errors)
+    errors.raise_if_any()
+    return Program(model, data, train, spec.path, spec.text)
+
+
+def compile_text(text: str, path: str = "<string>", overrides=()) -> Program:
+    """Parse and check spec text; `path` is used in messages and to resolve data paths."""
+    spec = parse(text, path)
+    try:
+        spec = apply_overrides(spec, overrides)
+    except SpecError as e:
+        raise SpecErrors([e]) from None
+    return build_program(spec)
+
+
+def read_spec(path: str) -> str:
+    """A spec file's text, with clear errors for a missing, huge or non-UTF-8 file."""
+    if not os.path.exists(path):
+        raise SpecError(f"no such file: {os.path.abspath(path)}")
+    if os.path.isdir(path):
+        raise SpecError(f"{path} is a directory, not a .nn file")
+    size = os.path.getsize(path)
+    if size > MAX_SPEC_BYTES:
+        raise SpecError(f"{path} is {size} bytes; a spec is at most {MAX_SPEC_BYTES} bytes")
+    with open(path, "rb") as f:
+        return decode(f.read(), path)
+
+
+def compile_file(path: str, overrides=()) -> Program:
+    return compile_text(read_spec(path), path, overrides)

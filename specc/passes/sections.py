@@ -1,0 +1,341 @@
+"""Pass: `data { }` and `train { }` assignments -> DataSpec and TrainSpec.
+
+Every key and value is checked here, statically: unknown keys (with a "did you
+mean"), wrong types, out-of-range values (lr <= 0, batch <= 0, ...), and the
+combinations that cannot work (both `epochs` and `steps`, `source` and `train`).
+"""
+from __future__ import annotations
+
+import os
+
+from .. import syntax as S
+from ..errors import Collector, SpecError, did_you_mean
+from ..ir import DataSpec, EarlyStop, Model, Pos, Source, Spec, TrainSpec
+from ..ops import LOSSES, METRICS, OPTIMIZERS, REQUIRED, SCHEDULES
+from .values import (as_bool, as_float, as_int, as_name, as_number_list, as_str, bind, call_parts, is_value, plain, show)
+
+DATA_KEYS = ("source", "split", "train", "val", "test", "standardize", "scale", "shuffle", "target", "classes")
+TRAIN_KEYS = ("loss", "optimizer", "schedule", "batch", "epochs", "steps", "l2", "weight_decay", "clip_norm",
+              "early_stop", "metrics", "seed")
+DEFAULT_SPLIT = (0.8, 0.1, 0.1)
+
+
+def _assigns(section: S.Section | None, keys, errors: Collector) -> dict[str, S.Assign]:
+    """Assignments by key; unknown and repeated keys are errors."""
+    out: dict[str, S.Assign] = {}
+    if section is None:
+        return out
+    for a in section.assigns:
+        if a.key not in keys:
+            errors.add(f"unknown key `{a.key}` in `{section.kind}`", a.pos,
+                       did_you_mean(a.key, keys) or f"known keys: {', '.join(keys)}")
+        elif a.key in out:
+            errors.add(f"`{a.key}` is set twice in `{section.kind}` (first at line {out[a.key].pos.line})", a.pos)
+        else:
+            out[a.key] = a
+    return out
+
+
+def _checked(errors: Collector, fn, *args):
+    """Run one check; on SpecError record it and return None (so later keys are still checked)."""
+    try:
+        return fn(*args)
+    except SpecError as e:
+        errors.extend([e])
+        return None
+
+
+# ---- data -------------------------------------------------------------------
+
+def _source_table():
+    from ..data.sources import SOURCES  # the data package owns its sources' argument tables
+    return SOURCES
+
+
+def resolve_source(v, spec_dir: str, what: str) -> Source:
+    name, args, kwargs, pos = call_parts(v, what)
+    table = _source_table()
+    if name not in table:
+        raise SpecError(f"unknown data source `{name}`", pos, did_you_mean(name, table) or
+                        f"sources: {', '.join(sorted(table))}")
+    schema = {arg: default for arg, _type, default in table[name]}
+    bound = bind(name, args, kwargs, schema, "data source", pos)
+    resolved = {}
+    for arg, typ, default in table[name]:
+        value = bound[arg]
+        w = f"{name}'s `{arg}`"
+        if not is_value(value):
+            resolved[arg] = value  # default
+        elif typ == "path":
+            p = as_str(value, w)
+            resolved[arg] = p if os.path.isabs(p) else os.path.normpath(os.path.join(spec_dir, p))
+        elif typ == "int":
+            resolved[arg] = as_int(value, w, lo=1)
+        elif typ == "float":
+            resolved[arg] = as_float(value, w, lo=0)
+        elif typ == "bool":
+            resolved[arg] = as_bool(value, w)
+        elif typ in ("str", "str?"):
+            resolved[arg] = as_name(value, w)
+        else:
+            resolved[arg] = plain(value)
+    return Source(name, resolved, pos)
+
+
+def resolve_data(section: S.Section | None, spec_dir: str, errors: Collector) -> DataSpec | None:
+    if section is None:
+        return None
+    a = _assigns(section, DATA_KEYS, errors)
+    val = lambda k: a[k].value if k in a else None  # noqa: E731
+    src = lambda k: _checked(errors, resolve_source, val(k), spec_dir, f"`{k}`") if k in a else None  # noqa: E731
+    source, train, test = src("source"), src("train"), src("test")
+    if "source" in a and "train" in a:
+        errors.add("`data` sets both `source` and `train`", a["train"].pos,
+                   "use `source` with `split`, or `train` (with optional `val`, `test`)")
+    if "source" not in a and "train" not in a:
+        errors.add("`data` needs `source = ...` (with `split`) or `train = ...`", section.pos)
+    split = None
+    if "split" in a:
+        split = _checked(errors, _split, val("split"))
+        if "train" in a:
+            errors.add("`split` goes with `source`, not with `train`", a["split"].pos)
+    elif "source" in a:
+        split = DEFAULT_SPLIT
+    v = None
+    if "val" in a:
+        if "source" in a:
+            errors.add("`val` cannot be used with `source`; give the fraction in `split`", a["val"].pos)
+        elif isinstance(val("val"), S.Lit):
+            v = _checked(errors, as_float, val("val"), "`val`", 0.0, 1.0, False, True)
+        else:
+            v = src("val")
+    if "test" in a and "source" in a:
+        errors.add("`test` cannot be used with `source`; give the fraction in `split`", a["test"].pos)
+    target = None
+    if "target" in a:
+        target = _checked(errors, as_name, val("target"), "target", {"input"})
+    classes = None
+    if "classes" in a:
+        classes = _checked(errors, _classes, val("classes"))
+    scale = _checked(errors, as_float, val("scale"), "`scale`", 0.0, None, True) if "scale" in a else None
+    return DataSpec(
+        source=source, split=split, train=train, val=v, test=test,
+        standardize=bool(_checked(errors, as_bool, val("standardize"), "`standardize`")) if "standardize" in a else False,
+        scale=scale,
+        shuffle=(_checked(errors, as_bool, val("shuffle"), "`shuffle`") is not False) if "shuffle" in a else True,
+        target=target, classes=classes, pos=section.pos)
+
+
+def _split(v) -> tuple[float, ...]:
+    parts = as_number_list(v, "`split`")
+    if len(parts) not in (2, 3) or any(p < 0 for p in parts):
+        raise SpecError(f"`split` must be [train, val, test] fractions, got `{show(v)}`", v.pos)
+    if abs(sum(parts) - 1.0) > 1e-6:
+        raise SpecError(f"`split` fractions must add up to 1, they add up to {sum(parts):g}", v.pos)
+    if parts[0] <= 0:
+        raise SpecError("`split` must keep some data for training", v.pos)
+    return tuple(parts) if len(parts) == 3 else (parts[0], 0.0, parts[1])
+
+
+def _classes(v) -> tuple[str, ...]:
+    if not isinstance(v, S.ListV) or not v.items:
+        raise SpecError(f"`classes` must be a list of names, got `{show(v)}`", v.pos)
+    names = tuple(str(plain(i)) for i in v.items)
+    if len(set(names)) != len(names):
+        raise SpecError("`classes` lists a name twice", v.pos)
+    return names
+
+
+# ---- train -------------------------------------------------------------------
+
+def _named_call(v, table: dict, what: str) -> Spec:
+    """`adam(lr=1e-3)` or `mse` against a table {name: {arg: default}}; numbers checked."""
+    name, args, kwargs, pos = call_parts(v, what)
+    if name not in table:
+        raise SpecError(f"unknown {what} `{name}`", pos, did_you_mean(name, table) or f"one of: {', '.join(table)}")
+    schema = dict(table[name])
+    extra = {"per": "step"} if table is SCHEDULES else {}
+    bound = bind(name, args, kwargs, {**schema, **extra}, what, pos)
+    out = {}
+    for k, x in bound.items():
+        if is_value(x):
+            out[k] = plain(x)
+            if isinstance(out[k], S.CallV):
+                raise SpecError(f"`{k}` of {what} `{name}` must be a value, got `{show(x)}`", x.pos)
+        else:
+            out[k] = x
+    return Spec(name, out, pos), bound
+
+
+def _positive(bound, key, name, what):
+    return as_float(bound[key], f"{name}'s `{key}`", lo=0.0, lo_open=True) if isinstance(bound[key], S.Lit) else bound[key]
+
+
+def resolve_loss(v) -> Spec:
+    spec, bound = _named_call(v, {k: d for k, (d, _) in LOSSES.items()}, "loss")
+    if spec.name == "huber" and isinstance(bound["delta"], (S.Lit, S.NameV, S.ListV)):
+        spec.args["delta"] = as_float(bound["delta"], "huber's `delta`", lo=0.0, lo_open=True)
+    return spec
+
+
+_UNIT = dict(lo=0.0, hi=1.0, hi_open=True)  # momentum, betas, rho: [0, 1)
+
+
+def resolve_optimizer(v) -> Spec:
+    spec, bound = _named_call(v, OPTIMIZERS, "optimizer")
+    name = spec.name
+    for k, x in bound.items():
+        if not is_value(x):
+            continue
+        w = f"{name}'s `{k}`"
+        if k == "nesterov":
+            spec.args[k] = as_bool(x, w)
+        elif k in ("lr", "eps"):
+            spec.args[k] = as_float(x, w, lo=0.0, lo_open=True)
+        elif k in ("momentum", "beta1", "beta2", "rho"):
+            spec.args[k] = as_float(x, w, **_UNIT)
+        elif k == "weight_decay":
+            spec.args[k] = as_float(x, w, lo=0.0)
+    if spec.args.get("nesterov") and not spec.args.get("momentum"):
+        raise SpecError("nesterov needs momentum > 0", v.pos, "e.g. `sgd(lr=0.1, momentum=0.9, nesterov=true)`")
+    for k in ("lr",):
+        if isinstance(spec.args.get(k), bool) or not isinstance(spec.args.get(k), (int, float)):
+            raise SpecError(f"{name}'s `{k}` must be a number", v.pos)
+    return spec
+
+
+def resolve_schedule(v) -> Spec:
+    spec, bound = _named_call(v, SCHEDULES, "schedule")
+    a, name = spec.args, spec.name
+    checks = {
+        "every": lambda x, w: as_int(x, w, lo=1),
+        "gamma": lambda x, w: as_float(x, w, lo=0.0, lo_open=True),
+        "base": lambda x, w: as_float(x, w, lo=0.0, lo_open=True),
+        "s": lambda x, w: as_float(x, w, lo=0.0, lo_open=True),
+        "p": lambda x, w: as_float(x, w, lo=0.0, lo_open=True),
+        "max_lr": lambda x, w: as_float(x, w, lo=0.0, lo_open=True),
+        "final_lr": lambda x, w: as_float(x, w, lo=0.0),
+        "min_lr": lambda x, w: as_float(x, w, lo=0.0),
+        "per": lambda x, w: as_name(x, "`per`", {"step", "epoch"}),
+        "boundaries": lambda x, w: [as_int(i, w, lo=0) for i in _items(x, w)],
+        "values": lambda x, w: [as_float(i, w, lo=0.0) for i in _items(x, w)],
+    }
+    for k, x in bound.items():
+        if isinstance(x, (S.Lit, S.NameV, S.ListV)):
+            a[k] = checks[k](x, f"{name}'s `{k}`")
+    if name == "piecewise":
+        b, vals = a["boundaries"], a["values"]
+        if len(vals) != len(b) + 1:
+            raise SpecError(f"piecewise needs one more value than boundaries ({len(b)} boundaries, {len(vals)} values)",
+                            v.pos)
+        if any(x >= y for x, y in zip(b, b[1:])):
+            raise SpecError("piecewise boundaries must increase", v.pos)
+    return spec
+
+
+def _items(x, w):
+    if not isinstance(x, S.ListV):
+        raise SpecError(f"{w} must be a list, got `{show(x)}`", x.pos)
+    return x.items
+
+
+def resolve_metrics(v) -> tuple[Spec, ...]:
+    items = v.items if isinstance(v, S.ListV) else (v,)
+    out = []
+    for item in items:
+        spec, bound = _named_call(item, METRICS, "metric")
+        if spec.name == "top_k":
+            spec.args["k"] = as_int(bound["k"], "top_k's `k`", lo=1)
+        out.append(spec)
+    return tuple(out)
+
+
+def resolve_early_stop(v) -> EarlyStop:
+    name, args, kwargs, pos = call_parts(v, "`early_stop`")
+    if name != "patience":
+        raise SpecError(f"unknown early stopping rule `{name}`", pos, "write `patience(5, monitor=val_loss)`")
+    b = bind(name, args, kwargs, {"k": REQUIRED, "monitor": "val_loss", "min_delta": 0.0}, "early stopping", pos)
+    monitor = b["monitor"] if isinstance(b["monitor"], str) else as_name(b["monitor"], "monitor")
+    min_delta = b["min_delta"] if isinstance(b["min_delta"], float) else as_float(b["min_delta"], "`min_delta`", lo=0.0)
+    return EarlyStop(as_int(b["k"], "patience", lo=1), monitor, min_delta, pos)
+
+
+def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec | None,
+                  errors: Collector) -> TrainSpec | None:
+    if section is None:
+        return None
+    a = _assigns(section, TRAIN_KEYS, errors)
+
+    def get(key, fn, *args):
+        return _checked(errors, fn, a[key].value, *args) if key in a else None
+
+    loss = get("loss", resolve_loss)
+    if "loss" not in a:
+        errors.add("`train` needs `loss = ...`", section.pos, f"one of: {', '.join(LOSSES)}")
+    optimizer = get("optimizer", resolve_optimizer)
+    if "optimizer" not in a:
+        errors.add("`train` needs `optimizer = ...`", section.pos, "e.g. `optimizer = sgd(lr=0.1)`")
+    schedule = get("schedule", resolve_schedule) or Spec("constant", {"per": "step"})
+    batch = get("batch", as_int, "`batch`", 1)
+    epochs = get("epochs", as_int, "`epochs`", 1)
+    steps = get("steps", as_int, "`steps`", 1)
+    if "epochs" in a and "steps" in a:
+        errors.add("set either `epochs` or `steps`, not both", a["steps"].pos)
+    if epochs is None and steps is None:
+        epochs = 10
+    l2 = get("l2", as_float, "`l2`", 0.0)
+    wd = get("weight_decay", as_float, "`weight_decay`", 0.0, 1.0, False, True)
+    clip = get("clip_norm", as_float, "`clip_norm`", 0.0, None, True)
+    early = get("early_stop", resolve_early_stop)
+    metrics = get("metrics", resolve_metrics) or ()
+    seed = get("seed", as_int, "`seed`", 0)
+    if loss is None or optimizer is None:
+        return None
+    train = TrainSpec(loss=loss, optimizer=optimizer, schedule=schedule, batch=batch or 32, epochs=epochs,
+                      steps=steps, l2=l2 or 0.0, weight_decay=wd or 0.0, clip_norm=clip, early_stop=early,
+                      metrics=metrics, seed=seed or 0, pos=section.pos)
+    _check_compat(train, model, data, a, errors)
+    return train
+
+
+# ---- combinations ------------------------------------------------------------
+
+_LOSS_HINT = {"softmax": "cross_entropy", "sigmoid": "bce", "log_softmax": "nll"}
+
+
+def _check_compat(train: TrainSpec, model: Model | None, data: DataSpec | None, a: dict, errors: Collector):
+    """Loss vs the model's last layer, early stopping vs the data splits."""
+    if model is not None and model.layers:
+        last = model.output_op
+        need = LOSSES[train.loss.name][1]
+        if need and last != need:
+            hint = (f"end the model with `{need}`" + (f", or use `{_LOSS_HINT[last]}` for a model ending in `{last}`"
+                                                     if last in _LOSS_HINT else ""))
+            errors.add(f"loss `{train.loss.name}` needs the model to end in `{need}`, but it ends in `{last}`",
+                       train.loss.pos, hint)
+        elif not need and last in ("softmax", "log_softmax"):
+            errors.add(f"loss `{train.loss.name}` on a model ending in `{last}`", train.loss.pos,
+                       f"use `{_LOSS_HINT[last]}` (computed fused from the logits, for stability)")
+        if train.loss.name == "bce" and model.output_shape and model.output_shape[-1] < 1:
+            errors.add("bce needs at least one output unit", train.loss.pos)
+        if train.optimizer.name in ("perceptron", "adaline"):
+            dense = [l for l in model.layers if l.op not in ("step", "identity", "sigmoid", "tanh")]
+            if len(dense) != 1 or dense[0].op != "dense":
+                errors.add(f"the {train.optimizer.name} rule trains a single-layer network (one dense layer "
+                           "and its activation)", train.optimizer.pos)
+    es = train.early_stop
+    if es is not None:
+        metric_names = {m.name if m.name != "top_k" else f"top_{m.args['k']}" for m in train.metrics}
+        allowed = {"loss", "train_loss", "val_loss"} | {f"val_{m}" for m in metric_names}
+        if es.monitor not in allowed:
+            errors.add(f"early stopping monitors `{es.monitor}`, which is not recorded", es.pos,
+                       did_you_mean(es.monitor, allowed) or f"one of: {', '.join(sorted(allowed))}")
+        elif es.monitor.startswith("val_") and data is not None and not _has_val(data):
+            errors.add(f"early stopping monitors `{es.monitor}` but the data has no validation split", es.pos,
+                       "add `val = 0.1` (or a val fraction in `split`) to `data`")
+
+
+def _has_val(data: DataSpec) -> bool:
+    if data.source is not None:
+        return bool(data.split and data.split[1] > 0)
+    return isinstance(data.val, Source) or bool(data.val)
