@@ -103,6 +103,8 @@ def resolve_args(use: S.LayerUse) -> RawLayer:
                 attrs[arg.name] = as_float(value, what, **_RANGES[(use.op, arg.name)])
             else:
                 attrs[arg.name] = _TYPE_CHECKS[arg.type](value, what)
+        elif arg.type in ("pair", "pad") and isinstance(value, int):  # a default such as stride=1
+            attrs[arg.name] = (value, value)
         else:  # a default from the table
             attrs[arg.name] = value
     return RawLayer(use.op, attrs, name, use.pos)

@@ -18,7 +18,7 @@ def show(v) -> str:
         if isinstance(v.value, bool):
             return "true" if v.value else "false"
         if isinstance(v.value, str):
-            return f'"{v.value}"'
+            return '"' + v.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
         return v.text or repr(v.value)
     if isinstance(v, S.NameV):
         return v.id
