@@ -1,2 +1,20 @@
-"""specc: a compiler for neural-network specs (`.nn` files)."""
+"""specc: a compiler for neural-network specs (`.nn` files).
+
+    import specc
+    program = specc.compile("examples/xor.nn")     # or the spec text itself
+    model = program.train(backend="numpy")
+    model.predict(x)
+    model = specc.load("runs/xor-...")               # a trained run directory
+"""
 __version__ = "0.1.0"
+
+__all__ = ["compile", "load", "__version__"]
+
+
+def __getattr__(name):
+    # Lazy: `specc check` must not pay for the training stack's imports.
+    if name in ("compile", "load"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'specc' has no attribute {name!r}")
