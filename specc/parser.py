@@ -62,6 +62,28 @@ def _describe(expected) -> str:
     return ", ".join(words)
 
 
+def _unclosed_brace(text: str) -> str:
+    """Where the innermost `{` still open at the end of the file was opened."""
+    stack = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        in_string = False
+        for col, ch in enumerate(line, 1):
+            if ch == '"' and (col == 1 or line[col - 2] != "\\"):
+                in_string = not in_string
+            elif in_string:
+                continue
+            elif ch == "#":
+                break
+            elif ch == "{":
+                stack.append((lineno, col))
+            elif ch == "}" and stack:
+                stack.pop()
+    if stack:
+        line, col = stack[-1]
+        return f"the `{{` at line {line}, column {col} is not closed"
+    return "a `{` block is not closed"
+
+
 def _token_text(tok: Token) -> str:
     if tok.type == "$END":
         return "the end of the file"
@@ -84,13 +106,24 @@ def _syntax_error(e: UnexpectedInput, path: str, text: str) -> SpecError:
             lines = text.splitlines() or [""]
             line, column = len(lines), len(lines[-1]) + 1
         expected = getattr(e, "expected", None) or getattr(e, "accepts", None) or ()
-        hint = "a `{` block is not closed" if "RBRACE" in expected else None
+        hint = _unclosed_brace(text) if "RBRACE" in expected else None
         return SpecError(f"unexpected end of file; expected {_describe(expected)}", Pos(path, line, column), hint, text)
     assert isinstance(e, UnexpectedToken)
     tok = e.token
     expected = e.accepts or e.expected
     hint = None
-    if tok.type == "EQUAL" and "NAME" in expected:
+    ends_statement = "_NL" in expected or "SEMICOLON" in expected
+    if tok.type == "RBRACE" and "RPAR" in expected:
+        hint = "a `(` is not closed"
+    elif tok.type == "RBRACE" and "RSQB" in expected:
+        hint = "a `[` is not closed"
+    elif tok.type in ("NUMBER", "STRING", "LSQB") and ends_statement:
+        hint = "arguments go in parentheses, e.g. `dense(100)`"
+    elif tok.type == "NAME" and ends_statement:
+        hint = "one statement per line, or separate statements with `;`"
+    elif set(expected) == {"EQUAL"}:
+        hint = "keys take a value: `key = value`"
+    elif tok.type == "EQUAL" and "NAME" in expected:
         hint = "keyword arguments go inside a call: `op(name=value)`"
     elif tok.type == "_NL" and "RBRACE" in expected:
         hint = None
