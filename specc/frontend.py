@@ -24,8 +24,9 @@ MAX_SPEC_BYTES = 16 * 1024 * 1024  # larger than any real spec; refuse before pa
 def apply_overrides(spec: S.SpecFile, overrides) -> S.SpecFile:
     """`--set train.epochs=5` replaces (or adds) that key in its section."""
     items = list(spec.items)
-    for text in overrides:
-        o = text if isinstance(text, S.Override) else parse_override(text)
+    all_text = "\n".join(o for o in overrides if isinstance(o, str))
+    for index, text in enumerate(overrides, 1):
+        o = text if isinstance(text, S.Override) else parse_override(text, index, all_text)
         assign = S.Assign(o.key, o.value, o.pos)
         for i, item in enumerate(items):
             if isinstance(item, S.Section) and item.kind == o.section:
@@ -95,9 +96,20 @@ def compile_text(text: str, path: str = "<string>", overrides=()) -> Program:
     spec = parse(text, path)
     try:
         spec = apply_overrides(spec, overrides)
+        return build_program(spec)
     except SpecError as e:
         raise SpecErrors([e]) from None
-    return build_program(spec)
+    except SpecErrors as e:
+        _show_overrides(e.errors, overrides)
+        raise
+
+
+def _show_overrides(errors, overrides) -> None:
+    """Errors inside a --set value show that override, not the spec's line."""
+    text = "\n".join(o for o in overrides if isinstance(o, str))
+    for err in errors:
+        if err.pos is not None and err.pos.file == "--set":
+            err.source = text
 
 
 def read_spec(path: str) -> str:

@@ -50,6 +50,8 @@ def _parser() -> Lark:
 
 
 def _describe(expected) -> str:
+    if {"NUMBER", "STRING", "NAME"} <= set(expected):
+        return "a value (number, string, name, list or call)"
     words = []
     for name in sorted(expected):
         if name.lower() in _KEYWORDS and name.isupper():
@@ -322,11 +324,22 @@ def parse(text: str, path: str = "<string>") -> S.SpecFile:
     return S.SpecFile(tuple(items), path, text, _comments(text))
 
 
-def parse_override(text: str) -> S.Override:
-    """Parse `section.key=value` from `--set` with the same grammar."""
+def parse_override(text: str, index: int = 1, all_text: str | None = None) -> S.Override:
+    """Parse `section.key=value` from the index-th `--set` with the same grammar.
+
+    Positions use file "--set" and line `index`, so errors show that override
+    (all_text: every override, one per line, used as the error's source).
+    """
+    source = all_text if all_text is not None else text
+    if "\n" in text:
+        raise SpecError("--set takes one line", Pos("--set", index, 1), None, source)
     if "=" not in text:
-        raise SpecError(f"--set expects section.key=value, got `{text}`", Pos("--set", 1, 1), None, text)
-    item, _ = _parse(text, "--set", "override")
+        raise SpecError(f"--set expects section.key=value, got `{text}`", Pos("--set", index, 1), None, source)
+    try:
+        item, _ = _parse("\n" * (index - 1) + text, "--set", "override")
+    except SpecError as e:
+        e.source = source
+        raise
     return item
 
 
