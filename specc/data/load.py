@@ -1,0 +1,212 @@
+"""`load_data(program)`: sources -> targets -> splits -> float32 -> preprocessing.
+
+The order matters for memory: arrays stay in their file dtype (uint8 for
+MNIST) through loading and splitting; each split is converted to float32
+once, straight into its final buffer, and preprocessed in place.
+`check_data` runs the same steps up to the split without converting, and
+returns every independent problem instead of raising the first.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import DataError, SpecError, SpecErrors
+from ..ir import Program, Source
+from ..rng import stream
+from . import splits as _splits
+from .preprocess import CHUNK, Preprocess, mean_std
+from .sources import load_source
+from .targets import class_names, encode_targets, reshape_inputs, uses_indices
+from .types import Datasets, Raw, Split
+
+
+def _roles(program: Program) -> list[tuple[str, Source]]:
+    d = program.data
+    if d.source is not None:
+        return [("source", d.source)]
+    if d.train is None:
+        raise SpecError("the data block needs `source = ...` or `train = ...`", d.pos, source=program.source_text)
+    roles = [("train", d.train)]
+    if isinstance(d.val, Source):
+        roles.append(("val", d.val))
+    if d.test is not None:
+        roles.append(("test", d.test))
+    return roles
+
+
+def _fractions(program: Program, errors: list) -> tuple[float, float]:
+    """(val, test) fractions of the source / of train."""
+    d = program.data
+    text = program.source_text
+
+    def bad(msg):
+        errors.append(SpecError(msg, d.pos, source=text))
+        return 0.0, 0.0
+
+    if d.source is not None:
+        fr = tuple(d.split) if d.split is not None else (1.0, 0.0, 0.0)
+        if len(fr) == 2:  # [train, test]
+            fr = (fr[0], 0.0, fr[1])
+        if len(fr) != 3:
+            return bad(f"split has {len(fr)} entries; write [train, val, test] fractions")
+        if any(not math.isfinite(f) or f < 0 for f in fr):
+            return bad(f"split fractions must be 0 or more, got {list(fr)}")
+        if abs(sum(fr) - 1.0) > 1e-6:
+            return bad(f"split fractions sum to {sum(fr):g}; they must sum to 1")
+        return fr[1], fr[2]
+    val = d.val if isinstance(d.val, (int, float)) and not isinstance(d.val, bool) else 0.0
+    if not 0.0 <= val < 1.0:
+        return bad(f"val = {val:g} must be a fraction of train in [0, 1)")
+    return float(val), 0.0
+
+
+def _to_float32(x: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+    """x[idx] as a new float32 array, filled in chunks (no full-size temporaries)."""
+    n = len(x) if idx is None else len(idx)
+    out = np.empty((n, *x.shape[1:]), np.float32)
+    for i in range(0, n, CHUNK):
+        out[i:i + CHUNK] = x[i:i + CHUNK] if idx is None else x[idx[i:i + CHUNK]]
+    return out
+
+
+def _finish_errors(errors: list, program: Program) -> list:
+    """Spec positions show the spec's line; data-file positions never show a spec line."""
+    for e in errors:
+        if e.source is None:
+            e.source = program.source_text if e.pos is None or e.pos.file == program.path else ""
+    return errors
+
+
+def _prepare(program: Program, errors: list):
+    """Everything up to the split; None when an error was collected."""
+    d = program.data
+    text = program.source_text
+    if d is None:
+        errors.append(SpecError("the spec has no data block", program.model.pos, source=text))
+        return None
+    try:
+        roles = _roles(program)
+    except SpecError as e:
+        errors.append(e)
+        return None
+    autoencoder = d.target == "input"
+    raws: dict[str, Raw] = {}
+    xs = {}
+    for role, src in roles:
+        try:
+            raw = load_source(src, program, role, want_target=not autoencoder)
+            raws[role] = raw
+            xs[role] = reshape_inputs(raw, program.model.input_shape, src.pos, text)
+        except SpecError as e:
+            errors.append(e)
+    val_frac, test_frac = _fractions(program, errors)
+    if errors:
+        return None
+
+    ys, labels = {}, {}
+    classes = None
+    if autoencoder:
+        out = tuple(program.model.output_shape)
+        if int(np.prod(out)) != int(np.prod(program.model.input_shape)):
+            errors.append(DataError(f"target = input needs the model output to match the input: "
+                                    f"output {list(out)}, input {list(program.model.input_shape)}",
+                                    d.pos, source=text))
+            return None
+    else:
+        indices = uses_indices(program, list(raws.values()))
+        classes = class_names(program, list(raws.values()))
+        for role, src in roles:
+            try:
+                ys[role], labels[role] = encode_targets(raws[role], program, indices, classes, src.pos, text)
+            except SpecError as e:
+                errors.append(e)
+        if errors:
+            return None
+        if all(lab is None for lab in labels.values()):
+            classes = None if not indices else classes
+
+    # split the source (or train) into train / val / test index sets
+    first = roles[0][0]
+    n = len(xs[first])
+    n_val, n_test = _splits.sizes(n, val_frac, test_frac)
+    # A fraction that rounds to 0 samples gives no such split (e.g. the default
+    # [0.8, 0.1, 0.1] on the 4 XOR points): an error there would punish a default.
+    if n - n_val - n_test <= 0:
+        errors.append(DataError(f"no training samples left: {n} samples, {n_val} for validation, {n_test} for test",
+                                d.pos, source=text))
+    if errors:
+        return None
+    parts = None
+    if n_val or n_test:
+        seed = program.train.seed if program.train is not None else 0
+        parts = _splits.partition(n, n_val, n_test, stream(seed, "split"), labels.get(first))
+    kind = "autoencoder" if autoencoder else (
+        "classification" if classes is not None or any(lab is not None for lab in labels.values()) else "regression")
+    return roles, xs, ys, classes, parts, kind
+
+
+def _build(program: Program, prepared) -> Datasets:
+    roles, xs, ys, classes, parts, task = prepared
+    d = program.data
+    first = roles[0][0]
+    x0, y0 = xs[first], ys.get(first)
+
+    def split(x, y, idx):
+        if idx is not None and len(idx) == 0:
+            return None
+        xf = _to_float32(x, idx)
+        yy = None if y is None else (y if idx is None else y[idx])
+        return Split(xf, yy)
+
+    if parts is None:
+        train, val, test = split(x0, y0, None), None, None
+    else:
+        train, val, test = (split(x0, y0, p) for p in parts)
+    if "val" in xs:
+        val = split(xs["val"], ys.get("val"), None)
+    if "test" in xs:
+        test = split(xs["test"], ys.get("test"), None)
+
+    # preprocessing: scale, then statistics of the (scaled) training split only
+    pre = Preprocess(scale=float(d.scale) if d.scale is not None else None)
+    pre.apply_(train.x)
+    if d.standardize:
+        pre.mean, pre.std = mean_std(train.x)
+        Preprocess(None, pre.mean, pre.std).apply_(train.x)
+    for s in (val, test):
+        if s is not None:
+            pre.apply_(s.x)
+
+    if task == "autoencoder":  # y = x after preprocessing (a view, no copy)
+        out = tuple(program.model.output_shape)
+        for s in (train, val, test):
+            if s is not None:
+                s.y = s.x.reshape((len(s.x), *out))
+    return Datasets(train, val, test, classes, pre, task)
+
+
+def _raise(errors: list, program: Program):
+    _finish_errors(errors, program)
+    if len(errors) == 1:
+        raise errors[0]
+    raise SpecErrors(errors)
+
+
+def load_data(program: Program) -> Datasets:
+    """Load, check, split and preprocess the data of a program (raises DataError / SpecErrors)."""
+    errors: list = []
+    prepared = _prepare(program, errors)
+    if errors:
+        _raise(errors, program)
+    return _build(program, prepared)
+
+
+def check_data(program: Program) -> list[SpecError]:
+    """Every problem with the data files of a program, checked against the model (for `specc check --data`)."""
+    errors: list = []
+    if program.data is None:
+        return []
+    _prepare(program, errors)
+    return _finish_errors(errors, program)

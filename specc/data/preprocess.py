@@ -1,0 +1,100 @@
+"""Input preprocessing: x' = (x * scale - mean) / std.
+
+Statistics are fitted on the training split only (so validation and test
+numbers are honest) and travel with the weights as plain arrays
+(`to_arrays` / `from_arrays`, no pickles) and into the ONNX graph.
+Standardization is per input element (per feature; per pixel for images),
+population std (ddof=0, as scikit-learn's StandardScaler). A feature whose
+std is zero (or negligible next to its mean, i.e. constant up to rounding)
+gets std 1 so it is only centred, never divided by ~0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+CHUNK = 8192        # rows per chunk when converting / applying in place
+STATS_CHUNK = 1024  # rows per float64 temporary in mean_std (6 MB for 784 features)
+
+
+@dataclass
+class Preprocess:
+    scale: float | None = None
+    mean: np.ndarray | None = None  # float32, the input shape
+    std: np.ndarray | None = None   # float32, the input shape, never 0
+
+    @property
+    def identity(self) -> bool:
+        return self.scale is None and self.mean is None and self.std is None
+
+    def apply_(self, x: np.ndarray) -> np.ndarray:
+        """Preprocess a float32 array [N, *input_shape] in place (no temporaries)."""
+        for i in range(0, len(x), CHUNK):
+            part = x[i:i + CHUNK]
+            if self.scale is not None:
+                part *= np.float32(self.scale)
+            if self.mean is not None:
+                part -= self.mean
+            if self.std is not None:
+                part /= self.std
+        return x
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """A preprocessed float32 copy of x (for prediction on new inputs)."""
+        return self.apply_(np.array(x, dtype=np.float32, copy=True))
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Plain arrays for preprocess.npz; absent keys mean "not applied"."""
+        out = {}
+        if self.scale is not None:
+            out["scale"] = np.array(self.scale, np.float64)
+        if self.mean is not None:
+            out["mean"] = np.asarray(self.mean, np.float32)
+        if self.std is not None:
+            out["std"] = np.asarray(self.std, np.float32)
+        return out
+
+    @classmethod
+    def from_arrays(cls, d) -> "Preprocess":
+        """Inverse of to_arrays; also reads "unset" written as a NaN scale or empty mean/std."""
+        scale = float(np.asarray(d["scale"])) if "scale" in d and np.size(d["scale"]) else None
+        if scale is not None and not np.isfinite(scale):
+            scale = None
+        mean = np.asarray(d["mean"], np.float32) if "mean" in d and np.size(d["mean"]) else None
+        std = np.asarray(d["std"], np.float32) if "std" in d and np.size(d["std"]) else None
+        return cls(scale, mean, std)
+
+
+def mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and population std over axis 0, accumulated in float64.
+
+    Two passes over row chunks: the sum of squared deviations from the mean is
+    numerically stable (no E[x^2] - E[x]^2 cancellation) and needs no float64
+    copy of the whole set.
+    """
+    n = len(x)
+    total = np.zeros(x.shape[1:], np.float64)
+    for i in range(0, n, CHUNK):
+        total += x[i:i + CHUNK].sum(axis=0, dtype=np.float64)  # no float64 copy: numpy accumulates
+    mean = total / n
+    sq = np.zeros_like(mean)
+    step = STATS_CHUNK
+    for i in range(0, n, step):
+        d = x[i:i + step].astype(np.float64)
+        d -= mean
+        d *= d
+        sq += d.sum(axis=0)
+    std = np.sqrt(sq / n)
+    # constant features: exactly 0, or rounding noise far below the value itself
+    constant = (std == 0) | (std <= 1e-6 * np.abs(mean))
+    std[constant] = 1.0
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def fit(x_train: np.ndarray, scale: float | None, standardize: bool) -> Preprocess:
+    """Fit on the training split. x_train must already be scaled if scale is set."""
+    if not standardize:
+        return Preprocess(scale, None, None)
+    mean, std = mean_std(x_train)
+    return Preprocess(scale, mean, std)

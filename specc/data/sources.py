@@ -1,0 +1,142 @@
+"""The table of data sources and the dispatch from a `Source` to its loader.
+
+`SOURCES` is the single source of truth for what each source call accepts:
+name -> [(argument, type, default or specc.ops.REQUIRED)], in positional
+order. The front end validates `csv(...)`, `mnist(...)` calls against it;
+`load_source` fills defaults the same way for hand-built IR.
+Types: "int", "float", "str", "path" (a string resolved against the spec's
+directory), "str?" (a string or absent: None).
+"""
+from __future__ import annotations
+
+import os
+
+from ..errors import DataError, SpecError, did_you_mean
+from ..ir import Program, Source
+from ..ops import REQUIRED
+from ..rng import stream
+from .generated import GENERATORS
+from .types import Raw
+
+SOURCES: dict[str, list[tuple[str, str, object]]] = {
+    "xor": [("n", "int", 4), ("noise", "float", 0.0)],
+    "spirals": [("n", "int", 200), ("noise", "float", 0.1)],
+    "moons": [("n", "int", 200), ("noise", "float", 0.1)],
+    "circles": [("n", "int", 200), ("noise", "float", 0.05), ("factor", "float", 0.5)],
+    "blobs": [("n", "int", 200), ("centers", "int", 3), ("std", "float", 1.0), ("dim", "int", 2)],
+    "csv": [("path", "path", REQUIRED), ("target", "str?", None), ("delimiter", "str", ",")],
+    "npz": [("path", "path", REQUIRED), ("x", "str", "x"), ("y", "str", "y")],
+    "mnist": [("dir", "path", REQUIRED), ("part", "str", "train")],
+    "sklearn": [("name", "str", REQUIRED)],
+}
+
+SOURCE_DOCS = {
+    "xor": "the 4 XOR points (0,0)->0 (0,1)->1 (1,0)->1 (1,1)->0, repeated to n, plus Gaussian noise",
+    "spirals": "two interleaved spirals, 2 classes",
+    "moons": "two interleaving half circles, 2 classes",
+    "circles": "a small circle inside a large one, 2 classes",
+    "blobs": "Gaussian blobs around `centers` random centres, one class each",
+    "csv": "header row, numeric features; target column of numbers or labels (default: the last column)",
+    "npz": "arrays of a NumPy archive (no pickles)",
+    "mnist": "MNIST IDX files in a directory, plain or .gz; part = train | test",
+    "sklearn": "a scikit-learn bundled set: digits, iris, wine, breast_cancer, diabetes",
+}
+
+# Role of a source -> extra stream index, so `train = moons()` and `test = moons()`
+# draw different points while the main set uses exactly stream(seed, "data").
+ROLE_STREAM = {"source": (), "train": (), "val": (1,), "test": (2,)}
+
+
+def resolve_args(src: Source, source_text: str | None = None) -> dict:
+    """Source.args with defaults filled in; unknown or missing arguments are SpecErrors."""
+    if src.kind not in SOURCES:
+        raise SpecError(f"unknown data source `{src.kind}`", src.pos,
+                        hint=did_you_mean(src.kind, SOURCES), source=source_text)
+    schema = SOURCES[src.kind]
+    names = [a for a, _, _ in schema]
+    for k in src.args:
+        if k not in names:
+            raise SpecError(f"{src.kind}() has no argument `{k}`", src.pos,
+                            hint=did_you_mean(k, names) or f"arguments: {', '.join(names)}", source=source_text)
+    out = {}
+    for name, typ, default in schema:
+        if name in src.args:
+            out[name] = src.args[name]
+        elif default is REQUIRED:
+            raise SpecError(f"{src.kind}() needs the argument `{name}`", src.pos, source=source_text)
+        else:
+            out[name] = default
+    return out
+
+
+def resolve_path(path: str, program: Program) -> str:
+    """Absolute path; relative ones are taken against the spec's directory."""
+    path = os.path.expanduser(str(path))
+    if not os.path.isabs(path):
+        path = os.path.join(_spec_dir(program), path)
+    return os.path.normpath(path)
+
+
+def _spec_dir(program: Program) -> str:
+    """The spec's directory; the working directory for specs compiled from a string."""
+    spec = program.path
+    return os.path.dirname(os.path.abspath(spec)) if spec and not spec.startswith("<") else os.getcwd()
+
+
+def load_source(src: Source, program: Program, role: str = "source", want_target: bool = True) -> Raw:
+    """Load one source into a Raw (native dtypes). Errors are DataErrors/SpecErrors."""
+    text = program.source_text or None
+    a = resolve_args(src, text)
+
+    def fail(msg, hint=None):
+        return DataError(msg, src.pos, hint=hint, source=text)
+
+    if src.kind in GENERATORS:
+        for k, v in a.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise fail(f"{src.kind}(): `{k}` must be a number, got {v!r}")
+        if a["n"] < 1 or a["n"] != int(a["n"]):
+            raise fail(f"{src.kind}(): n must be a whole number of at least 1, got {a['n']}")
+        if a.get("noise", 0) < 0 or a.get("std", 0) < 0:
+            raise fail(f"{src.kind}(): the noise must not be negative")
+        for k in ("centers", "dim"):
+            if k in a and (a[k] < 1 or a[k] != int(a[k])):
+                raise fail(f"{src.kind}(): {k} must be a whole number of at least 1, got {a[k]}")
+        ints = {k: int(v) for k, v in a.items() if k in ("n", "centers", "dim")}
+        seed = program.train.seed if program.train is not None else 0
+        x, y = GENERATORS[src.kind](stream(seed, "data", *ROLE_STREAM.get(role, ())), **{**a, **ints})
+        label = f"{src.kind}()"
+        return Raw(x=x, y=y, file=label, features=f"{x.shape[1]} features", labels=True)
+
+    if src.kind == "sklearn":
+        from .sklearn_sets import SKLEARN_SETS, load_sklearn
+        if a["name"] not in SKLEARN_SETS:
+            raise fail(f'unknown scikit-learn data set "{a["name"]}"',
+                       hint=did_you_mean(a["name"], SKLEARN_SETS) or f"known: {', '.join(SKLEARN_SETS)}")
+        err_pos = src.pos
+        try:
+            return load_sklearn(a["name"], err_pos)
+        except DataError as e:
+            e.source = text
+            raise
+
+    key = "dir" if src.kind == "mnist" else "path"
+    path = resolve_path(a[key], program)
+    if not os.path.exists(path):
+        raise fail(f"data {'directory' if key == 'dir' else 'file'} not found: {path}",
+                   hint=f"relative paths are resolved against the spec's directory ({_spec_dir(program)})")
+    if src.kind == "csv":
+        from .csvfile import load_csv
+        if not os.path.isfile(path):
+            raise fail(f"{path} is a directory, not a CSV file")
+        return load_csv(path, a["target"], a["delimiter"], want_target)
+    if src.kind == "npz":
+        from .npzfile import load_npz
+        return load_npz(path, a["x"], a["y"], want_target)
+    if src.kind == "mnist":
+        from .idx import MNIST_FILES, load_mnist
+        if a["part"] not in MNIST_FILES:
+            raise fail(f'mnist(): part must be "train" or "test", got {a["part"]!r}',
+                       hint=did_you_mean(str(a["part"]), MNIST_FILES))
+        return load_mnist(path, a["part"])
+    raise fail(f"no loader for data source `{src.kind}`")  # a SOURCES row without a loader
