@@ -8,7 +8,6 @@ from the data block (the data is loaded), or from `--n-train N`.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from ..errors import SpecError
 from ._common import add_set_option, compile_spec
@@ -45,7 +44,7 @@ def describe(spec) -> str:
     return f"{spec.name}(" + ", ".join(f"{k}={_value(v)}" for k, v in spec.args.items()) + ")"
 
 
-def rows_to_show(lrs: np.ndarray, show_all: bool) -> list[int]:
+def rows_to_show(lrs, show_all: bool) -> list[int]:
     """0-based step indices for the table: all, or head + middle + tail.
 
     The middle is every step where the lr changes when there are few such steps
@@ -54,6 +53,8 @@ def rows_to_show(lrs: np.ndarray, show_all: bool) -> list[int]:
     n = len(lrs)
     if show_all or n <= SHOW_ALL_UP_TO:
         return list(range(n))
+    import numpy as np
+
     changes = (np.flatnonzero(lrs[1:] != lrs[:-1]) + 1).tolist()
     if len(changes) <= MAX_CHANGES:
         middle = changes
@@ -62,7 +63,7 @@ def rows_to_show(lrs: np.ndarray, show_all: bool) -> list[int]:
     return sorted(set(range(HEAD)) | set(middle) | set(range(n - TAIL, n)))
 
 
-def format_table(lrs: np.ndarray, steps_per_epoch: int, show_all: bool = False) -> str:
+def format_table(lrs, steps_per_epoch: int, show_all: bool = False) -> str:
     n = len(lrs)
     lines = [f"{'epoch':>6}  {'step':>8}  lr", f"{'-' * 6}  {'-' * 8}  {'-' * 12}"]
     prev = -1
@@ -90,13 +91,15 @@ def count_train(program, args) -> int:
     return int(load_data(program).train.x.shape[0])
 
 
-def plot(lrs: np.ndarray, steps_per_epoch: int, title: str, path: str) -> None:
+def plot(lrs, steps_per_epoch: int, title: str, path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
+    import numpy as np
+
     steps = np.arange(1, len(lrs) + 1)
     ax.plot(steps, lrs, lw=1.5)
     positive = lrs[lrs > 0]

@@ -13,22 +13,11 @@ import os
 
 from ..errors import DataError, SpecError, did_you_mean
 from ..ir import Program, Source
-from ..ops import REQUIRED
+from ..ops import REQUIRED, SOURCES  # noqa: F401  (SOURCES re-exported: the table lives with the language)
 from ..rng import stream
 from .generated import GENERATORS
 from .types import Raw
 
-SOURCES: dict[str, list[tuple[str, str, object]]] = {
-    "xor": [("n", "int", 4), ("noise", "float", 0.0)],
-    "spirals": [("n", "int", 200), ("noise", "float", 0.1)],
-    "moons": [("n", "int", 200), ("noise", "float", 0.1)],
-    "circles": [("n", "int", 200), ("noise", "float", 0.05), ("factor", "float", 0.5)],
-    "blobs": [("n", "int", 200), ("centers", "int", 3), ("std", "float", 1.0), ("dim", "int", 2)],
-    "csv": [("path", "path", REQUIRED), ("target", "str?", None), ("delimiter", "str", ",")],
-    "npz": [("path", "path", REQUIRED), ("x", "str", "x"), ("y", "str", "y")],
-    "mnist": [("dir", "path", REQUIRED), ("part", "str", "train")],
-    "sklearn": [("name", "str", REQUIRED)],
-}
 
 SOURCE_DOCS = {
     "xor": "the 4 XOR points (0,0)->0 (0,1)->1 (1,0)->1 (1,1)->0, repeated to n, plus Gaussian noise",

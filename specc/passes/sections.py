@@ -11,7 +11,7 @@ import os
 from .. import syntax as S
 from ..errors import Collector, SpecError, did_you_mean
 from ..ir import DataSpec, EarlyStop, Model, Pos, Source, Spec, TrainSpec
-from ..ops import LOSSES, METRICS, OPTIMIZERS, REQUIRED, SCHEDULES
+from ..ops import LOSSES, METRICS, OPTIMIZERS, REQUIRED, SCHEDULES, SOURCES
 from .values import (as_bool, as_float, as_int, as_name, as_number_list, as_str, bind, call_parts, is_value, plain, show)
 
 DATA_KEYS = ("source", "split", "train", "val", "test", "standardize", "scale", "shuffle", "target", "classes")
@@ -47,14 +47,9 @@ def _checked(errors: Collector, fn, *args):
 
 # ---- data -------------------------------------------------------------------
 
-def _source_table():
-    from ..data.sources import SOURCES  # the data package owns its sources' argument tables
-    return SOURCES
-
-
 def resolve_source(v, spec_dir: str, what: str) -> Source:
     name, args, kwargs, pos = call_parts(v, what)
-    table = _source_table()
+    table = SOURCES
     if name not in table:
         raise SpecError(f"unknown data source `{name}`", pos, did_you_mean(name, table) or
                         f"sources: {', '.join(sorted(table))}")
