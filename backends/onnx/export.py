@@ -1,0 +1,126 @@
+"""Build an ONNX model from the IR and canonical weights (with onnx.helper).
+
+The graph is: raw input -> preprocessing (x * scale - mean) / std with the
+training statistics -> one lowering per layer (lower.OP_TABLE) -> output.
+Batch dimension is symbolic ("N"); opset is support.OPSET; metadata says what
+the input and output are and names the classes.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from specc import __version__
+from specc.errors import DataError, SpecErrors
+from specc.ir import Pos, Program
+
+from .graph import GraphBuilder
+from .lower import OP_TABLE
+from .metadata import describe_input, describe_output, make_metadata
+from .rundir import check_params
+from .support import OPSET, unexportable
+
+# ir_version 8 is what opset 17 was released with: loadable by any runtime that runs opset 17.
+IR_VERSION = 8
+PREPROCESS_DOC = "preprocess: x' = (x * scale - mean) / std with the training statistics (preprocess.npz)"
+
+
+def _preprocess_arrays(program: Program, preprocess) -> dict:
+    """Normalize a Preprocess object or dict to {"scale", "mean", "std"}, checking shapes."""
+    if preprocess is None:
+        return {"scale": None, "mean": None, "std": None}
+    get = (lambda k: preprocess.get(k)) if isinstance(preprocess, dict) else (lambda k: getattr(preprocess, k, None))
+    shape = tuple(program.model.input_shape)
+    out = {"scale": None if get("scale") is None else float(get("scale"))}
+    for key in ("mean", "std"):
+        v = get(key)
+        if v is None:
+            out[key] = None
+            continue
+        v = np.asarray(v, dtype=np.float32)
+        if v.size == int(np.prod(shape)) and v.shape != shape:
+            v = v.reshape(shape)
+        try:
+            ok = np.broadcast_shapes(v.shape, shape) == shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise DataError(f"preprocessing {key} has shape {list(v.shape)}, which does not fit the "
+                            f"model input {list(shape)}", Pos(program.path))
+        out[key] = v
+    return out
+
+
+def _lower_preprocess(g: GraphBuilder, x: str, prep: dict) -> str:
+    g.enter(None, doc=PREPROCESS_DOC)
+    if prep["scale"] is not None and prep["scale"] != 1.0:
+        x = g.node("Mul", [x, g.const(prep["scale"], hint="preprocess_scale")])
+    if prep["mean"] is not None:
+        x = g.node("Sub", [x, g.const(prep["mean"], hint="preprocess_mean")])
+    if prep["std"] is not None:
+        x = g.node("Div", [x, g.const(prep["std"], hint="preprocess_std")])
+    return x
+
+
+def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=None,
+                classes=None) -> onnx.ModelProto:
+    """The ONNX model of `program` with `params` (canonical keys, float32).
+
+    `preprocess`: a specc.data Preprocess, a dict with scale/mean/std, or None.
+    `classes`: class names for the metadata, or None.
+    Raises SpecErrors for unexportable layers or missing/misshapen weights.
+    """
+    errors = unexportable(program)
+    if errors:
+        raise SpecErrors(errors)
+    check_params(program, params)
+    prep = _preprocess_arrays(program, preprocess)
+    m = program.model
+
+    g = GraphBuilder(params)
+    g.fresh(m.input_name)
+    x = _lower_preprocess(g, m.input_name, prep)
+    for layer in m.layers:
+        g.enter(layer)
+        x = OP_TABLE[layer.op](g, layer, x)
+
+    out_name = "output" if m.input_name != "output" else "prediction"
+    if x == m.input_name:  # only identity/dropout layers: the one place an Identity is needed
+        g.enter(None, doc="model output equals its input")
+        x = g.node("Identity", [x])
+    g.rename_output(x, out_name)
+
+    classes = list(classes) if classes else None
+    inp = helper.make_tensor_value_info(m.input_name, TensorProto.FLOAT, ["N", *m.input_shape],
+                                        describe_input(program, prep))
+    out = helper.make_tensor_value_info(out_name, TensorProto.FLOAT, ["N", *m.output_shape],
+                                        describe_output(program, classes))
+    graph = helper.make_graph(g.nodes, m.name, [inp], [out], initializer=list(g.initializers.values()),
+                              doc_string=f"exported by specc {__version__} from {program.path}")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="specc", producer_version=__version__,
+                              doc_string=f"{m.name}: {describe_output(program, classes)}")
+    model.ir_version = IR_VERSION
+    helper.set_model_props(model, make_metadata(program, classes, prep))
+    return model
+
+
+def save(model: onnx.ModelProto, path: str) -> None:
+    """Write atomically (temp file + os.replace) so a crash never leaves half a model."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".onnx.tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(model.SerializeToString())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

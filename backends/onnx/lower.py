@@ -1,0 +1,151 @@
+"""OP_TABLE: one lowering per spec op, from IR layer to ONNX nodes (opset 17).
+
+A lowering is `fn(g: GraphBuilder, layer: Layer, x: str) -> str`: it appends
+nodes that compute the layer from tensor `x` and returns the output tensor's
+name. One ONNX node per op where ONNX has one; ops ONNX lacks (step,
+scaled_tanh, sigmoid steepness, maxout) are composed from primitives.
+Inference only: dropout lowers to nothing, batchnorm to its inference form.
+"""
+from __future__ import annotations
+
+import numpy as np
+from onnx import TensorProto
+
+from specc.ir import Layer
+
+from .graph import GraphBuilder
+
+
+def _dense(g: GraphBuilder, layer: Layer, x: str) -> str:
+    # Gemm(x, W, b, transB=1) computes x @ W.T + b with W in the canonical [out, in] layout.
+    inputs = [x, g.weight("weight")]
+    if layer.attrs.get("bias", True):
+        inputs.append(g.weight("bias"))
+    return g.node("Gemm", inputs, transB=1)
+
+
+def _conv2d(g, layer, x):
+    a = layer.attrs
+    inputs = [x, g.weight("weight")]
+    if a.get("bias", True):
+        inputs.append(g.weight("bias"))
+    # specc pad (top, left, bottom, right) is ONNX's [x1_begin, x2_begin, x1_end, x2_end].
+    return g.node("Conv", inputs, kernel_shape=list(a["kernel"]), strides=list(a["stride"]),
+                  pads=list(a["pad"]))
+
+
+def _pool(op_type, **extra):
+    def lower(g, layer, x):
+        a = layer.attrs
+        stride = a.get("stride") or a["size"]
+        return g.node(op_type, [x], kernel_shape=list(a["size"]), strides=list(stride), **extra)
+    lower.__doc__ = f"{op_type} without padding (floor), as the spec's pooling layers."
+    return lower
+
+
+def _flatten(g, layer, x):
+    return g.node("Flatten", [x], axis=1)
+
+
+def _skip(g, layer, x):
+    """Identity at inference (dropout, identity): no node at all, so no Identity chains."""
+    return x
+
+
+def _batchnorm(g, layer, x):
+    # Inference form: running statistics; momentum only matters in training.
+    return g.node("BatchNormalization",
+                  [x, g.weight("weight"), g.weight("bias"), g.weight("running_mean"), g.weight("running_var")],
+                  epsilon=float(layer.attrs["eps"]))
+
+
+def _maxout(g, layer, x):
+    # Row j*pieces + k of W is piece k of unit j, so [N, units*pieces] -> [N, units, pieces] -> max.
+    a = layer.attrs
+    z = g.node("Gemm", [x, g.weight("weight"), g.weight("bias")], transB=1)
+    shape = g.const([0, a["units"], a["pieces"]], np.int64, "maxout_shape")  # 0 keeps the batch dim
+    z = g.node("Reshape", [z, shape])
+    return g.node("ReduceMax", [z], axes=[2], keepdims=0)
+
+
+def _step(g, layer, x):
+    # 1 where x > threshold else 0 (as float).
+    t = g.const(layer.attrs.get("threshold", 0.0), hint="threshold")
+    return g.node("Cast", [g.node("Greater", [x, t])], to=TensorProto.FLOAT)
+
+
+def _sigmoid(g, layer, x):
+    k = float(layer.attrs.get("steepness", 1.0))
+    if k != 1.0:
+        x = g.node("Mul", [x, g.const(k, hint="steepness")])
+    return g.node("Sigmoid", [x])
+
+
+def _scaled_tanh(g, layer, x):
+    # LeCun's 1.7159 * tanh(2/3 x), same order of operations as the NumPy backend.
+    x = g.node("Mul", [x, g.const(2.0 / 3.0, hint="two_thirds")])
+    return g.node("Mul", [g.node("Tanh", [x]), g.const(1.7159, hint="lecun_scale")])
+
+
+def _hard_sigmoid(g, layer, x):
+    # HardSigmoid = max(0, min(1, alpha x + beta)); alpha=1, beta=0 is clip(x, 0, 1).
+    return g.node("HardSigmoid", [x], alpha=1.0, beta=0.0)
+
+
+def _unary(op_type, **fixed):
+    def lower(g, layer, x):
+        return g.node(op_type, [x], **fixed)
+    lower.__doc__ = f"One {op_type} node."
+    return lower
+
+
+def _leaky_relu(g, layer, x):
+    return g.node("LeakyRelu", [x], alpha=float(layer.attrs.get("alpha", 0.01)))
+
+
+def _prelu(g, layer, x):
+    # The learned slope has shape [1], which broadcasts over any input.
+    return g.node("PRelu", [x, g.weight("weight")])
+
+
+def _elu(g, layer, x):
+    return g.node("Elu", [x], alpha=float(layer.attrs.get("alpha", 1.0)))
+
+
+def _residual(g, layer, x):
+    # y = x + f(x): lower the body, then one Add tagged with the residual layer.
+    y = x
+    for inner in layer.body:
+        g.enter(inner)
+        y = OP_TABLE[inner.op](g, inner, y)
+    g.enter(layer)
+    return g.node("Add", [x, y])
+
+
+OP_TABLE = {
+    "dense": _dense,
+    "conv2d": _conv2d,
+    "maxpool": _pool("MaxPool"),
+    "avgpool": _pool("AveragePool"),
+    "l2pool": _pool("LpPool", p=2),
+    "flatten": _flatten,
+    "dropout": _skip,
+    "batchnorm": _batchnorm,
+    "maxout": _maxout,
+    "residual": _residual,
+    "identity": _skip,
+    "step": _step,
+    "sigmoid": _sigmoid,
+    "tanh": _unary("Tanh"),
+    "scaled_tanh": _scaled_tanh,
+    "hard_sigmoid": _hard_sigmoid,
+    "relu": _unary("Relu"),
+    "leaky_relu": _leaky_relu,
+    "prelu": _prelu,
+    "elu": _elu,
+    # Explicit constants: ONNX's defaults are these float32 values, PyTorch's too.
+    "selu": _unary("Selu", alpha=1.6732632423543772, gamma=1.0507009873554805),
+    "softplus": _unary("Softplus"),
+    "softmax": _unary("Softmax", axis=1),
+    "log_softmax": _unary("LogSoftmax", axis=1),
+}

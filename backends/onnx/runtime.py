@@ -1,0 +1,71 @@
+"""Loading an ONNX file safely and running it with onnxruntime.
+
+A file is checked with onnx.checker (full_check) before onnxruntime sees it,
+so a corrupt or hand-edited model is a clear SpecError, not a runtime crash.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import onnx
+
+from specc.errors import SpecError
+from specc.ir import Pos
+
+
+def load_checked(path: str) -> onnx.ModelProto:
+    """The model at `path`, refused (SpecError) unless it is a valid ONNX model."""
+    if not os.path.isfile(path):
+        raise SpecError(f"no such model file: {path}", Pos(path))
+    try:
+        model = onnx.load(path)
+    except Exception as e:  # protobuf DecodeError and friends
+        raise SpecError(f"{path} is not an ONNX model: {type(e).__name__}: {e}", Pos(path)) from None
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as e:  # ValidationError, InferenceError, and whatever a malformed graph trips
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise SpecError(f"{path} is not a valid ONNX model: {first}", Pos(path),
+                        "re-export it with `specc export`") from None
+    return model
+
+
+def metadata(model: onnx.ModelProto) -> dict[str, str]:
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def session(model: onnx.ModelProto, threads: int = 0):
+    """An onnxruntime CPU session for an in-memory model (threads=0: onnxruntime's default)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3  # errors only
+    opts.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # a valid graph onnxruntime cannot run (unsupported op or type)
+        raise SpecError(f"onnxruntime cannot load the model: {e}", Pos("<model>")) from None
+
+
+def input_info(model: onnx.ModelProto) -> tuple[str, tuple]:
+    """(name, shape without batch) of the first graph input that is not an initializer.
+
+    Symbolic or unknown non-batch dims are returned as None.
+    """
+    inits = {i.name for i in model.graph.initializer}
+    for vi in model.graph.input:
+        if vi.name not in inits:
+            dims = vi.type.tensor_type.shape.dim
+            return vi.name, tuple(d.dim_value if d.HasField("dim_value") else None for d in dims[1:])
+    raise SpecError("the model has no input", Pos("<model>"))
+
+
+def run(sess, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Outputs of the first graph output for float32 x [N, ...], in chunks."""
+    name = sess.get_inputs()[0].name
+    try:
+        outs = [sess.run(None, {name: x[i:i + batch_size]})[0] for i in range(0, len(x), batch_size)]
+    except Exception as e:  # e.g. a model from elsewhere that wants another dtype or shape
+        raise SpecError(f"onnxruntime failed on the inputs: {e}", Pos("<model>")) from None
+    return np.concatenate(outs)

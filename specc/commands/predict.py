@@ -1,0 +1,158 @@
+"""`specc predict model.onnx INPUT [-o OUT]`: run an exported model with onnxruntime.
+
+INPUT is a CSV (header row, one feature column per input element), an .npy
+array or an .npz archive (array `x`, or its only array). Output is a CSV: the
+predicted class and the class probabilities, or the raw values for regression.
+The model is checked with onnx.checker before it is run; wrong files and wrong
+feature counts are reported as errors (exit 2), never as tracebacks.
+"""
+from __future__ import annotations
+
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("predict", help="run an exported ONNX model on a CSV/NPY/NPZ file",
+                              description="Predict with an exported ONNX model (onnxruntime, CPU).")
+    p.add_argument("model", help="an .onnx file written by `specc export`")
+    p.add_argument("input", help="inputs: .csv (header row; feature columns), .npy, or .npz (array x)")
+    p.add_argument("-o", "--output", metavar="FILE", help="CSV to write (default: standard output)")
+    p.add_argument("--batch", type=int, default=1024, help="rows per onnxruntime call (default 1024)")
+    p.set_defaults(func=run)
+
+
+def read_csv(path: str):
+    """float32 [N, F] from a CSV with a header row; DataError with row/column for bad cells."""
+    import csv
+
+    import numpy as np
+
+    from specc.errors import DataError
+    from specc.ir import Pos
+
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"cannot read {path}: {e}", Pos(path)) from None
+    if not rows:
+        raise DataError(f"{path} is empty (expected a header row)", Pos(path))
+    header, body = rows[0], [r for r in rows[1:] if r]
+    out = np.empty((len(body), len(header)), np.float32)
+    for i, row in enumerate(body):
+        line = i + 2
+        if len(row) != len(header):
+            raise DataError(f"row has {len(row)} fields but the header has {len(header)}", Pos(path, line, 1))
+        for j, cell in enumerate(row):
+            try:
+                out[i, j] = float(cell)
+            except ValueError:
+                raise DataError(f"column `{header[j]}` holds `{cell}`, not a number", Pos(path, line, j + 1),
+                                "predict takes feature columns only") from None
+    return out
+
+
+def read_input(path: str):
+    """float32 [N, ...] from .csv / .npy / .npz (no pickles)."""
+    import os
+    import zipfile
+
+    import numpy as np
+
+    from specc.errors import DataError
+    from specc.ir import Pos
+
+    ext = os.path.splitext(path)[1].lower()
+    if not os.path.isfile(path):
+        raise DataError(f"no such input file: {path}", Pos(path))
+    if ext == ".csv":
+        return read_csv(path)
+    if ext not in (".npy", ".npz"):
+        raise DataError(f"unknown input format `{ext or path}`", Pos(path), "use .csv, .npy or .npz")
+    try:
+        if ext == ".npy":
+            x = np.load(path, allow_pickle=False)
+        else:
+            with np.load(path, allow_pickle=False) as z:
+                if "x" not in z.files and len(z.files) != 1:
+                    raise DataError(f"{path} holds arrays {z.files}; name the inputs `x`", Pos(path))
+                x = z["x"] if "x" in z.files else z[z.files[0]]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"cannot read {path}: {e}", Pos(path)) from None
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{path} holds {x.dtype} values, not numbers", Pos(path))
+    if x.ndim == 1:
+        x = x[:, None]
+    return x.astype(np.float32)
+
+
+def fit_input(x, shape: tuple, path: str, model_name: str):
+    """Reshape [N, F] rows to [N, *shape], or raise a DataError about the feature count."""
+    import numpy as np
+
+    from specc.errors import DataError
+    from specc.ir import Pos
+
+    if len(x) == 0:
+        raise DataError(f"{path} has no rows to predict", Pos(path))
+    if None in shape:  # a model not from specc with unknown dims: pass through
+        return x
+    need = int(np.prod(shape))
+    if tuple(x.shape[1:]) == tuple(shape):
+        return x
+    have = int(np.prod(x.shape[1:]))
+    if have == need:
+        return x.reshape((len(x), *shape))
+    raise DataError(f"{path} has {have} features per row but model `{model_name}` expects {need} "
+                    f"(input shape {list(shape)})", Pos(path))
+
+
+def result_table(y, meta: dict):
+    """(header, rows) for the output CSV from outputs y [N, ...] and the model metadata."""
+    import numpy as np
+
+    from specc.backends.onnx.metadata import read_classes
+
+    y = y.reshape(len(y), -1).astype(np.float64)
+    kind, k = meta.get("output_kind", "values"), y.shape[1]
+    classes = read_classes(meta)
+    if kind == "log_probabilities":
+        y, kind = np.exp(y), "probabilities"
+    if kind == "probabilities" and k > 1:
+        names = classes if classes and len(classes) == k else [str(i) for i in range(k)]
+        pred = [names[i] for i in y.argmax(1)]
+        return ["class"] + [f"p_{n}" for n in names], [[c, *row] for c, row in zip(pred, y)]
+    if kind == "sigmoid" and k == 1:
+        names = classes if classes and len(classes) == 2 else ["0", "1"]
+        pred = [names[int(p > 0.5)] for p in y[:, 0]]
+        return ["class", f"p_{names[1]}"], [[c, p] for c, p in zip(pred, y[:, 0])]
+    prefix = "p" if kind in ("probabilities", "sigmoid") else "y"
+    return [f"{prefix}_{i}" for i in range(k)], [list(row) for row in y]
+
+
+def write_csv(header, rows, out) -> None:
+    import csv
+
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(header)
+    for row in rows:
+        w.writerow([v if isinstance(v, str) else f"{v:.9g}" for v in row])
+
+
+def run(args) -> int:
+    from specc.backends.onnx import runtime
+
+    model = runtime.load_checked(args.model)
+    meta = runtime.metadata(model)
+    _name, shape = runtime.input_info(model)
+    x = fit_input(read_input(args.input), shape, args.input, meta.get("model_name", args.model))
+    sess = runtime.session(model)
+    y = runtime.run(sess, x, max(1, args.batch))
+    header, rows = result_table(y, meta)
+    if args.output:
+        with open(args.output, "w", newline="", encoding="utf-8") as f:
+            write_csv(header, rows, f)
+        print(f"wrote {len(rows)} predictions to {args.output}", file=sys.stderr)
+    else:
+        write_csv(header, rows, sys.stdout)
+    return 0

@@ -1,0 +1,83 @@
+"""An independent forward pass with torch.nn.functional (float32), for equivalence tests.
+
+Written from the op definitions in specc/ops.py, not from the exporter, so a
+lowering mistake (wrong pad order, wrong maxout grouping) shows up as a mismatch.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def _layer(layer, x, p):
+    a, op = layer.attrs, layer.op
+    w = lambda s: torch.from_numpy(p[layer.key(s)])  # noqa: E731
+    if op == "dense":
+        return F.linear(x, w("weight"), w("bias") if a["bias"] else None)
+    if op == "conv2d":
+        t, l, b, r = a["pad"]
+        return F.conv2d(F.pad(x, (l, r, t, b)), w("weight"), w("bias") if a["bias"] else None, stride=a["stride"])
+    if op == "maxpool":
+        return F.max_pool2d(x, a["size"], a["stride"])
+    if op == "avgpool":
+        return F.avg_pool2d(x, a["size"], a["stride"])
+    if op == "l2pool":
+        return F.lp_pool2d(x, 2, a["size"], a["stride"])
+    if op == "flatten":
+        return x.flatten(1)
+    if op in ("dropout", "identity"):
+        return x
+    if op == "batchnorm":
+        return F.batch_norm(x, w("running_mean"), w("running_var"), w("weight"), w("bias"), False, 0.0, a["eps"])
+    if op == "maxout":
+        z = F.linear(x, w("weight"), w("bias"))
+        return z.reshape(z.shape[0], a["units"], a["pieces"]).amax(-1)
+    if op == "residual":
+        y = x
+        for inner in layer.body:
+            y = _layer(inner, y, p)
+        return x + y
+    if op == "step":
+        return (x > a["threshold"]).float()
+    if op == "sigmoid":
+        return torch.sigmoid(x * a["steepness"]) if a["steepness"] != 1 else torch.sigmoid(x)
+    if op == "tanh":
+        return torch.tanh(x)
+    if op == "scaled_tanh":
+        return 1.7159 * torch.tanh(x * (2.0 / 3.0))
+    if op == "hard_sigmoid":
+        return x.clamp(0, 1)
+    if op == "relu":
+        return F.relu(x)
+    if op == "leaky_relu":
+        return F.leaky_relu(x, a["alpha"])
+    if op == "prelu":
+        return F.prelu(x, w("weight"))
+    if op == "elu":
+        return F.elu(x, a["alpha"])
+    if op == "selu":
+        return F.selu(x)
+    if op == "softplus":
+        return F.softplus(x)
+    if op == "softmax":
+        return F.softmax(x, 1)
+    if op == "log_softmax":
+        return F.log_softmax(x, 1)
+    raise NotImplementedError(op)
+
+
+def forward(program, params, x: np.ndarray, preprocess=None) -> np.ndarray:
+    """Model output for raw float32 inputs x [N, *input_shape]."""
+    with torch.no_grad():
+        t = torch.from_numpy(np.ascontiguousarray(x, np.float32))
+        if preprocess:
+            if preprocess.get("scale") is not None:
+                t = t * preprocess["scale"]
+            if preprocess.get("mean") is not None:
+                t = t - torch.from_numpy(preprocess["mean"])
+            if preprocess.get("std") is not None:
+                t = t / torch.from_numpy(preprocess["std"])
+        for layer in program.model.layers:
+            t = _layer(layer, t, params)
+        return t.numpy()
