@@ -1,0 +1,163 @@
+"""NumpyBackend: the reference implementation of the driver <-> backend interface.
+
+Update order per step (docs/ARCHITECTURE.md): data-loss gradients -> + l2 * w on
+decaying params -> clip the global norm of all trainable gradients ->
+decoupled weight decay w <- (1 - weight_decay) w -> optimizer step at this
+step's lr. Everything is float32 unless the initial parameters are float64
+(gradient checks), and the parameter arrays are updated in place.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from specc.ir import Program
+
+from .model import Network
+from .ops import Context
+
+RULES = ("perceptron", "adaline")  # optimizers whose "gradient" is the rule's error signal
+
+
+def make_optimizer(spec, params, trainable):
+    """backends/numpy/optim.py, imported on first use (tests may substitute a stand-in here)."""
+    from .optim import make_optimizer as make
+    return make(spec, params, trainable)
+
+
+class NumpyBackend:
+    name = "numpy"
+
+    def __init__(self, program: Program, params: dict[str, np.ndarray], *, seed: int,
+                 dtype=None, **options):
+        self.program = program
+        self.seed = int(seed)
+        if dtype is None:
+            dtype = np.float64 if any(np.asarray(v).dtype == np.float64 for v in params.values()) else np.float32
+        self.dtype = np.dtype(dtype)
+        entries = program.all_params()
+        missing = [k for k, _, _ in entries if k not in params]
+        if missing:
+            raise KeyError(f"missing initial parameters: {', '.join(missing[:5])}")
+        # own copies, in the compute dtype; the optimizer updates them in place
+        self.params = {k: np.array(params[k], dtype=self.dtype, copy=True) for k, _, _ in entries}
+        self.trainable = [k for k, _, p in entries if p.trainable]
+        self.decaying = [k for k, _, p in entries if p.trainable and p.decay]
+        train = program.train
+        self.train_spec = train
+        self.net = Network(program.model, self.params, train.loss if train else None)
+        self.opt = make_optimizer(train.optimizer, self.params, self.trainable) if train else None
+        self.rule = train.optimizer.name if train and train.optimizer.name in RULES else None
+        self.data: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        self.order: np.ndarray | None = None
+        self._last = None          # (indices, step) of the last training batch
+        self._nonfinite: str | None = None
+
+    # -- data -------------------------------------------------------------------------------
+    def put_data(self, split: str, x: np.ndarray, y: np.ndarray | None) -> None:
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        if y is not None:
+            y = np.asarray(y)
+            y = y.astype(np.int64, copy=False) if np.issubdtype(y.dtype, np.integer) else \
+                np.ascontiguousarray(y, dtype=self.dtype)
+        self.data[split] = (x, y)
+
+    def set_order(self, order: np.ndarray) -> None:
+        self.order = np.asarray(order, dtype=np.int64)
+
+    # -- training ---------------------------------------------------------------------------
+    def train_step(self, start: int, stop: int, lr: float, step: int):
+        # overflow shows up as a non-finite loss, which the driver reports with
+        # nonfinite_layer(); NumPy's RuntimeWarnings would only add noise
+        with np.errstate(all="ignore"):
+            return self._train_step(start, stop, lr, step)
+
+    def _train_step(self, start: int, stop: int, lr: float, step: int):
+        x_all, y_all = self.data["train"]
+        idx = self.order[start:stop] if self.order is not None else np.arange(start, stop)
+        x, y = x_all[idx], y_all[idx]
+        self._last = (idx, step)
+        ctx = Context(True, seed=self.seed, step=step)
+        if self.rule:  # perceptron / adaline: the rule's error signal, not the loss gradient
+            loss, grads = self.net.rule_grads(x, y, ctx, self.rule)
+        else:
+            loss, grads = self.net.loss_and_grads(x, y, ctx)
+        if not np.isfinite(loss):  # diagnose before the update spreads NaN into the weights
+            self._nonfinite = self.net.first_nonfinite(
+                x, y, Context(True, seed=self.seed, step=step, update_buffers=False))
+        self._update(grads, lr)
+        return loss
+
+    def _update(self, grads: dict[str, np.ndarray], lr: float) -> None:
+        t, p = self.train_spec, self.params
+        if t.l2:
+            for k in self.decaying:
+                grads[k] += t.l2 * p[k]
+        if t.clip_norm is not None:
+            norm = float(np.sqrt(sum(float(np.vdot(grads[k], grads[k])) for k in self.trainable)))
+            coef = t.clip_norm / (norm + 1e-6)  # torch.nn.utils.clip_grad_norm_
+            if coef < 1.0:
+                for k in self.trainable:
+                    grads[k] *= coef
+        if t.weight_decay:
+            for k in self.decaying:
+                p[k] *= 1.0 - t.weight_decay
+        self.opt.step(p, grads, lr)
+
+    def losses_to_numpy(self, handles: list) -> np.ndarray:
+        return np.asarray(handles, dtype=np.float64)
+
+    # -- inference --------------------------------------------------------------------------
+    def evaluate(self, split: str, batch_size: int) -> tuple[float, np.ndarray]:
+        with np.errstate(all="ignore"):
+            return self._evaluate(split, batch_size)
+
+    def _evaluate(self, split: str, batch_size: int) -> tuple[float, np.ndarray]:
+        x, y = self.data[split]
+        total, outs = 0.0, []
+        for s in range(0, len(x), batch_size):
+            yb = None if y is None else y[s:s + batch_size]
+            loss, out = self.net.evaluate(x[s:s + batch_size], yb)
+            total += (loss if loss is not None else np.nan) * len(out)
+            outs.append(out)
+        outputs = np.concatenate(outs) if outs else np.zeros((0, *self.program.model.output_shape), self.dtype)
+        mean = total / len(x) if len(x) else float("nan")
+        return float(mean), outputs.astype(np.float32, copy=False)
+
+    def predict(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        x = np.asarray(x, dtype=self.dtype)
+        with np.errstate(all="ignore"):
+            outs = [self.net.outputs(x[s:s + batch_size]) for s in range(0, len(x), batch_size)]
+        if not outs:
+            return np.zeros((0, *self.program.model.output_shape), np.float32)
+        return np.concatenate(outs).astype(np.float32, copy=False)
+
+    # -- state ------------------------------------------------------------------------------
+    def get_params(self) -> dict[str, np.ndarray]:
+        return {k: v.astype(np.float32, copy=True) for k, v in self.params.items()}
+
+    def set_params(self, params: dict[str, np.ndarray]) -> None:
+        """Copy into the existing arrays (the network and optimizer keep references)."""
+        for k, v in params.items():
+            if k not in self.params:
+                raise KeyError(f"unknown parameter {k!r}")
+            v = np.asarray(v)
+            if v.shape != self.params[k].shape:
+                raise ValueError(f"parameter {k} has shape {list(v.shape)}, expected "
+                                 f"{list(self.params[k].shape)}")
+            self.params[k][...] = v
+
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        return self.opt.state_dict() if self.opt else {}
+
+    def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
+        if self.opt:
+            self.opt.load_state_dict(state)
+
+    def nonfinite_layer(self) -> str | None:
+        if self._nonfinite is not None or self._last is None:
+            return self._nonfinite
+        idx, step = self._last  # recompute on the last training batch with the current weights
+        x_all, y_all = self.data["train"]
+        with np.errstate(all="ignore"):
+            return self.net.first_nonfinite(
+                x_all[idx], y_all[idx], Context(True, seed=self.seed, step=step, update_buffers=False))

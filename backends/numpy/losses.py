@@ -1,0 +1,139 @@
+"""Losses: each returns (loss, gradient of the loss w.r.t. its input).
+
+Semantics (docs/ARCHITECTURE.md): mean over the batch; mse/mae/huber also
+average over output elements. cross_entropy / bce / nll are *fused*: when the
+model ends in softmax / sigmoid / log_softmax they take the input of that last
+activation (the logits) and use log-sum-exp / softplus forms, so a saturated
+output never produces log(0). Unfused forms (the model ends elsewhere) take
+the model output directly.
+
+Targets: integer class indices [N] or float arrays shaped like the output
+(a float [N] target for an [N, 1] output is accepted).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from specc.errors import DataError
+from specc.ops import LOSSES
+
+from .ops._base import softplus, stable_sigmoid
+from .ops.log_softmax import log_softmax
+
+
+def fused_with(loss: str, last_op: str | None) -> bool:
+    """True when `loss` is computed from the logits of the model's last activation."""
+    return LOSSES.get(loss, ({}, None))[1] is not None and LOSSES[loss][1] == last_op
+
+
+def _is_index(t) -> bool:
+    return np.issubdtype(t.dtype, np.integer)
+
+
+def dense_target(t, like) -> np.ndarray:
+    """Target as a float array of the output's shape (one-hot for class indices)."""
+    if _is_index(t) and like.ndim == 2 and like.shape[1] > 1 and t.ndim == 1:
+        if t.min(initial=0) < 0 or t.max(initial=0) >= like.shape[1]:
+            raise DataError(f"class index out of range [0, {like.shape[1]}) in the targets")
+        onehot = np.zeros(like.shape, like.dtype)
+        onehot[np.arange(t.shape[0]), t] = 1
+        return onehot
+    if t.size != like.size:
+        raise DataError(f"targets of shape {list(t.shape[1:])} do not match the model output "
+                        f"shape {list(like.shape[1:])}")
+    return t.reshape(like.shape).astype(like.dtype, copy=False)
+
+
+def mse(o, t, args):
+    d = o - dense_target(t, o)
+    return float(np.mean(d * d)), d * (2.0 / d.size)
+
+
+def mae(o, t, args):
+    d = o - dense_target(t, o)
+    return float(np.mean(np.abs(d))), np.sign(d) * (1.0 / d.size)
+
+
+def huber(o, t, args):
+    """0.5 d^2 for |d| <= delta, delta (|d| - delta/2) beyond (PyTorch's huber_loss)."""
+    delta = float(args.get("delta", 1.0))
+    d = o - dense_target(t, o)
+    a = np.abs(d)
+    small = a <= delta
+    per = np.where(small, 0.5 * d * d, delta * (a - 0.5 * delta))
+    return float(np.mean(per)), np.where(small, d, delta * np.sign(d)) * (1.0 / d.size)
+
+
+def _class_xent(logp, t):
+    """-mean over the batch of sum(t * logp); t class indices or probabilities."""
+    n = logp.shape[0]
+    if _is_index(t):
+        if t.min(initial=0) < 0 or t.max(initial=0) >= logp.shape[1]:
+            raise DataError(f"class index out of range [0, {logp.shape[1]}) in the targets")
+        return -float(logp[np.arange(n), t].sum()) / n
+    return -float((dense_target(t, logp) * logp).sum()) / n
+
+
+def _softmax_xent_grad(logp, t):
+    """d/dz of -sum(t log softmax(z)) / N = (softmax(z) * sum(t) - t) / N, from logp = log_softmax(z)."""
+    n = logp.shape[0]
+    g = np.exp(logp)
+    if _is_index(t):
+        g[np.arange(n), t] -= 1
+    else:
+        td = dense_target(t, logp)
+        g *= td.sum(axis=1, keepdims=True)
+        g -= td
+    g *= 1.0 / n
+    return g
+
+
+def cross_entropy(o, t, args, fused=True):
+    if fused:  # o are the logits
+        logp = log_softmax(o)
+        return _class_xent(logp, t), _softmax_xent_grad(logp, t)
+    p = np.maximum(o, np.finfo(o.dtype).tiny)  # o are probabilities
+    td = dense_target(t, o)
+    return -float((td * np.log(p)).sum()) / o.shape[0], -td / p / o.shape[0]
+
+
+def nll(o, t, args, fused=True):
+    if fused:  # o are the logits of the final log_softmax
+        logp = log_softmax(o)
+        return _class_xent(logp, t), _softmax_xent_grad(logp, t)
+    td = dense_target(t, o)  # o are log-probabilities
+    return -float((td * o).sum()) / o.shape[0], -td / o.shape[0]
+
+
+def bce(o, t, args, fused=True, steepness=1.0):
+    """Summed over output units, mean over the batch. Fused: o are the inputs of
+    sigmoid(steepness), so the logits are steepness * o."""
+    td = dense_target(t, o)
+    n = o.shape[0]
+    if fused:
+        z = o * steepness if steepness != 1.0 else o
+        loss = float((softplus(z) - td * z).sum()) / n
+        return loss, (stable_sigmoid(z) - td) * (steepness / n)
+    eps = np.finfo(o.dtype).eps
+    p = np.clip(o, eps, 1 - eps)
+    loss = -float((td * np.log(p) + (1 - td) * np.log1p(-p)).sum()) / n
+    return loss, (p - td) / (p * (1 - p)) / n
+
+
+_UNFUSABLE = {"mse": mse, "mae": mae, "huber": huber}
+_FUSABLE = {"cross_entropy": cross_entropy, "nll": nll, "bce": bce}
+
+
+def compute(name: str, args: dict, o: np.ndarray, t: np.ndarray, *, fused: bool = False,
+            steepness: float = 1.0) -> tuple[float, np.ndarray]:
+    """(mean loss, d loss / d o). With fused=True, `o` is the input of the last activation."""
+    if name in _UNFUSABLE:
+        return _UNFUSABLE[name](o, t, args)
+    if name == "bce":
+        return bce(o, t, args, fused=fused, steepness=steepness)
+    if name in _FUSABLE:
+        return _FUSABLE[name](o, t, args, fused=fused)
+    raise ValueError(f"unknown loss {name!r}")
+
+
+LOSS_FUNCTIONS = {**_UNFUSABLE, **_FUSABLE}

@@ -1,0 +1,63 @@
+"""The Op interface every NumPy op implements, and the per-call context.
+
+An op is a stateless object: `forward` returns the output and a cache of
+whatever `backward` needs; `backward` turns the gradient of the output into
+the gradient of the input and of the op's parameters (by short name).
+Ops never modify their inputs or the incoming gradient in place: a residual
+block reuses both.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from specc.rng import stream
+
+
+class Context:
+    """What a forward pass needs beyond the input: mode, randomness, flags.
+
+    `training` selects batch statistics / dropout. `rng` (dropout masks) is
+    drawn lazily from `stream(seed, "dropout", step)` so steps without dropout
+    pay nothing for it. `input_grad` is set by the model runner before each
+    forward: False means nobody needs the gradient of this layer's input (the
+    first layer), so dense/conv skip that product. `update_buffers=False`
+    keeps batchnorm running statistics untouched (diagnostic recomputes).
+    """
+
+    def __init__(self, training: bool = False, *, seed: int = 0, step: int = 0,
+                 rng: np.random.Generator | None = None, update_buffers: bool = True):
+        self.training = training
+        self.seed = seed
+        self.step = step
+        self._rng = rng
+        self.update_buffers = update_buffers
+        self.input_grad = True
+
+    @property
+    def rng(self) -> np.random.Generator:
+        if self._rng is None:
+            self._rng = stream(self.seed, "dropout", self.step)
+        return self._rng
+
+
+class Op:
+    """Base class: one op = forward + backward side by side."""
+
+    name = ""
+
+    def forward(self, x, params: dict, attrs: dict, ctx: Context):
+        raise NotImplementedError
+
+    def backward(self, dy, cache):
+        raise NotImplementedError
+
+
+def stable_sigmoid(z: np.ndarray) -> np.ndarray:
+    """1/(1+exp(-z)) without overflow: exp only ever sees -|z|."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0, e) / (1.0 + e)
+
+
+def softplus(z: np.ndarray) -> np.ndarray:
+    """log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), finite for any z."""
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))

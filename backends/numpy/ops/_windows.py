@@ -1,0 +1,36 @@
+"""Receptive-field views shared by conv2d and the pools (no loops over pixels).
+
+`windows` is a zero-copy strided view of every kh x kw field; `fold` is its
+adjoint (col2im): it adds each field's gradient back into the image, looping
+only over the kh*kw kernel offsets, each step a whole-tensor strided add.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def out_size(h: int, w: int, size, stride) -> tuple[int, int]:
+    """Output height/width of a valid (unpadded, floor) window sweep."""
+    return (h - size[0]) // stride[0] + 1, (w - size[1]) // stride[1] + 1
+
+
+def windows(x: np.ndarray, size, stride) -> np.ndarray:
+    """[N, C, H, W] -> read-only view [N, C, Ho, Wo, kh, kw]."""
+    v = sliding_window_view(x, tuple(size), axis=(2, 3))
+    return v[:, :, ::stride[0], ::stride[1]]
+
+
+def fold(dwin: np.ndarray, shape, stride) -> np.ndarray:
+    """Adjoint of `windows`: dwin [N, C, Ho, Wo, kh, kw] -> dx of `shape` [N, C, H, W]."""
+    _, _, ho, wo, kh, kw = dwin.shape
+    sh, sw = stride
+    dx = np.zeros(shape, dwin.dtype)
+    if (sh, sw) == (kh, kw):  # non-overlapping fields: one strided copy, no additions
+        dx[:, :, :ho * kh, :wo * kw] = dwin.transpose(0, 1, 2, 4, 3, 5).reshape(
+            dwin.shape[0], dwin.shape[1], ho * kh, wo * kw)
+        return dx
+    for i in range(kh):
+        for j in range(kw):
+            dx[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += dwin[:, :, :, :, i, j]
+    return dx
