@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from specc.ir import Program
+from specc.regularize import add_l2, clip_global_norm, decoupled_decay
 
 from .model import Network
 from .ops import Context
@@ -88,19 +89,12 @@ class NumpyBackend:
         return loss
 
     def _update(self, grads: dict[str, np.ndarray], lr: float) -> None:
+        """l2 -> clip_norm -> decoupled weight decay -> optimizer step (docs/ARCHITECTURE.md)."""
         t, p = self.train_spec, self.params
-        if t.l2:
-            for k in self.decaying:
-                grads[k] += t.l2 * p[k]
+        add_l2(grads, p, t.l2, self.decaying)
         if t.clip_norm is not None:
-            norm = float(np.sqrt(sum(float(np.vdot(grads[k], grads[k])) for k in self.trainable)))
-            coef = t.clip_norm / (norm + 1e-6)  # torch.nn.utils.clip_grad_norm_
-            if coef < 1.0:
-                for k in self.trainable:
-                    grads[k] *= coef
-        if t.weight_decay:
-            for k in self.decaying:
-                p[k] *= 1.0 - t.weight_decay
+            clip_global_norm({k: grads[k] for k in self.trainable}, t.clip_norm)
+        decoupled_decay(p, t.weight_decay, self.decaying)
         self.opt.step(p, grads, lr)
 
     def losses_to_numpy(self, handles: list) -> np.ndarray:
