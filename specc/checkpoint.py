@@ -1,0 +1,196 @@
+"""Reading and writing weight and checkpoint archives (.npz), atomically and without pickles.
+
+A crash or Ctrl-C in the middle of a write must never leave a half-written
+checkpoint behind in place of the last good one, so every write goes to a
+temporary file in the same directory, is flushed and fsynced, and then
+replaces the target with `os.replace` (atomic on POSIX and Windows).
+
+Reading uses `allow_pickle=False`: an archive can only hold plain arrays.
+A truncated or corrupt file is reported as a SpecError naming the file.
+
+Checkpoint layout (one flat .npz):
+  "param/<canonical key>"   current parameters and buffers
+  "optim/<name>"            the backend's optimizer_state()
+  "best/<canonical key>"    best parameters so far (early stopping), if any
+  "meta"                    JSON as UTF-8 bytes (a uint8 array): step, epoch,
+                            position, early-stop state, metrics history, ...
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SpecError
+from .ir import Pos
+
+CHECKPOINT_VERSION = 1
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_umask()  # mkstemp makes 0600 files; give results the usual permissions
+
+
+def _tempfile(path: Path) -> tuple[int, str]:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, _MODE)
+    except OSError:
+        pass
+    return fd, tmp
+
+
+def save_npz(path, arrays: dict[str, np.ndarray]) -> None:
+    """Write `arrays` to `path` atomically (temp file + flush + fsync + os.replace)."""
+    path = Path(path)
+    fd, tmp = _tempfile(path)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable where the OS allows it (not on Windows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load_npz(path) -> dict[str, np.ndarray]:
+    """Every array of an .npz archive, fully read; a clear SpecError if it is missing or damaged."""
+    path = Path(path)
+    where = Pos(file=str(path))
+    if not path.exists():
+        raise SpecError(f"{path} does not exist", where)
+    if not zipfile.is_zipfile(path):  # np.load would take it for a pickle or a bare .npy
+        raise SpecError(f"cannot read {path.name}: the file is truncated or corrupt (not an .npz archive)", where,
+                        hint="re-run training, or resume from an earlier copy")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except ValueError as e:
+        if "allow_pickle" in str(e):
+            raise SpecError(f"{path.name} holds pickled Python objects; specc only loads plain arrays", where,
+                            hint="pickles can run code when loaded; re-save the arrays with numpy.savez") from None
+        raise SpecError(f"cannot read {path.name}: the file is truncated or corrupt ({e})", where,
+                        hint="re-run training, or resume from an earlier copy") from None
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
+        raise SpecError(f"cannot read {path.name}: the file is truncated or corrupt ({e})", where,
+                        hint="re-run training, or resume from an earlier copy") from None
+
+
+def save_json(path, obj) -> None:
+    """Write JSON atomically (same temp-file dance as save_npz)."""
+    save_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def save_text(path, text: str) -> None:
+    path = Path(path)
+    fd, tmp = _tempfile(path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# ---------------------------------------------------------------- weights
+
+def save_weights(path, params: dict[str, np.ndarray]) -> None:
+    """Canonical weights: one array per canonical key, float32."""
+    save_npz(path, {k: np.asarray(v, dtype=np.float32) for k, v in params.items()})
+
+
+def load_weights(path) -> dict[str, np.ndarray]:
+    return load_npz(path)
+
+
+def check_weights(params: dict[str, np.ndarray], expected: dict[str, np.ndarray], path) -> None:
+    """Weights must have exactly the keys and shapes the spec implies."""
+    where = Pos(file=str(path))
+    missing = [k for k in expected if k not in params]
+    extra = [k for k in params if k not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(missing))
+        if extra:
+            parts.append("unexpected " + ", ".join(extra))
+        raise SpecError(f"weights do not match the spec: {'; '.join(parts)}", where)
+    for k, v in expected.items():
+        if tuple(params[k].shape) != tuple(v.shape):
+            raise SpecError(f"weights do not match the spec: {k} has shape {list(params[k].shape)}, "
+                            f"the spec needs {list(v.shape)}", where)
+
+
+# ---------------------------------------------------------------- checkpoints
+
+@dataclass
+class Checkpoint:
+    """Everything needed to continue a run exactly where it stopped."""
+
+    params: dict[str, np.ndarray]
+    optimizer: dict[str, np.ndarray]
+    meta: dict
+    best: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def save_checkpoint(path, ckpt: Checkpoint) -> None:
+    arrays: dict[str, np.ndarray] = {}
+    for prefix, group in (("param/", ckpt.params), ("optim/", ckpt.optimizer), ("best/", ckpt.best)):
+        for k, v in group.items():
+            arrays[prefix + k] = np.asarray(v)
+    meta = dict(ckpt.meta, version=CHECKPOINT_VERSION)
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8)  # UTF-8 bytes: no pickle needed
+    save_npz(path, arrays)
+
+
+def load_checkpoint(path) -> Checkpoint:
+    arrays = load_npz(path)
+    if "meta" not in arrays:
+        raise SpecError(f"{Path(path).name} is not a specc checkpoint (no meta record)", Pos(file=str(path)))
+    try:
+        meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SpecError(f"{Path(path).name}: corrupt checkpoint metadata ({e})", Pos(file=str(path))) from None
+    groups: dict[str, dict] = {"param/": {}, "optim/": {}, "best/": {}}
+    for k, v in arrays.items():
+        for prefix, group in groups.items():
+            if k.startswith(prefix):
+                group[k[len(prefix):]] = v
+                break
+    return Checkpoint(groups["param/"], groups["optim/"], meta, groups["best/"])

@@ -1,0 +1,73 @@
+"""`specc train FILE`: train a spec, write a run directory, print a short summary.
+
+Exit codes: 0 done, 2 bad spec/data/flags (or a resume with a different spec),
+3 the loss became NaN/inf, 130 interrupted (after writing a checkpoint).
+"""
+from __future__ import annotations
+
+import shlex
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train a spec and write a run directory",
+                              description="Train the model of a .nn spec. Writes weights, metrics, curves and a "
+                                          "checkpoint to a run directory (default runs/<model>-<timestamp>).")
+    p.add_argument("file", metavar="FILE", help="the .nn spec")
+    p.add_argument("--backend", choices=["numpy", "torch"], default=None,
+                   help="numpy (reference, default) or torch")
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/<model>-<YYYYmmdd-HHMMSS>)")
+    p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
+    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                   help="override a data/train setting, e.g. --set train.epochs=5 (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--device", help="backend device, e.g. cpu, cuda, cuda:1 (torch)")
+    p.add_argument("--amp", nargs="?", const=True, default=None, choices=["bf16", "fp16"],
+                   help="mixed precision (torch on CUDA); bf16 or fp16, default the backend's choice")
+    p.add_argument("--compile", action="store_true", default=None, help="torch.compile the model (torch)")
+    p.set_defaults(func=run)
+
+
+def backend_options(args) -> dict:
+    """Pass-through options for the backend; unset flags are left out."""
+    return {k: v for k, v in (("device", args.device), ("amp", args.amp), ("compile", args.compile)) if v is not None}
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def run(args) -> int:
+    from ..driver import Interrupted, NonFiniteLoss, Trainer
+    from ..frontend import compile_file
+
+    program = compile_file(args.file, overrides=tuple(args.set))
+    try:
+        trainer = Trainer(program, backend=args.backend, out=args.out, resume=args.resume, quiet=args.quiet,
+                          options=backend_options(args), overrides=args.set, spec_path=args.file)
+        result = trainer.run()
+    except NonFiniteLoss as e:
+        print(e.render(), file=sys.stderr)
+        return NonFiniteLoss.exit_code
+    except Interrupted as e:
+        words = ["specc", "train", args.file, *[w for s in args.set for w in ("--set", s)], "--resume", str(e.run_dir)]
+        print(f"interrupted at step {e.step}; resume with: {' '.join(shlex.quote(w) for w in words)}", file=sys.stderr)
+        return Interrupted.exit_code
+
+    lines = [f"trained {program.model.name}: {result.steps} steps, {result.epochs} epochs"
+             + (" (stopped early)" if result.stopped_early else "")]
+    if result.best_val_loss is not None:
+        lines.append(f"  best val loss   {_fmt(result.best_val_loss)}")
+    if result.best_epoch is not None:
+        monitor = program.train.early_stop.monitor
+        lines.append(f"  kept weights    epoch {result.best_epoch} ({monitor} {_fmt(result.best_value)})")
+    if result.history:
+        last = result.history[-1]
+        extra = [f"{k} {_fmt(v)}" for k, v in last.items() if k.startswith("val_") and k != "val_loss"]
+        if extra:
+            lines.append("  last val        " + ", ".join(extra))
+    if result.test is not None:
+        lines.append("  test            " + ", ".join(f"{k} {_fmt(v)}" for k, v in result.test.items()))
+    lines.append(f"  run directory   {result.run_dir}")
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,67 @@
+"""Learning curves as a PNG: train/val loss per epoch, and each validation metric.
+
+matplotlib is imported lazily so that the CLI starts fast, and only its
+`Figure` class is used (no pyplot): saving a PNG renders with Agg, never needs a
+display, and leaves the user's pyplot backend (e.g. in a notebook) alone.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+LOSS_KEYS = ("train_loss", "val_loss")
+SKIP = {"epoch", "step", "lr", "time", "samples_per_s", "partial"}
+
+
+def metric_keys(history: list[dict]) -> list[str]:
+    """Validation metrics present in the history (val_accuracy, ...), in first-seen order."""
+    keys: list[str] = []
+    for row in history:
+        for k in row:
+            if k.startswith("val_") and k != "val_loss" and k not in keys:
+                keys.append(k)
+    return keys
+
+
+def _series(history, key):
+    xs, ys = [], []
+    for row in history:
+        v = row.get(key)
+        if v is not None:
+            xs.append(row["epoch"])
+            ys.append(v)
+    return xs, ys
+
+
+def write_curves(path, history: list[dict]) -> None:
+    """Write curves.png (atomically: rendered to a temp name, then renamed)."""
+    if not history:
+        return
+    from matplotlib.figure import Figure  # no pyplot: no global backend switch, no GUI; savefig renders with Agg
+
+    metrics = metric_keys(history)
+    fig = Figure(figsize=(5 * (1 + bool(metrics)), 3.6), dpi=100)
+    ax = fig.add_subplot(1, 1 + bool(metrics), 1)
+    for key in LOSS_KEYS:
+        xs, ys = _series(history, key)
+        if xs:
+            ax.plot(xs, ys, marker="o" if len(xs) <= 50 else None, markersize=3, label=key.replace("_", " "))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title("loss")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    if metrics:
+        ax2 = fig.add_subplot(1, 2, 2)
+        for key in metrics:
+            xs, ys = _series(history, key)
+            if xs:
+                ax2.plot(xs, ys, marker="o" if len(xs) <= 50 else None, markersize=3, label=key.replace("_", " "))
+        ax2.set_xlabel("epoch")
+        ax2.set_title("validation metrics")
+        ax2.grid(True, alpha=0.3)
+        ax2.legend()
+    fig.subplots_adjust(left=0.1 if metrics else 0.15, right=0.97, bottom=0.14, top=0.9, wspace=0.25)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, format="png")
+    tmp.replace(path)

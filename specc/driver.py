@@ -1,0 +1,674 @@
+"""The training loop every backend shares.
+
+The driver owns everything that is not arithmetic: batch order, the learning
+rate of each step, when to evaluate, logging, early stopping, checkpoints,
+interrupts and resume. A backend (docs/ARCHITECTURE.md, "Backend interface")
+only runs steps and evaluations, so the NumPy and PyTorch backends follow the
+same schedule by construction.
+
+Counting: `step` is the number of optimizer updates done so far. The update
+that is running gets index `step` (0-based; that is what `lr_at` and
+`Backend.train_step` see) and, once done, the run "is at step step+1".
+Messages ("non-finite loss at step 37", "interrupted at step 120") use the
+1-based count, the same number the metrics files show.
+
+No per-step host sync: `train_step` returns a loss *handle*; handles are
+converted in groups (`losses_to_numpy`) every SYNC_EVERY steps and at the end
+of every epoch, and each converted value is checked for NaN/inf.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import rundir
+from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint, save_json, save_npz, save_text, save_weights
+from .errors import DataError, SpecError
+from .ir import Pos, Program
+from .rng import stream
+
+BACKENDS = {
+    "numpy": "specc.backends.numpy.backend:NumpyBackend",
+    "torch": "specc.backends.torch.backend:TorchBackend",
+}
+SYNC_EVERY = 20  # steps between loss conversions: rare enough to keep a GPU busy, often enough to stop early on NaN
+CURVES_EVERY = 30.0  # seconds between curves.png redraws (a render costs ~0.2 s); always drawn at the end
+# Epoch-end checkpoints are skipped while the last one is younger than this: a checkpoint costs two
+# fsyncs (~10 ms here), which would dominate tiny epochs (XOR: 1 step per epoch). A kill -9 loses at
+# most this much work; SIGINT/SIGTERM, the end of training and resume always checkpoint exactly.
+CHECKPOINT_EVERY = 1.0
+MIN_EVAL_BATCH = 512  # evaluation has no gradients, so bigger batches are cheap (results do not depend on it)
+
+
+# ---------------------------------------------------------------- errors
+
+class NonFiniteLoss(SpecError):
+    """The loss became NaN or inf; the CLI exits with code 3."""
+
+    exit_code = 3
+
+
+class Interrupted(Exception):
+    """SIGINT/SIGTERM (or the test hook) stopped the run after a checkpoint; exit code 130."""
+
+    exit_code = 130
+
+    def __init__(self, step: int, run_dir: Path):
+        self.step, self.run_dir = step, run_dir
+        super().__init__(f"interrupted at step {step}")
+
+
+# ---------------------------------------------------------------- backends
+
+def backend_class(name):
+    """The Backend class for a name in BACKENDS (imported lazily), or a class passed through."""
+    if not isinstance(name, str):
+        return name
+    if name not in BACKENDS:
+        from .errors import did_you_mean
+
+        raise SpecError(f"unknown backend {name!r} (known: {', '.join(BACKENDS)})",
+                        hint=did_you_mean(name, BACKENDS))
+    module_name, cls_name = BACKENDS[name].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        hint = "install PyTorch (pip install 'specc[torch]')" if e.name == "torch" else None
+        raise SpecError(f"backend {name!r} is not available: {e}", hint=hint) from None
+    return getattr(module, cls_name)
+
+
+# ---------------------------------------------------------------- results
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    params: dict[str, np.ndarray]
+    history: list[dict]
+    steps: int
+    epochs: int                       # epochs logged (a final partial epoch of a `steps` run counts)
+    best_epoch: int | None = None     # the epoch whose weights were kept (early stopping), 1-based
+    best_value: float | None = None
+    stopped_early: bool = False
+    test: dict | None = None          # {"loss": ..., "accuracy": ...} when there is a test split
+    classes: tuple | None = None
+
+    @property
+    def best_val_loss(self) -> float | None:
+        values = [r["val_loss"] for r in self.history if r.get("val_loss") is not None]
+        return min(values) if values else None
+
+
+# ---------------------------------------------------------------- helpers
+
+def spec_text(program: Program) -> tuple[str, bool]:
+    """The normalized spec (printer) if the printer exists; else the source text. -> (text, normalized)."""
+    try:
+        from .printer import format_program
+    except ImportError:
+        return program.source_text, False
+    return format_program(program), True
+
+
+def preprocess_to_arrays(pre) -> dict[str, np.ndarray]:
+    """Preprocess statistics as plain arrays (Preprocess.to_arrays: absent key = step not applied)."""
+    return {} if pre is None else dict(pre.to_arrays())
+
+
+def apply_preprocess(arrays: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """x' = (x * scale - mean) / std with saved statistics (the same arithmetic as Preprocess.apply_)."""
+    x = np.asarray(x, np.float32)
+    if "scale" in arrays:
+        x = x * np.float32(arrays["scale"])
+    if "mean" in arrays:
+        x = x - arrays["mean"].astype(np.float32)
+    if "std" in arrays:
+        x = x / arrays["std"].astype(np.float32)
+    return x.astype(np.float32, copy=False)
+
+
+def unapply_preprocess(arrays: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The inverse of apply_preprocess (used to swap recomputed statistics for saved ones)."""
+    x = np.asarray(x, np.float64)
+    if "std" in arrays:
+        x = x * arrays["std"]
+    if "mean" in arrays:
+        x = x + arrays["mean"]
+    if "scale" in arrays:
+        x = x / float(arrays["scale"])
+    return x.astype(np.float32)
+
+
+def same_preprocess(a: dict, b: dict) -> bool:
+    if set(a) != set(b):
+        return False
+    return all(np.asarray(a[k]).shape == np.asarray(b[k]).shape
+               and np.array_equal(np.asarray(a[k]), np.asarray(b[k]), equal_nan=True) for k in a)
+
+
+def compute_metrics(program: Program, outputs: np.ndarray, y) -> dict[str, float]:
+    """The spec's metrics on one split (empty if there is no target or no metric)."""
+    specs = program.train.metrics if program.train else ()
+    if not specs or y is None:
+        return {}
+    from . import metrics
+
+    return {k: float(v) for k, v in metrics.compute_metrics(specs, outputs, y).items()}
+
+
+def monitor_mode(monitor: str) -> str:
+    """'min' for losses and errors, 'max' for accuracies."""
+    return "min" if monitor.endswith(("loss", "mse", "mae")) else "max"
+
+
+# ---------------------------------------------------------------- the trainer
+
+@dataclass
+class _State:
+    """What a checkpoint's meta record holds (besides the arrays)."""
+
+    step: int = 0                 # optimizer updates done
+    epoch: int = 0                # complete epochs done
+    pos: int = 0                  # batches done inside the current epoch
+    epoch_loss_sum: float = 0.0   # sum of converted train losses of the current epoch
+    epoch_loss_count: int = 0
+    epoch_samples: int = 0
+    epoch_time: float = 0.0       # seconds of training spent in the current epoch
+    history: list = field(default_factory=list)
+    best_value: float | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0
+    stopped_early: bool = False
+    done: bool = False
+    n_train: int = 0
+    last_lr: float | None = None
+
+    def to_meta(self) -> dict:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> "_State":
+        known = {k: v for k, v in meta.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class Trainer:
+    """One training run. Build with `Trainer(program, ...)`, then `run()`."""
+
+    def __init__(self, program: Program, *, backend="numpy", out=None, resume=None, quiet: bool = True,
+                 options: dict | None = None, data=None, overrides=(), interrupt_after: int | None = None,
+                 handle_signals: bool = True, spec_path: str | None = None, progress_file=None,
+                 checkpoint_every: float = CHECKPOINT_EVERY):
+        if program.train is None:
+            raise SpecError("the spec has no `train { }` block; training needs one", Pos(file=program.path))
+        if program.data is None and data is None:
+            raise SpecError("the spec has no `data { }` block; training needs one", Pos(file=program.path))
+        self.program, self.train_spec = program, program.train
+        self.quiet, self.options = quiet, {k: v for k, v in (options or {}).items() if v is not None}
+        self.overrides = list(overrides or ())
+        self.interrupt_after, self.handle_signals = interrupt_after, handle_signals
+        self.spec_path = spec_path or program.path
+        self.progress_file = progress_file
+        self.checkpoint_every = checkpoint_every
+        self.hash = rundir.spec_hash(program)
+        self.resume = resume is not None
+        self.stop_signal: str | None = None
+        self._curves_at = time.monotonic()  # first redraw CURVES_EVERY after the start (and at the end)
+        self._checkpoint_at = -float("inf")
+        self._checkpoint_step: int | None = None  # step of the checkpoint on disk, if this process wrote/read one
+        self._log_columns: list[str] = []  # columns of metrics.csv as written so far
+        self._logged_rows = 0              # history rows already in the log files (0: rewrite them)
+        # Under torchrun only rank 0 writes files and shows progress (the backend confirms it once built).
+        self.main = os.environ.get("RANK", "0") == "0"
+
+        # Backend class, then the run directory (checked for writability before any slow work).
+        if backend is None and resume is not None:
+            backend = rundir.read_manifest(rundir.require_run_dir(resume)).get("backend", "numpy")
+        self.backend = None
+        self.backend_spec = backend or "numpy"
+        self.backend_name = (self.backend_spec if isinstance(self.backend_spec, str)
+                             else getattr(self.backend_spec, "name", self.backend_spec.__name__))
+        backend_cls = backend_class(self.backend_spec)
+        ckpt = self._open_resumed(resume, out) if resume is not None else None
+        if resume is None:
+            self.run_dir = Path(out) if out is not None else rundir.default_run_dir(program.model.name)
+            fresh = not self.run_dir.exists()
+            if self.main:
+                rundir.prepare(self.run_dir)
+        try:
+            self._setup(data, backend_cls, ckpt)
+        except BaseException:
+            if self.main and resume is None and fresh and self.run_dir.is_dir() and not any(self.run_dir.iterdir()):
+                self.run_dir.rmdir()  # do not leave an empty run directory behind a failed start
+            raise
+
+    def _open_resumed(self, resume, out) -> Checkpoint:
+        """Check that `resume` is a run of this very spec and read its checkpoint."""
+        if out is not None and Path(out).resolve() != Path(resume).resolve():
+            raise SpecError("--resume continues in the run directory it names; drop --out")
+        self.run_dir = rundir.require_run_dir(resume)
+        manifest = rundir.read_manifest(self.run_dir)
+        if manifest.get("spec_hash") != self.hash:
+            raise SpecError(
+                f"cannot resume {self.run_dir}: the spec differs from the one this run was trained with "
+                f"(spec hash {self.hash[:19]}... vs {str(manifest.get('spec_hash'))[:19]}...)",
+                Pos(file=self.spec_path),
+                hint="resume with the same spec file and the same --set overrides, or start a new run")
+        ckpt_path = self.run_dir / rundir.CHECKPOINT
+        if not ckpt_path.exists():
+            raise SpecError(f"cannot resume {self.run_dir}: it has no {rundir.CHECKPOINT}",
+                            Pos(file=str(self.run_dir)))
+        ckpt = load_checkpoint(ckpt_path)
+        if self.main:
+            rundir.prepare(self.run_dir)
+        return ckpt
+
+    def _setup(self, data, backend_cls, ckpt) -> None:
+        program = self.program
+        # Data, initial parameters, backend.
+        if data is None:
+            from .data import load_data
+
+            data = load_data(program)
+        self.data = data
+        if data.train is None or len(data.train.x) == 0:
+            raise DataError("the training split is empty", Pos(file=program.path))
+        self.n_train = len(data.train.x)
+        batch = self.train_spec.batch
+        self.steps_per_epoch = math.ceil(self.n_train / batch)
+        self.total_steps = (self.train_spec.steps if self.train_spec.steps is not None
+                            else self.train_spec.epochs * self.steps_per_epoch)
+        self.eval_batch = max(batch, MIN_EVAL_BATCH)
+        self.shuffle = program.data.shuffle if program.data is not None else True
+        self.seed = self.train_spec.seed
+        self._check_monitor()
+
+        from .init import initial_params
+
+        self.backend = backend_cls(program, initial_params(program), seed=self.seed, **self.options)
+        self.main = bool(getattr(self.backend, "is_main_process", lambda: self.main)())
+        for split in ("train", "val", "test"):
+            s = getattr(data, split, None)
+            if s is not None and len(s.x):
+                self.backend.put_data(split, s.x, s.y)
+
+        self.state = _State(n_train=self.n_train)
+        self.best_params: dict[str, np.ndarray] = {}
+        if ckpt is not None:
+            self._restore(ckpt)
+        else:
+            self._write_static_files()
+
+    # -------------------------------------------------------------- setup
+
+    def _check_monitor(self) -> None:
+        es = self.train_spec.early_stop
+        if es is None:
+            return
+        from .errors import did_you_mean
+        from .metrics import metric_name
+
+        known = ["val_loss", "train_loss", *(f"val_{metric_name(m)}" for m in self.train_spec.metrics)]
+        if es.monitor not in known:
+            raise SpecError(f"early_stop cannot monitor `{es.monitor}`: the run logs {', '.join(known)}", es.pos,
+                            hint=did_you_mean(es.monitor, known) or "add the metric to `metrics = [...]`")
+        if es.monitor.startswith("val_") and (self.data.val is None or len(self.data.val.x) == 0):
+            raise SpecError(f"early_stop monitors {es.monitor}, but the data has no validation split", es.pos,
+                            hint="add `val = 0.1` (or a val source) to the data block")
+
+    def _write_static_files(self) -> None:
+        self.manifest: dict = {}
+        if not self.main:
+            return
+        text, normalized = spec_text(self.program)
+        save_text(self.run_dir / rundir.SPEC, text)
+        save_npz(self.run_dir / rundir.PREPROCESS, preprocess_to_arrays(getattr(self.data, "preprocess", None)))
+        rundir.write_classes(self.run_dir, getattr(self.data, "classes", None))
+        self.manifest = {
+            "spec_hash": self.hash,
+            "spec_file": str(self.spec_path),
+            "spec_normalized": normalized,
+            "overrides": self.overrides,
+            "model": self.program.model.name,
+            "seed": self.seed,
+            "backend": self.backend_name,
+            "backend_options": {k: v for k, v in self.options.items() if isinstance(v, (str, int, float, bool))},
+            "versions": rundir.library_versions(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "n_train": self.n_train,
+            "steps_per_epoch": self.steps_per_epoch,
+            "total_steps": self.total_steps,
+        }
+        save_json(self.run_dir / rundir.MANIFEST, self.manifest)
+
+    def _restore(self, ckpt: Checkpoint) -> None:
+        self.manifest = rundir.read_manifest(self.run_dir)
+        self.state = _State.from_meta(ckpt.meta)
+        if self.state.n_train != self.n_train:
+            raise DataError(f"cannot resume: the training split now has {self.n_train} samples, "
+                            f"the run was trained on {self.state.n_train}", Pos(file=self.spec_path))
+        self.backend.set_params(ckpt.params)
+        if ckpt.optimizer:
+            self.backend.load_optimizer_state(ckpt.optimizer)
+        self.best_params = ckpt.best
+        self._checkpoint_step = self.state.step
+
+    # -------------------------------------------------------------- the loop
+
+    def run(self) -> RunResult:
+        from .schedules import lr_at
+
+        st, tr = self.state, self.train_spec
+        progress = self._progress()
+        pending: list[tuple[int, object]] = []  # (step index, loss handle) not yet converted
+        order_epoch = None                       # the epoch whose order the backend holds
+        previous = self._install_signals()
+        try:
+            t0 = time.perf_counter()
+            while not st.done and st.step < self.total_steps:
+                # interrupt: the previous step is complete; save where we are and stop cleanly
+                if self.stop_signal is not None:
+                    self._flush(pending, progress)
+                    st.epoch_time += time.perf_counter() - t0
+                    self._checkpoint()
+                    self._write_logs(final=True)
+                    raise Interrupted(st.step, self.run_dir)
+
+                # batch order of this epoch (seeded by epoch, so a resumed run sees the same order)
+                if order_epoch != st.epoch:
+                    order = (stream(self.seed, "shuffle", st.epoch).permutation(self.n_train) if self.shuffle
+                             else np.arange(self.n_train))
+                    self.backend.set_order(order)
+                    order_epoch = st.epoch
+
+                # one optimizer step on train[order[start:stop]], lr from the schedule
+                start = st.pos * tr.batch
+                stop = min(start + tr.batch, self.n_train)
+                lr = lr_at(tr, st.step, st.epoch, self.steps_per_epoch, self.total_steps)
+                pending.append((st.step, self.backend.train_step(start, stop, lr, st.step)))
+                st.step += 1
+                st.pos += 1
+                st.epoch_samples += stop - start
+                st.last_lr = float(lr)
+                progress.advance()
+                if self.interrupt_after is not None and st.step >= self.interrupt_after:
+                    self.stop_signal = "hook"
+
+                # convert losses in groups (one sync) and check them
+                epoch_end = st.pos == self.steps_per_epoch
+                if len(pending) >= SYNC_EVERY or epoch_end or st.step == self.total_steps:
+                    self._flush(pending, progress, elapsed=st.epoch_time + time.perf_counter() - t0)
+
+                # end of epoch: evaluate, log, early stopping, checkpoint
+                if epoch_end:
+                    st.epoch_time += time.perf_counter() - t0
+                    self._end_epoch(partial=False)
+                    t0 = time.perf_counter()
+            # a `steps` run may stop inside an epoch: log that partial epoch too
+            if not st.done and st.pos > 0:
+                self._flush(pending, progress)
+                st.epoch_time += time.perf_counter() - t0
+                self._end_epoch(partial=True)
+            return self._finish()
+        finally:
+            progress.close()
+            self._restore_signals(previous)
+
+    def _flush(self, pending: list, progress, elapsed: float | None = None) -> None:
+        """Convert pending loss handles at once; stop on the first non-finite one."""
+        if not pending:
+            return
+        st = self.state
+        losses = np.asarray(self.backend.losses_to_numpy([h for _, h in pending]), np.float64)
+        bad = np.flatnonzero(~np.isfinite(losses))
+        if bad.size:
+            index = pending[bad[0]][0]
+            self._nonfinite(index, float(losses[bad[0]]))
+        st.epoch_loss_sum += float(losses.sum())
+        st.epoch_loss_count += len(losses)
+        pending.clear()
+        rate = st.epoch_samples / elapsed if elapsed else None
+        progress.show(loss=float(losses[-1]), lr=st.last_lr, samples_per_s=rate, epoch=st.epoch + 1)
+
+    def _nonfinite(self, index: int, value: float | None, what: str = "training loss") -> None:
+        """Stop with a message naming the 1-based step, the layer, and the checkpoint that is kept."""
+        try:
+            layer = self.backend.nonfinite_layer()
+        except Exception:  # diagnosis is best effort; the message matters more
+            layer = None
+        where = f"; first non-finite values in layer `{layer}`" if layer else ""
+        ckpt = self.run_dir / rundir.CHECKPOINT
+        kept = (f"the last finite checkpoint (step {self._checkpoint_step}) is {ckpt}"
+                if self._checkpoint_step is not None and ckpt.exists()
+                else "no checkpoint was written before it")
+        became = f"became {value}" if value is not None else "became non-finite"
+        raise NonFiniteLoss(
+            f"{what} {became} at step {index + 1} (epoch {index // self.steps_per_epoch + 1}){where}; {kept}",
+            Pos(file=self.spec_path),
+            hint="lower the learning rate, add `clip_norm`, or check the data for NaN/inf")
+
+    def _evaluate(self, split: str) -> dict | None:
+        data = getattr(self.data, split, None)
+        if data is None or len(data.x) == 0:
+            return None
+        loss, outputs = self.backend.evaluate(split, self.eval_batch)
+        row = {"loss": float(loss)}
+        row.update(compute_metrics(self.program, np.asarray(outputs), data.y))
+        return row
+
+    def _end_epoch(self, partial: bool) -> None:
+        st = self.state
+        val = self._evaluate("val")
+        row = {
+            "epoch": st.epoch + 1,
+            "step": st.step,
+            "lr": st.last_lr,
+            "train_loss": st.epoch_loss_sum / st.epoch_loss_count if st.epoch_loss_count else None,
+            "val_loss": val["loss"] if val else None,
+        }
+        if val:
+            row.update({f"val_{k}": v for k, v in val.items() if k != "loss"})
+        row["time"] = round(st.epoch_time, 4)
+        row["samples_per_s"] = round(st.epoch_samples / st.epoch_time, 1) if st.epoch_time > 0 else None
+        if partial:
+            row["partial"] = True
+        st.history.append(row)
+        self._early_stop(row)
+        st.epoch += 1
+        st.pos = 0
+        st.epoch_loss_sum, st.epoch_loss_count, st.epoch_samples, st.epoch_time = 0.0, 0, 0, 0.0
+        self._write_logs()
+        if time.monotonic() - self._checkpoint_at >= self.checkpoint_every:
+            self._checkpoint()
+
+    def _early_stop(self, row: dict) -> None:
+        es, st = self.train_spec.early_stop, self.state
+        if es is None:
+            return
+        value = row.get(es.monitor)
+        if value is None:
+            return
+        if monitor_mode(es.monitor) == "min":
+            improved = st.best_value is None or value < st.best_value - es.min_delta
+        else:
+            improved = st.best_value is None or value > st.best_value + es.min_delta
+        if improved:
+            st.best_value, st.best_epoch, st.bad_epochs = float(value), row["epoch"], 0
+            self.best_params = {k: np.array(v, copy=True) for k, v in self.backend.get_params().items()}
+        else:
+            st.bad_epochs += 1
+            if st.bad_epochs >= es.patience:
+                st.stopped_early = True
+                st.done = True
+
+    def _finish(self) -> RunResult:
+        st = self.state
+        st.done = True
+        if self.best_params:  # early stopping keeps the best weights
+            self.backend.set_params(self.best_params)
+        test = self._evaluate("test")
+        params = self.backend.get_params()
+        if self.main:
+            save_weights(self.run_dir / rundir.WEIGHTS, params)
+        self._checkpoint()
+        self._write_logs(final=True)
+        result = RunResult(self.run_dir, params, list(st.history), st.step, st.epoch, st.best_epoch,
+                           st.best_value, st.stopped_early, test, getattr(self.data, "classes", None))
+        self.manifest["result"] = {
+            "steps": st.step, "epochs": st.epoch, "best_epoch": st.best_epoch, "best_value": st.best_value,
+            "monitor": self.train_spec.early_stop.monitor if self.train_spec.early_stop else None,
+            "stopped_early": st.stopped_early, "best_val_loss": result.best_val_loss, "test": test,
+        }
+        if self.main:
+            save_json(self.run_dir / rundir.MANIFEST, self.manifest)
+        return result
+
+    # -------------------------------------------------------------- files
+
+    def _checkpoint(self) -> None:
+        """Save the resumable state; never over a good checkpoint with non-finite weights."""
+        if not self.main:
+            return
+        params = self.backend.get_params()
+        bad = [k for k, v in params.items() if not np.isfinite(v).all()]
+        if bad:
+            self._nonfinite(self.state.step - 1, None, what=f"parameter {bad[0]}")
+        ckpt = Checkpoint(params, self.backend.optimizer_state(), self.state.to_meta(), self.best_params)
+        save_checkpoint(self.run_dir / rundir.CHECKPOINT, ckpt)
+        self._checkpoint_step = self.state.step
+        self._checkpoint_at = time.monotonic()
+
+    def _write_logs(self, final: bool = False) -> None:
+        """metrics.csv / metrics.jsonl: append new rows; rewrite only when a new column appears.
+
+        No fsync here: the checkpoint holds the full history, and a resume
+        rewrites both files from it, so a torn log line cannot outlive a resume.
+        """
+        import json
+
+        if not self.main:
+            return
+        history = self.state.history
+        columns = list(self._log_columns)
+        for row in history[self._logged_rows:]:
+            columns += [k for k in row if k not in columns]
+        if columns != self._log_columns or self._logged_rows == 0:
+            self._log_columns, self._logged_rows, mode = columns, 0, "w"
+        else:
+            mode = "a"
+        rows = history[self._logged_rows:]
+        with open(self.run_dir / rundir.METRICS_CSV, mode, encoding="utf-8", newline="") as f:
+            if mode == "w":
+                f.write(",".join(columns) + "\n")
+            f.writelines(",".join(_csv_cell(r.get(k)) for k in columns) + "\n" for r in rows)
+        with open(self.run_dir / rundir.METRICS_JSONL, mode, encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+        self._logged_rows = len(history)
+        now = time.monotonic()
+        if final or now - self._curves_at >= CURVES_EVERY:
+            self._curves_at = now
+            try:
+                from .curves import write_curves
+
+                write_curves(self.run_dir / rundir.CURVES, history)
+            except ImportError:  # matplotlib missing: curves are a nicety, not a reason to fail a run
+                pass
+
+    # -------------------------------------------------------------- progress and signals
+
+    def _progress(self):
+        from .progress import Progress
+
+        return Progress(self.total_steps, initial=self.state.step, quiet=self.quiet or not self.main,
+                        file=self.progress_file)
+
+    def _install_signals(self):
+        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum, frame):
+            if self.stop_signal is not None and signum == signal.SIGINT:
+                raise KeyboardInterrupt  # a second Ctrl-C aborts at once
+            self.stop_signal = signal.Signals(signum).name
+
+        previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.getsignal(sig)
+            signal.signal(sig, handler)
+        return previous
+
+    @staticmethod
+    def _restore_signals(previous) -> None:
+        if previous:
+            for sig, h in previous.items():
+                signal.signal(sig, h)
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def train(program: Program, **kwargs) -> RunResult:
+    """Train `program` (see Trainer for the keyword arguments) and return the result."""
+    return Trainer(program, **kwargs).run()
+
+
+# ---------------------------------------------------------------- evaluation of a saved run
+
+def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None,
+                 data=None) -> dict:
+    """Loss and metrics of the run's weights on one split, with the run's saved preprocessing.
+
+    `load_data` standardizes with statistics recomputed from the training split.
+    They should equal the saved ones (same data, same seed); if they do not
+    (e.g. the data file changed), the recomputed transform is undone and the
+    saved one applied, so the weights always see inputs prepared as in training.
+    """
+    from .checkpoint import check_weights, load_npz, load_weights
+    from .init import initial_params
+
+    run_dir = Path(run_dir)
+    if run_dir.suffix == ".npz" and run_dir.is_file():  # accept the weights file itself
+        run_dir = run_dir.parent
+    run_dir = rundir.require_run_dir(run_dir)
+    weights_path = run_dir / rundir.WEIGHTS
+    params = load_weights(weights_path)
+    check_weights(params, initial_params(program), weights_path)
+    if data is None:
+        from .data import load_data
+
+        data = load_data(program)
+    part = getattr(data, split, None)
+    if part is None or len(part.x) == 0:
+        raise SpecError(f"the data has no {split} split", Pos(file=program.path),
+                        hint="choose another with --split (train, val or test)")
+    x = part.x
+    saved_path = run_dir / rundir.PREPROCESS
+    if saved_path.exists():
+        saved = load_npz(saved_path)
+        current = preprocess_to_arrays(getattr(data, "preprocess", None))
+        if not same_preprocess(saved, current):
+            x = apply_preprocess(saved, unapply_preprocess(current, x))
+    seed = program.train.seed if program.train else 0
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    be = backend_class(backend)(program, params, seed=seed, **options)
+    be.put_data(split, x, part.y)
+    batch = max(program.train.batch if program.train else 0, MIN_EVAL_BATCH)
+    loss, outputs = be.evaluate(split, batch)
+    row = {"loss": float(loss)}
+    row.update(compute_metrics(program, np.asarray(outputs), part.y))
+    return row

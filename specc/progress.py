@@ -1,0 +1,59 @@
+"""A training progress bar (tqdm): step count, loss, lr, samples/s.
+
+The bar is only told about a loss when the driver has converted a group of
+loss handles anyway, so showing progress never forces a GPU sync. Redraws
+are throttled (tqdm's `mininterval`, and the postfix is rebuilt at most every
+`every` seconds) so that a tiny model is not slowed down by its own bar.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+
+class Progress:
+    def __init__(self, total: int, *, initial: int = 0, quiet: bool = False, desc: str = "train",
+                 every: float = 0.25, file=None):
+        self.quiet = quiet
+        self.every = every
+        self._last = 0.0
+        self._bar = None
+        if not quiet:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, initial=initial, desc=desc, unit="step", mininterval=every,
+                             dynamic_ncols=True, leave=True, file=file or sys.stderr)
+
+    def advance(self, steps: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.update(steps)
+
+    def show(self, *, loss: float | None = None, lr: float | None = None,
+             samples_per_s: float | None = None, epoch: int | None = None, force: bool = False) -> None:
+        """Set the postfix, at most once per `every` seconds unless forced."""
+        if self._bar is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < self.every:
+            return
+        self._last = now
+        fields = {}
+        if epoch is not None:
+            fields["epoch"] = epoch
+        if loss is not None:
+            fields["loss"] = f"{loss:.4g}"
+        if lr is not None:
+            fields["lr"] = f"{lr:.3g}"
+        if samples_per_s is not None:
+            fields["samples/s"] = f"{samples_per_s:,.0f}"
+        self._bar.set_postfix(fields, refresh=False)
+
+    def write(self, message: str) -> None:
+        """Print a line without breaking the bar (or plainly when quiet is off and no bar)."""
+        if self._bar is not None:
+            self._bar.write(message, file=sys.stderr)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

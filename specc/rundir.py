@@ -1,0 +1,144 @@
+"""The run directory: where a training run puts everything it produces.
+
+Layout (docs/ARCHITECTURE.md, "Run directory"):
+  weights.npz      final weights (the best ones when early stopping ran), canonical keys
+  spec.nn          the normalized spec (overrides applied) the run was trained from
+  preprocess.npz   scale / mean / std of the training split
+  classes.json     class names (null when the data has none)
+  metrics.csv      one row per epoch;  metrics.jsonl  the same rows as JSON
+  curves.png       learning curves
+  checkpoint.npz   state to resume from
+  manifest.json    spec hash, seed, backend, library versions, result summary
+
+The spec hash is taken over the *resolved* program (overrides applied, source
+positions dropped), so reformatting a file or moving a comment does not stop a
+resume, but changing a layer, a learning rate or the seed does.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SpecError
+from .ir import Pos, Program
+
+WEIGHTS = "weights.npz"
+SPEC = "spec.nn"
+PREPROCESS = "preprocess.npz"
+CLASSES = "classes.json"
+METRICS_CSV = "metrics.csv"
+METRICS_JSONL = "metrics.jsonl"
+CURVES = "curves.png"
+CHECKPOINT = "checkpoint.npz"
+MANIFEST = "manifest.json"
+
+
+def default_run_dir(model_name: str, now: _dt.datetime | None = None, root: str | os.PathLike = "runs") -> Path:
+    """runs/<model>-<YYYYmmdd-HHMMSS>, with -2, -3, ... appended if that already exists."""
+    stamp = (now or _dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / f"{model_name}-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def prepare(path) -> Path:
+    """Create the directory and prove it is writable, before any training starts."""
+    path = Path(path)
+    where = Pos(file=str(path))
+    if path.exists() and not path.is_dir():
+        raise SpecError(f"output path {path} exists and is not a directory", where)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".specc-write-test-{os.getpid()}"
+        with open(probe, "w") as f:
+            f.write("ok")
+        probe.unlink()
+    except OSError as e:
+        raise SpecError(f"cannot write to output directory {path}: {e.strerror or e}", where,
+                        hint="choose another directory with --out") from None
+    return path
+
+
+# ---------------------------------------------------------------- spec hash
+
+def _plain(value):
+    """A JSON-able, position-free form of IR values (dataclasses, tuples, dicts)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {"__type__": type(value).__name__}
+        for f in dataclasses.fields(value):
+            if f.name == "pos":
+                continue
+            out[f.name] = _plain(getattr(value, f.name))
+        return out
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):
+        return repr(value)  # exact; also handles inf/nan
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    return value
+
+
+def spec_hash(program: Program) -> str:
+    """sha256 of the resolved model, data and train specs (not of the file's text)."""
+    plain = {"model": _plain(program.model), "data": _plain(program.data), "train": _plain(program.train)}
+    blob = json.dumps(plain, sort_keys=True, separators=(",", ":")).encode()
+    return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+# ---------------------------------------------------------------- manifest
+
+def library_versions() -> dict[str, str]:
+    """Versions of what shaped the numbers; torch/onnxruntime only if already imported."""
+    from . import __version__
+
+    versions = {"specc": __version__, "python": platform.python_version(), "numpy": np.__version__}
+    for name in ("torch", "onnx", "onnxruntime"):
+        mod = sys.modules.get(name)
+        if mod is not None and getattr(mod, "__version__", None):
+            versions[name] = str(mod.__version__)
+    return versions
+
+
+def read_manifest(run_dir) -> dict:
+    path = Path(run_dir) / MANIFEST
+    if not path.exists():
+        raise SpecError(f"{run_dir} is not a specc run directory (no {MANIFEST})", Pos(file=str(run_dir)))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise SpecError(f"{MANIFEST} is corrupt: {e}", Pos(file=str(path))) from None
+
+
+def write_classes(run_dir, classes) -> None:
+    from .checkpoint import save_json
+
+    save_json(Path(run_dir) / CLASSES, list(classes) if classes is not None else None)
+
+
+def read_classes(run_dir):
+    path = Path(run_dir) / CLASSES
+    if not path.exists():
+        return None
+    value = json.loads(path.read_text(encoding="utf-8"))
+    return tuple(value) if value is not None else None
+
+
+def require_run_dir(run_dir) -> Path:
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise SpecError(f"run directory {path} does not exist", Pos(file=str(path)))
+    return path
