@@ -18,6 +18,7 @@ of every epoch, and each converted value is checked for NaN/inf.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 import os
@@ -206,7 +207,7 @@ class Trainer:
     def __init__(self, program: Program, *, backend="numpy", out=None, resume=None, quiet: bool = True,
                  options: dict | None = None, data=None, overrides=(), interrupt_after: int | None = None,
                  handle_signals: bool = True, spec_path: str | None = None, progress_file=None,
-                 checkpoint_every: float = CHECKPOINT_EVERY):
+                 checkpoint_every: float = CHECKPOINT_EVERY, force: bool = False):
         if program.train is None:
             raise SpecError("the spec has no `train { }` block; training needs one", Pos(file=program.path))
         if program.data is None and data is None:
@@ -242,7 +243,10 @@ class Trainer:
             self.run_dir = Path(out) if out is not None else rundir.default_run_dir(program.model.name)
             fresh = not self.run_dir.exists()
             if self.main:
+                previous_run = rundir.refuse_previous_run(self.run_dir, force)
                 rundir.prepare(self.run_dir)
+                if previous_run:
+                    rundir.clear_run(self.run_dir)
         try:
             self._setup(data, backend_cls, ckpt)
         except BaseException:
@@ -293,7 +297,10 @@ class Trainer:
 
         from .init import initial_params
 
-        self.backend = backend_cls(program, initial_params(program), seed=self.seed, **self.options)
+        init = initial_params(program)
+        if ckpt is not None:  # a checkpoint from another spec or a damaged one: a clear error, not a traceback
+            self._check_checkpoint(ckpt, init)
+        self.backend = backend_cls(program, init, seed=self.seed, **self.options)
         self.main = bool(getattr(self.backend, "is_main_process", lambda: self.main)())
         for split in ("train", "val", "test"):
             s = getattr(data, split, None)
@@ -329,9 +336,10 @@ class Trainer:
         if not self.main:
             return
         text, normalized = spec_text(self.program)
-        save_text(self.run_dir / rundir.SPEC, text)
-        save_npz(self.run_dir / rundir.PREPROCESS, preprocess_to_arrays(getattr(self.data, "preprocess", None)))
-        rundir.write_classes(self.run_dir, getattr(self.data, "classes", None))
+        with self._writing("the run files"):
+            save_text(self.run_dir / rundir.SPEC, text)
+            save_npz(self.run_dir / rundir.PREPROCESS, preprocess_to_arrays(getattr(self.data, "preprocess", None)))
+            rundir.write_classes(self.run_dir, getattr(self.data, "classes", None))
         self.manifest = {
             "spec_hash": self.hash,
             "spec_file": str(self.spec_path),
@@ -347,7 +355,20 @@ class Trainer:
             "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps,
         }
-        save_json(self.run_dir / rundir.MANIFEST, self.manifest)
+        with self._writing(rundir.MANIFEST):
+            save_json(self.run_dir / rundir.MANIFEST, self.manifest)
+
+    def _check_checkpoint(self, ckpt: Checkpoint, init: dict) -> None:
+        from .checkpoint import check_weights
+
+        path = self.run_dir / rundir.CHECKPOINT
+        check_weights(ckpt.params, init, path)
+        if ckpt.best:
+            check_weights(ckpt.best, init, path)
+        missing = [k for k in ("step", "epoch", "pos", "history") if k not in ckpt.meta]
+        if missing:
+            raise SpecError(f"{path.name} is not a complete specc checkpoint (no {', '.join(missing)} in its "
+                            "metadata)", Pos(file=str(path)))
 
     def _restore(self, ckpt: Checkpoint) -> None:
         self.manifest = rundir.read_manifest(self.run_dir)
@@ -357,7 +378,12 @@ class Trainer:
                             f"the run was trained on {self.state.n_train}", Pos(file=self.spec_path))
         self.backend.set_params(ckpt.params)
         if ckpt.optimizer:
-            self.backend.load_optimizer_state(ckpt.optimizer)
+            try:
+                self.backend.load_optimizer_state(ckpt.optimizer)
+            except (KeyError, ValueError, TypeError) as e:
+                path = self.run_dir / rundir.CHECKPOINT
+                raise SpecError(f"{path.name}: the optimizer state does not fit this spec's optimizer ({e})",
+                                Pos(file=str(path))) from None
         self.best_params = ckpt.best
         self._checkpoint_step = self.state.step
 
@@ -476,6 +502,13 @@ class Trainer:
         }
         if val:
             row.update({f"val_{k}": v for k, v in val.items() if k != "loss"})
+        elif self.train_spec.metrics:
+            # No validation split: the metrics come from an eval-mode pass over the training split
+            # (the weights as they are now, like val_*), so a run still reports e.g. train_accuracy.
+            # train_loss stays the running mean of the epoch's step losses.
+            train = self._evaluate("train")
+            if train:
+                row.update({f"train_{k}": v for k, v in train.items() if k != "loss"})
         row["time"] = round(st.epoch_time, 4)
         row["samples_per_s"] = round(st.epoch_samples / st.epoch_time, 1) if st.epoch_time > 0 else None
         if partial:
@@ -517,7 +550,8 @@ class Trainer:
         test = self._evaluate("test")
         params = self.backend.get_params()
         if self.main:
-            save_weights(self.run_dir / rundir.WEIGHTS, params)
+            with self._writing(rundir.WEIGHTS):
+                save_weights(self.run_dir / rundir.WEIGHTS, params)
         self._checkpoint()
         self._write_logs(final=True)
         result = RunResult(self.run_dir, params, list(st.history), st.step, st.epoch, st.best_epoch,
@@ -528,7 +562,8 @@ class Trainer:
             "stopped_early": st.stopped_early, "best_val_loss": result.best_val_loss, "test": test,
         }
         if self.main:
-            save_json(self.run_dir / rundir.MANIFEST, self.manifest)
+            with self._writing(rundir.MANIFEST):
+                save_json(self.run_dir / rundir.MANIFEST, self.manifest)
         return result
 
     # -------------------------------------------------------------- files
@@ -542,11 +577,34 @@ class Trainer:
         if bad:
             self._nonfinite(self.state.step - 1, None, what=f"parameter {bad[0]}")
         ckpt = Checkpoint(params, self.backend.optimizer_state(), self.state.to_meta(), self.best_params)
-        save_checkpoint(self.run_dir / rundir.CHECKPOINT, ckpt)
+        with self._writing(rundir.CHECKPOINT):
+            save_checkpoint(self.run_dir / rundir.CHECKPOINT, ckpt)
         self._checkpoint_step = self.state.step
         self._checkpoint_at = time.monotonic()
 
+    @contextlib.contextmanager
+    def _writing(self, what: str):
+        """Turn a failed write (disk full, permissions changed mid-run) into a clear error, not a traceback.
+
+        Writes are atomic, so the checkpoint on disk is still the last good one; say which.
+        """
+        try:
+            yield
+        except OSError as e:
+            ckpt = self.run_dir / rundir.CHECKPOINT
+            kept = (f"the last checkpoint (step {self._checkpoint_step}) is intact: {ckpt}"
+                    if self._checkpoint_step is not None and ckpt.exists() else "no checkpoint was written yet")
+            raise SpecError(f"cannot write {what} in {self.run_dir}: {e.strerror or e}; {kept}",
+                            Pos(file=str(self.run_dir)),
+                            hint="free some space or fix the permissions, then continue with --resume "
+                                 f"{self.run_dir}") from None
+
     def _write_logs(self, final: bool = False) -> None:
+        if self.main:
+            with self._writing("the metrics logs"):
+                self._write_log_files(final)
+
+    def _write_log_files(self, final: bool) -> None:
         """metrics.csv / metrics.jsonl: append new rows; rewrite only when a new column appears.
 
         No fsync here: the checkpoint holds the full history, and a resume
@@ -554,8 +612,6 @@ class Trainer:
         """
         import json
 
-        if not self.main:
-            return
         history = self.state.history
         columns = list(self._log_columns)
         for row in history[self._logged_rows:]:

@@ -36,9 +36,9 @@ class SpecError(Exception):
             f"{self.pos.file}: error: {self.message}" if self.pos else f"error: {self.message}")
         lines = [head]
         if self.pos and self.pos.line and self.source is not None:
-            src_lines = self.source.splitlines()
+            src_lines = [l.rstrip("\r") for l in self.source.split("\n")]  # lines as Lark counts them
             if 0 < self.pos.line <= len(src_lines):
-                text = src_lines[self.pos.line - 1].replace("\t", " ")
+                text = printable(src_lines[self.pos.line - 1])
                 if len(text) > 200:  # keep huge lines readable: a window around the column
                     start = max(0, self.pos.column - 100)
                     text = text[start:start + 200]
@@ -70,6 +70,14 @@ class DataError(SpecError):
     """A bad data file: the position names the file and, where known, the row."""
 
 
+def printable(line: str) -> str:
+    """A source line safe to print: tabs become spaces, other control characters U+FFFD.
+
+    One character for one, so the caret under the line stays aligned.
+    """
+    return "".join(" " if ch == "\t" else ch if ch.isprintable() else "\ufffd" for ch in line)
+
+
 def did_you_mean(word: str, known) -> str | None:
     """The closest known name, phrased as a hint, or None if nothing is close."""
     match = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
@@ -93,5 +101,7 @@ class Collector:
             self.errors.append(e)
 
     def raise_if_any(self) -> None:
+        """Raise all errors, each once (a block used twice reports its error once)."""
         if self.errors:
-            raise SpecErrors(self.errors)
+            unique = {(e.pos, e.message): e for e in self.errors}
+            raise SpecErrors(list(unique.values()))

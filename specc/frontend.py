@@ -22,15 +22,20 @@ MAX_SPEC_BYTES = 16 * 1024 * 1024  # larger than any real spec; refuse before pa
 
 
 def apply_overrides(spec: S.SpecFile, overrides) -> S.SpecFile:
-    """`--set train.epochs=5` replaces (or adds) that key in its section."""
+    """`--set train.epochs=5` replaces (or adds) that key in its section.
+
+    `epochs` and `steps` replace each other: `--set train.steps=10` on a spec
+    with `epochs = 30` trains 10 steps.
+    """
     items = list(spec.items)
     all_text = "\n".join(o for o in overrides if isinstance(o, str))
     for index, text in enumerate(overrides, 1):
         o = text if isinstance(text, S.Override) else parse_override(text, index, all_text)
         assign = S.Assign(o.key, o.value, o.pos)
+        replaces = {o.key} | ({"epochs", "steps"} if o.key in ("epochs", "steps") else set())
         for i, item in enumerate(items):
             if isinstance(item, S.Section) and item.kind == o.section:
-                kept = tuple(a for a in item.assigns if a.key != o.key)
+                kept = tuple(a for a in item.assigns if a.key not in replaces)
                 items[i] = replace(item, assigns=kept + (assign,))
                 break
         else:
@@ -76,17 +81,21 @@ def build_program(spec: S.SpecFile) -> Program:
 
     block_table = blocks.collect_blocks(spec, errors)
     input_name, input_shape, body = _input(decl, errors)
+    if not body:
+        errors.add(f"model `{decl.name}` has no layers", decl.pos)
+    errors_before = len(errors.errors)
     expanded = blocks.expand(tuple(body), block_table, errors)
     raw = layers.resolve_all(expanded, errors)
-    if not raw:
-        errors.add(f"model `{decl.name}` has no layers", decl.pos)
     layers.assign_names(raw, errors)
     built = layers.build(raw, input_shape, errors)
     model = Model(decl.name, input_name, input_shape or (), built, decl.pos)
+    model_ok = input_shape is not None and len(errors.errors) == errors_before
 
     spec_dir = os.path.dirname(os.path.abspath(spec.path)) if not spec.path.startswith("<") else os.getcwd()
     data = sections.resolve_data(data_sec, spec_dir, errors)
-    train = sections.resolve_train(train_sec, model if input_shape else None, data, errors)
+    # Checks of the loss against the last layer only make sense for a model without errors.
+    train = sections.resolve_train(train_sec, model if model_ok else None, data, errors)
+    sections.check_classes(model if model_ok else None, data, errors)
     errors.raise_if_any()
     return Program(model, data, train, spec.path, spec.text)
 

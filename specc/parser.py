@@ -64,26 +64,34 @@ def _describe(expected) -> str:
     return ", ".join(words)
 
 
-def _unclosed_brace(text: str) -> str:
-    """Where the innermost `{` still open at the end of the file was opened."""
+_CLOSERS = {"{": "}", "(": ")", "[": "]"}
+
+
+def _open_bracket(text: str, opener: str, until: tuple[int, int] | None = None):
+    """(line, column) of the innermost `opener` still open before `until` (or the end), else None."""
     stack = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(text.split("\n"), 1):
         in_string = False
         for col, ch in enumerate(line, 1):
+            if until and (lineno, col) >= until:
+                return stack[-1] if stack else None
             if ch == '"' and (col == 1 or line[col - 2] != "\\"):
                 in_string = not in_string
             elif in_string:
                 continue
             elif ch == "#":
                 break
-            elif ch == "{":
+            elif ch == opener:
                 stack.append((lineno, col))
-            elif ch == "}" and stack:
+            elif ch == _CLOSERS[opener] and stack:
                 stack.pop()
-    if stack:
-        line, col = stack[-1]
-        return f"the `{{` at line {line}, column {col} is not closed"
-    return "a `{` block is not closed"
+    return stack[-1] if stack else None
+
+
+def _unclosed_brace(text: str) -> str:
+    """Where the innermost `{` still open at the end of the file was opened."""
+    where = _open_bracket(text, "{")
+    return f"the `{{` at line {where[0]}, column {where[1]} is not closed" if where else "a `{` block is not closed"
 
 
 def _token_text(tok: Token) -> str:
@@ -115,7 +123,15 @@ def _syntax_error(e: UnexpectedInput, path: str, text: str) -> SpecError:
     expected = e.accepts or e.expected
     hint = None
     ends_statement = "_NL" in expected or "SEMICOLON" in expected
-    if tok.type == "RBRACE" and "RPAR" in expected:
+    for opener, closer in (("(", "RPAR"), ("[", "RSQB")):
+        where = _open_bracket(text, opener, (tok.line, tok.column)) if closer in expected else None
+        if where and where[0] < tok.line:  # the bracket was left open on an earlier line
+            hint = f"the `{opener}` at line {where[0]}, column {where[1]} is not closed"
+    if hint:
+        pass
+    elif path == "--set":
+        hint = "write --set data.KEY=VALUE or train.KEY=VALUE, e.g. --set train.epochs=5"
+    elif tok.type == "RBRACE" and "RPAR" in expected:
         hint = "a `(` is not closed"
     elif tok.type == "RBRACE" and "RSQB" in expected:
         hint = "a `[` is not closed"
@@ -306,7 +322,8 @@ def _parse(text: str, path: str, start: str):
 def _comments(text: str) -> tuple[S.Comment, ...]:
     """Comments with their positions, for the formatter (the grammar ignores them)."""
     out = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(text.split("\n"), 1):  # Lark counts lines by "\n" only
+        line = line.rstrip("\r")
         in_string = False
         for col, ch in enumerate(line):
             if ch == '"' and (col == 0 or line[col - 1] != "\\"):
@@ -319,7 +336,7 @@ def _comments(text: str) -> tuple[S.Comment, ...]:
 
 def parse(text: str, path: str = "<string>") -> S.SpecFile:
     """Parse a whole `.nn` file into a syntax tree (raises SpecError)."""
-    text = text.lstrip("\ufeff")
+    # A BOM inside the text is whitespace to the grammar (WS), so columns stay as in the text.
     items, _ = _parse(text, path, "start")
     return S.SpecFile(tuple(items), path, text, _comments(text))
 
@@ -350,5 +367,7 @@ def decode(data: bytes, path: str) -> str:
     except UnicodeDecodeError as e:
         before = data[: e.start]
         line = before.count(b"\n") + 1
-        column = e.start - (before.rfind(b"\n") + 1) + 1
-        raise SpecError(f"the file is not valid UTF-8 (byte 0x{data[e.start]:02x})", Pos(path, line, column)) from None
+        column = len(before[before.rfind(b"\n") + 1:].decode("utf-8", errors="replace")) + 1
+        shown = data.decode("utf-8", errors="replace")  # for the source line and caret
+        raise SpecError(f"the file is not valid UTF-8 (byte 0x{data[e.start]:02x})", Pos(path, line, column),
+                        "save the file as UTF-8", shown) from None

@@ -22,7 +22,7 @@ class _Comments:
     """Places comments: full-line ones before the next statement, trailing ones after theirs."""
 
     def __init__(self, spec: S.SpecFile):
-        lines = spec.text.splitlines()
+        lines = [l.rstrip("\r") for l in spec.text.split("\n")]  # lines as Lark counts them
         self.full, self.trailing = [], {}
         for c in spec.comments:
             before = lines[c.line - 1][: c.column - 1] if c.line - 1 < len(lines) else ""
@@ -171,7 +171,7 @@ def _layers(layers, depth: int, counters: dict, out: list[str]) -> None:
 def _call(spec: Spec | Source, defaults: dict | None = None, kind: str | None = None) -> str:
     name = kind or spec.name
     args = [f"{k}={_value(v)}" for k, v in spec.args.items()
-            if defaults is None or k not in defaults or defaults[k] != v]
+            if v is not None and (defaults is None or k not in defaults or defaults[k] != v)]
     return name + (f"({', '.join(args)})" if args else "")
 
 

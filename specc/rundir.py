@@ -39,6 +39,8 @@ METRICS_JSONL = "metrics.jsonl"
 CURVES = "curves.png"
 CHECKPOINT = "checkpoint.npz"
 MANIFEST = "manifest.json"
+RUN_FILES = (WEIGHTS, SPEC, PREPROCESS, CLASSES, METRICS_CSV, METRICS_JSONL, CURVES, CHECKPOINT, MANIFEST)
+RUN_MARKERS = (MANIFEST, CHECKPOINT, WEIGHTS)  # any of these means "a previous run lives here"
 
 
 def default_run_dir(model_name: str, now: _dt.datetime | None = None, root: str | os.PathLike = "runs") -> Path:
@@ -58,6 +60,7 @@ def prepare(path) -> Path:
     where = Pos(file=str(path))
     if path.exists() and not path.is_dir():
         raise SpecError(f"output path {path} exists and is not a directory", where)
+    created = not path.exists()
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / f".specc-write-test-{os.getpid()}"
@@ -65,9 +68,55 @@ def prepare(path) -> Path:
             f.write("ok")
         probe.unlink()
     except OSError as e:
+        if created:  # leave no empty directory behind a refused start
+            try:
+                path.rmdir()
+            except OSError:
+                pass
         raise SpecError(f"cannot write to output directory {path}: {e.strerror or e}", where,
                         hint="choose another directory with --out") from None
+    remove_stale_temps(path)
     return path
+
+
+def remove_stale_temps(path) -> int:
+    """Delete temp files of atomic writes that a SIGKILL interrupted (`.<run file>.XXXX.tmp`).
+
+    They are never read (the target file is replaced only after a complete
+    write), so they are only litter; one run writes a directory at a time.
+    """
+    prefixes = tuple(f".{name}." for name in RUN_FILES)
+    removed = 0
+    for p in Path(path).glob(".*.tmp"):
+        if p.name.startswith(prefixes):
+            try:
+                p.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def refuse_previous_run(path, force: bool = False) -> list[str]:
+    """A new run must not silently overwrite an earlier one; returns the files `force` will replace."""
+    path = Path(path)
+    found = [name for name in RUN_MARKERS if (path / name).exists()] if path.is_dir() else []
+    if found and not force:
+        raise SpecError(f"{path} already holds a training run ({', '.join(found)}); not overwriting it",
+                        Pos(file=str(path)),
+                        hint=f"continue it with --resume {path}, choose a new --out, or pass --force to replace it")
+    return found
+
+
+def clear_run(path) -> None:
+    """Delete a previous run's files (for --force), so no stale checkpoint outlives it."""
+    for name in RUN_FILES:
+        try:
+            (Path(path) / name).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise SpecError(f"cannot replace {Path(path) / name}: {e.strerror or e}", Pos(file=str(path))) from None
 
 
 # ---------------------------------------------------------------- spec hash

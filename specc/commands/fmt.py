@@ -22,7 +22,9 @@ def format_file(path: str) -> tuple[str, str]:
     text = read_spec(path)
     spec = parse(text, path)
     new = format_syntax(spec)
-    if parse(new, path).items != spec.items:  # never rewrite a file into something else
+    again = parse(new, path)
+    same_comments = [c.text for c in again.comments] == [c.text for c in spec.comments]
+    if again.items != spec.items or not same_comments:  # never rewrite a file into something else
         raise SpecError(f"{path}: internal error: formatting would change the spec; file left as is")
     build_program(spec)  # a file that does not check is reported, not rewritten
     return text, new

@@ -2,11 +2,23 @@
 
 Exit codes: 0 done, 2 bad spec/data/flags (or a resume with a different spec),
 3 the loss became NaN/inf, 130 interrupted (after writing a checkpoint).
+
+SIGINT/SIGTERM are caught from the moment the command starts, not only while
+the training loop runs: a signal that arrives while the spec or the data is
+still loading stops the run at step 0 with a checkpoint and the resume
+command, and one that arrives after training finished is ignored (everything
+is already saved), so the exit code is always 0, 2, 3 or 130.
+
+`--out DIR` never silently overwrites a previous run: if DIR already holds one
+(manifest, checkpoint or weights), training refuses and suggests `--resume DIR`
+or a new `--out`; `--force` deletes that run's files and starts over.
 """
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
+import threading
 
 
 def register(subparsers) -> None:
@@ -18,6 +30,8 @@ def register(subparsers) -> None:
                    help="numpy (reference, default) or torch")
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/<model>-<YYYYmmdd-HHMMSS>)")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
+    p.add_argument("--force", action="store_true",
+                   help="let --out replace a previous run in DIR (its files are deleted first)")
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
                    help="override a data/train setting, e.g. --set train.epochs=5 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -37,15 +51,57 @@ def _fmt(value) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
+class _EarlySignals:
+    """Hold SIGINT/SIGTERM while the command runs outside Trainer.run (which installs its own handlers).
+
+    The first signal is remembered and handed to the trainer, which then stops at
+    its first step boundary with a checkpoint; a second Ctrl-C aborts at once.
+    """
+
+    def __init__(self):
+        self.name: str | None = None
+        self.trainer = None  # once built, a signal is passed straight to it (covers the gaps around run())
+        self.previous: dict = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.getsignal(sig)
+                signal.signal(sig, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        if self.name is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.name = signal.Signals(signum).name
+        if self.trainer is not None:
+            self.trainer.stop_signal = self.name
+
+    def __exit__(self, *exc):
+        for sig, h in self.previous.items():
+            signal.signal(sig, h)
+        return False
+
+
 def run(args) -> int:
+    with _EarlySignals() as early:
+        return _run(args, early)
+
+
+def _run(args, early: _EarlySignals) -> int:
     from ..driver import Interrupted, NonFiniteLoss, Trainer
     from ..frontend import compile_file
 
     program = compile_file(args.file, overrides=tuple(args.set))
     try:
         trainer = Trainer(program, backend=args.backend, out=args.out, resume=args.resume, quiet=args.quiet,
-                          options=backend_options(args), overrides=args.set, spec_path=args.file)
+                          options=backend_options(args), overrides=args.set, spec_path=args.file,
+                          force=getattr(args, "force", False))
+        if early.name is not None:  # signalled while loading: stop at the first step boundary
+            trainer.stop_signal = early.name
+        early.trainer = trainer
         result = trainer.run()
+        early.trainer = None  # training is over and saved: a late signal changes nothing
     except NonFiniteLoss as e:
         print(e.render(), file=sys.stderr)
         return NonFiniteLoss.exit_code
@@ -63,9 +119,12 @@ def run(args) -> int:
         lines.append(f"  kept weights    epoch {result.best_epoch} ({monitor} {_fmt(result.best_value)})")
     if result.history:
         last = result.history[-1]
-        extra = [f"{k} {_fmt(v)}" for k, v in last.items() if k.startswith("val_") and k != "val_loss"]
-        if extra:
-            lines.append("  last val        " + ", ".join(extra))
+        for split in ("val", "train"):  # train_<metric> is logged when there is no val split
+            extra = [f"{k[len(split) + 1:]} {_fmt(v)}" for k, v in last.items()
+                     if k.startswith(split + "_") and k != split + "_loss"]
+            if extra:
+                lines.append(f"  last {split:<11}" + ", ".join(extra))
+                break
     if result.test is not None:
         lines.append("  test            " + ", ".join(f"{k} {_fmt(v)}" for k, v in result.test.items()))
     lines.append(f"  run directory   {result.run_dir}")

@@ -135,6 +135,10 @@ def _split(v) -> tuple[float, ...]:
 def _classes(v) -> tuple[str, ...]:
     if not isinstance(v, S.ListV) or not v.items:
         raise SpecError(f"`classes` must be a list of names, got `{show(v)}`", v.pos)
+    for item in v.items:
+        if not (isinstance(item, S.NameV) or (isinstance(item, S.Lit) and isinstance(item.value, (str, int))
+                                               and not isinstance(item.value, bool))):
+            raise SpecError(f"a class must be a name, string or whole number, got `{show(item)}`", item.pos)
     names = tuple(str(plain(i)) for i in v.items)
     if len(set(names)) != len(names):
         raise SpecError("`classes` lists a name twice", v.pos)
@@ -283,7 +287,7 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
     clip = get("clip_norm", as_float, "`clip_norm`", 0.0, None, True)
     early = get("early_stop", resolve_early_stop)
     metrics = get("metrics", resolve_metrics) or ()
-    seed = get("seed", as_int, "`seed`", 0)
+    seed = get("seed", as_int, "`seed`", 0, 2**32 - 1)  # the seeded streams take 32-bit seeds
     if loss is None or optimizer is None:
         return None
     train = TrainSpec(loss=loss, optimizer=optimizer, schedule=schedule, batch=batch or 32, epochs=epochs,
@@ -311,8 +315,15 @@ def _check_compat(train: TrainSpec, model: Model | None, data: DataSpec | None, 
         elif not need and last in ("softmax", "log_softmax"):
             errors.add(f"loss `{train.loss.name}` on a model ending in `{last}`", train.loss.pos,
                        f"use `{_LOSS_HINT[last]}` (computed fused from the logits, for stability)")
-        if train.loss.name == "bce" and model.output_shape and model.output_shape[-1] < 1:
-            errors.add("bce needs at least one output unit", train.loss.pos)
+        n_out = model.output_shape[0] if model.output_shape else 0
+        if last in ("softmax", "log_softmax") and model.output_shape == (1,):
+            errors.add(f"`{last}` over a single unit is always {'1' if last == 'softmax' else '0'}",
+                       model.layers[-1].pos, "for two classes use `dense(1); sigmoid` with `bce`, "
+                                             "or `dense(2); softmax` with `cross_entropy`")
+        for m in train.metrics:
+            if m.name == "top_k" and m.args["k"] > n_out:
+                errors.add(f"top_k({m.args['k']}) needs at least {m.args['k']} outputs; the model has {n_out}", m.pos)
+
         if train.optimizer.name in ("perceptron", "adaline"):
             dense = [l for l in model.layers if l.op not in ("step", "identity", "sigmoid", "tanh")]
             if len(dense) != 1 or dense[0].op != "dense":
@@ -328,6 +339,18 @@ def _check_compat(train: TrainSpec, model: Model | None, data: DataSpec | None, 
         elif es.monitor.startswith("val_") and data is not None and not _has_val(data):
             errors.add(f"early stopping monitors `{es.monitor}` but the data has no validation split", es.pos,
                        "add `val = 0.1` (or a val fraction in `split`) to `data`")
+
+
+def check_classes(model: Model | None, data: DataSpec | None, errors: Collector) -> None:
+    """`classes` must match the outputs: one per softmax unit, two for a single sigmoid unit."""
+    if model is None or data is None or not data.classes or not model.output_shape:
+        return
+    n_out, last, n = model.output_shape[0], model.output_op, len(data.classes)
+    expected = {"softmax": n_out, "log_softmax": n_out, "sigmoid": 2 if n_out == 1 else n_out}.get(last)
+    if expected is not None and n != expected:
+        hint = f"end the model with `dense({n}); {last}`" if last != "sigmoid" or n != 2 else "use `dense(1); sigmoid`"
+        errors.add(f"`classes` names {n} classes but the model's {n_out} `{last}` output"
+                   f"{'s' if n_out != 1 else ''} stand for {expected}", data.pos, hint)
 
 
 def _has_val(data: DataSpec) -> bool:

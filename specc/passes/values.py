@@ -42,20 +42,28 @@ def _fail(v, what: str, expected: str, hint=None):
     raise SpecError(f"{what} must be {expected}, got `{show(v)}`", getattr(v, "pos", None), hint)
 
 
-def as_int(v, what: str, lo: int | None = None) -> int:
+MAX_INT = 2**31 - 1  # sizes beyond this overflow the backends' index arithmetic
+
+
+def as_int(v, what: str, lo: int | None = None, hi: int = MAX_INT) -> int:
     if not (isinstance(v, S.Lit) and isinstance(v.value, int) and not isinstance(v.value, bool)):
         if isinstance(v, S.Lit) and isinstance(v.value, float) and v.value.is_integer():
             _fail(v, what, "a whole number", f"write `{int(v.value)}`")
         _fail(v, what, "a whole number")
     if lo is not None and v.value < lo:
         _fail(v, what, f"at least {lo}")
+    if v.value > hi:
+        _fail(v, what, f"at most {hi:,}")
     return v.value
 
 
 def as_float(v, what: str, lo=None, hi=None, lo_open=False, hi_open=False) -> float:
     if not (isinstance(v, S.Lit) and isinstance(v.value, (int, float)) and not isinstance(v.value, bool)):
         _fail(v, what, "a number")
-    x = float(v.value)
+    try:
+        x = float(v.value)
+    except OverflowError:  # an integer literal with hundreds of digits
+        x = math.inf
     if not math.isfinite(x):
         _fail(v, what, "a finite number")
     if lo is not None and (x < lo or (lo_open and x == lo)):

@@ -20,10 +20,7 @@ OK = Path(__file__).parent / "ok"
 CASES = sorted(p.name for p in OK.glob("*.nn"))
 
 # Known printer bugs: case -> reason (strict xfail, so a fix shows up as XPASS).
-FORMAT_PROGRAM_BUGS = {
-    "regression.nn": "printer._call writes csv's default target=None as `target=None`, which reads back "
-                     "as the name \"None\" (absent arguments must be left out)",
-}
+FORMAT_PROGRAM_BUGS: dict[str, str] = {}
 
 
 def _fp_param(name):

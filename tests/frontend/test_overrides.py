@@ -72,9 +72,6 @@ def test_override_errors_raise_spec_errors():
         compile_file(MNIST, overrides=["train.batch=-3"])
 
 
-@pytest.mark.xfail(strict=True, reason="parser._syntax_error gives --set texts the file-level hint "
-                   "'one statement per line, or separate statements with `;`' / 'keyword arguments go inside a "
-                   "call'; for --set it should say the form: `data.KEY=VALUE` or `train.KEY=VALUE`")
 @pytest.mark.parametrize("text", ["foo.bar=1", "train.=3"])
 def test_bad_override_hint_names_the_form(text, capsys):
     assert main(["check", MNIST, "--set", text]) == 2

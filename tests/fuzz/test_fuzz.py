@@ -150,17 +150,12 @@ def test_huge_numbers_are_rejected_or_accepted_cleanly():
         check(f"model m {{ input [4]; dense(4); dropout({n}) }}")
 
 
-@pytest.mark.xfail(strict=True, raises=Crash, reason="values.as_float: float() of an int literal with more than "
-                   "~308 digits raises OverflowError (a traceback from `specc check`); it should be the "
-                   "'must be a finite number' SpecError")
 @pytest.mark.parametrize("where", ["split = [0.5, 0.5, {n}]", "scale = {n}"])
 def test_known_crash_huge_int_in_float_position(where):
     n = "9" * 400
     run_case("model m { input [4]; dense(2) }\ndata { source = xor(); " + where.format(n=n) + " }\n")
 
 
-@pytest.mark.xfail(strict=True, raises=Crash, reason="values.as_float: OverflowError for a 400-digit int as a "
-                   "layer's float argument (dropout p)")
 def test_known_crash_huge_int_layer_arg():
     run_case("model m { input [4]; dense(2); dropout(" + "9" * 400 + ") }")
 

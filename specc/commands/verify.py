@@ -1,0 +1,270 @@
+"""`specc verify SPEC [--weights DIR]`: do NumPy, PyTorch and onnxruntime compute the same model?
+
+Runs one seeded batch through the NumPy reference, the torch lowering and the
+ONNX export (each where installed) with the same parameters, and prints for
+every layer the largest absolute and relative difference of its output against
+NumPy, then (NumPy vs PyTorch) of every parameter gradient of the spec's loss.
+Exit code 1 when a difference is past tolerance. Run it to trust a spec before
+a long GPU run.
+
+Relative difference = max |a - b| / max |b| over the layer (scale-aware, so a
+layer of tiny values does not look wrong). A layer passes when its relative
+difference is within --rtol or its absolute difference within --atol.
+Activations are compared in inference mode (dropout off, batchnorm running
+statistics); gradients in training mode unless the model has dropout (whose
+masks come from different generators), then in inference mode.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+
+from ._common import add_set_option
+
+# float32 rounding: ~1e-7 relative per op; a deep net's outputs stay well inside 1e-4 of
+# their scale, gradients (longer chains, cancellations) inside 1e-3. A real lowering bug
+# (wrong pad side, variance convention, layout) shows up as 1e-2 or more.
+RTOL, GRAD_RTOL, ATOL = 1e-4, 1e-3, 1e-6
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("verify", help="compare NumPy, PyTorch and ONNX on one batch, layer by layer",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("spec", help="the .nn file")
+    p.add_argument("--weights", metavar="DIR", help="run directory (weights.npz) or a weights .npz; "
+                                                     "default: the seeded initial weights")
+    p.add_argument("--batch", type=int, default=8, help="samples in the seeded batch (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the batch (default 0)")
+    p.add_argument("--rtol", type=float, default=RTOL, help=f"activation tolerance, relative (default {RTOL:g})")
+    p.add_argument("--grad-rtol", type=float, default=GRAD_RTOL,
+                   help=f"gradient tolerance, relative (default {GRAD_RTOL:g})")
+    p.add_argument("--atol", type=float, default=ATOL, help=f"absolute tolerance (default {ATOL:g})")
+    p.add_argument("--no-onnx", action="store_true", help="skip onnxruntime")
+    add_set_option(p)
+    p.set_defaults(func=run)
+
+
+# -- inputs -------------------------------------------------------------------------------
+def load_weights(program, path):
+    """Canonical float32 arrays from DIR/weights.npz or a .npz file, checked against the spec."""
+    import numpy as np
+
+    from ..errors import SpecError
+    from ..ir import Pos
+
+    file = os.path.join(path, "weights.npz") if os.path.isdir(path) else path
+    if not os.path.isfile(file):
+        raise SpecError(f"no weights at {file}", Pos(path), "pass a run directory of `specc train` or a .npz")
+    try:
+        with np.load(file, allow_pickle=False) as z:
+            params = {k: z[k].astype(np.float32) for k in z.files}
+    except (ValueError, OSError) as e:
+        raise SpecError(f"{file} is not a weights archive: {e}", Pos(file)) from None
+    for key, _layer, p in program.all_params():
+        if key not in params:
+            raise SpecError(f"{file} has no `{key}`", Pos(file), "were these weights trained from this spec?")
+        if tuple(params[key].shape) != tuple(p.shape):
+            raise SpecError(f"{file}: `{key}` has shape {list(params[key].shape)}, the spec says {list(p.shape)}",
+                            Pos(file))
+    return {key: params[key] for key, _l, _p in program.all_params()}
+
+
+def with_loss(program):
+    """The program itself, or (no train block) one with an mse loss so gradients exist."""
+    from ..ir import Spec, TrainSpec
+
+    if program.train is not None:
+        return program
+    return dataclasses.replace(program, train=TrainSpec(loss=Spec("mse"), optimizer=Spec("sgd", {"lr": 0.1})))
+
+
+def seeded_batch(program, n, seed):
+    """Standard-normal inputs (model space: after preprocessing) and targets fitting the loss."""
+    import numpy as np
+
+    from ..rng import stream
+
+    rng = stream(seed, "verify")
+    m = program.model
+    x = rng.standard_normal((n, *m.input_shape)).astype(np.float32)
+    out, loss = m.output_shape, program.train.loss.name
+    if loss in ("cross_entropy", "nll"):
+        y = rng.integers(0, out[0], n).astype(np.int64)
+    elif loss == "bce":
+        y = (rng.random((n, *out)) > 0.5).astype(np.float32)
+    else:
+        y = rng.standard_normal((n, *out)).astype(np.float32)
+    return x, y
+
+
+# -- the three implementations -----------------------------------------------------------
+def numpy_activations(program, params, x):
+    """{layer name: output} from the NumPy ops, inference mode, every layer in execution order."""
+    from specc.backends.numpy.ops import OPS, Context
+
+    ctx, seen = Context(False), {}
+
+    def run_layers(layers, h):
+        for layer in layers:
+            if layer.op == "residual":
+                h = h + run_layers(layer.body, h)
+            else:
+                lp = {p.name: params[layer.key(p.name)] for p in layer.params}
+                h, _cache = OPS[layer.op].forward(h, lp, layer.attrs, ctx)
+            seen[layer.name] = h
+        return h
+
+    run_layers(program.model.layers, x)
+    return seen
+
+
+def numpy_gradients(program, params, x, y, training):
+    import numpy as np
+
+    from specc.backends.numpy.backend import NumpyBackend
+    from specc.backends.numpy.ops import Context
+
+    be = NumpyBackend(program, {k: np.array(v) for k, v in params.items()}, seed=0)
+    loss, grads = be.net.loss_and_grads(x, y, Context(training, seed=0, step=0, update_buffers=False))
+    return float(loss), grads
+
+
+def onnx_activations(program, params, x):
+    """{layer name: output} from onnxruntime: each layer's last node output made a graph output."""
+    from onnx import TensorProto, helper
+
+    from specc.backends.onnx.export import build_model
+    from specc.backends.onnx.runtime import session
+
+    model = build_model(program, params)
+    last_output = {}
+    for node in model.graph.node:  # node names are "<layer>/<OpType>[_k]" in lowering order
+        last_output[node.name.split("/", 1)[0]] = node.output[0]
+    names = {layer.name: last_output[layer.name] for layer in program.all_layers() if layer.name in last_output}
+    existing = {o.name for o in model.graph.output}
+    for value in dict.fromkeys(names.values()):
+        if value not in existing:
+            model.graph.output.append(helper.make_tensor_value_info(value, TensorProto.FLOAT, None))
+    sess = session(model)
+    wanted = [o.name for o in sess.get_outputs()]
+    results = dict(zip(wanted, sess.run(wanted, {sess.get_inputs()[0].name: x})))
+    return {layer: results[value] for layer, value in names.items()}
+
+
+# -- comparison ---------------------------------------------------------------------------
+def diff(a, b):
+    """(max abs difference, relative to max |b|); shape mismatch -> (inf, inf)."""
+    import numpy as np
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        return float("inf"), float("inf")
+    if a.size == 0:
+        return 0.0, 0.0
+    d = float(np.max(np.abs(a - b)))
+    if not np.isfinite(d):
+        same = np.array_equal(a, b, equal_nan=True)
+        return (0.0, 0.0) if same else (float("inf"), float("inf"))
+    scale = float(np.max(np.abs(b)))
+    return d, (d / scale if scale > 0 else (0.0 if d == 0 else float("inf")))
+
+
+def _ok(d, rtol, atol):
+    return d[0] <= atol or d[1] <= rtol
+
+
+def _fmt(d):
+    return "        -           -" if d is None else f"{d[0]:>9.2e}  {d[1]:>9.2e}"
+
+
+def run(args) -> int:
+    import numpy as np  # noqa: F401  (fail early and clearly if the environment is broken)
+
+    from ._common import compile_spec
+
+    args.file = args.spec
+    program = with_loss(compile_spec(args))
+    if args.weights:
+        params = load_weights(program, args.weights)
+    else:
+        from ..init import initial_params
+
+        params = initial_params(program)
+    x, y = seeded_batch(program, max(1, args.batch), args.seed)
+    layers = program.all_layers()
+    has_dropout = any(layer.op == "dropout" for layer in layers)
+    notes: list[str] = []
+
+    ref = numpy_activations(program, params, x)
+    l_np, g_np = numpy_gradients(program, params, x, y, training=not has_dropout)
+
+    act_t = g_t = None
+    l_t = None
+    try:
+        from specc.backends.torch import probe
+    except ImportError as e:
+        notes.append(f"PyTorch skipped: {e}")
+    else:
+        act_t = probe.activations(program, params, x)
+        l_t, g_t = probe.loss_and_gradients(program, params, x, y, training=not has_dropout)
+
+    act_o = None
+    if args.no_onnx:
+        notes.append("onnxruntime skipped (--no-onnx)")
+    else:
+        try:
+            import onnxruntime  # noqa: F401
+
+            from specc.backends.onnx import export  # noqa: F401
+        except ImportError as e:
+            notes.append(f"onnxruntime skipped: {e}")
+        else:
+            from ..errors import SpecErrors
+
+            try:
+                act_o = onnx_activations(program, params, x)
+            except SpecErrors as e:
+                notes.append("onnxruntime skipped: the model does not export: "
+                             + "; ".join(err.message for err in e.errors))
+
+    failures = []
+    width = max([len(layer.name) for layer in layers] + [len(k) for k in params] + [10])
+    print(f"verify {program.model.name}: batch {len(x)}, seed {args.seed}, float32; pass: rel <= {args.rtol:g} "
+          f"(gradients {args.grad_rtol:g}) or abs <= {args.atol:g}")
+    print(f"{'layer':<{width}}  {'op':<12} {'torch abs':>9}  {'torch rel':>9}   {'onnx abs':>9}  {'onnx rel':>9}")
+    for layer in layers:
+        row = []
+        for name, acts in (("torch", act_t), ("onnx", act_o)):
+            d = diff(acts[layer.name], ref[layer.name]) if acts is not None and layer.name in acts else None
+            if d is not None and not _ok(d, args.rtol, args.atol):
+                failures.append(f"{layer.name} ({name})")
+            row.append(_fmt(d))
+        print(f"{layer.name:<{width}}  {layer.op:<12} {row[0]}   {row[1]}")
+
+    if g_t is not None:
+        mode = "inference mode (the model has dropout)" if has_dropout else "training mode"
+        print(f"\nparameter gradients, numpy vs torch ({program.train.loss.name}, {mode}); "
+              f"loss numpy {l_np:.6g}, torch {l_t:.6g}")
+        print(f"{'parameter':<{width}}  {'abs':>9}  {'rel':>9}")
+        for key in params:
+            if key not in g_np and key not in g_t:
+                continue  # buffers (batchnorm running statistics)
+            d = diff(g_t.get(key), g_np.get(key)) if key in g_t and key in g_np else (float("inf"), float("inf"))
+            if not _ok(d, args.grad_rtol, args.atol):
+                failures.append(f"{key} (gradient)")
+            print(f"{key:<{width}}  {_fmt(d)}")
+        d = diff(l_t, l_np)
+        if not _ok(d, args.rtol, args.atol):
+            failures.append("loss")
+
+    for note in notes:
+        print(f"note: {note}")
+    if failures:
+        print(f"FAILED: past tolerance: {', '.join(failures)}")
+        return 1
+    compared = ["numpy"] + (["torch"] if act_t is not None else []) + (["onnxruntime"] if act_o is not None else [])
+    print(f"OK: {', '.join(compared)} agree within tolerance")
+    if len(compared) == 1:
+        print("warning: nothing to compare the NumPy reference with", file=sys.stderr)
+    return 0
