@@ -1,1 +1,19 @@
-"""The PyTorch backend."""
+"""The PyTorch backend: the IR lowered to a torch.nn.Module, trained by the shared driver.
+
+`TorchBackend` (backends/torch/backend.py) implements the Backend interface of
+docs/ARCHITECTURE.md. Importing this package does not import torch; the
+attribute access `specc.backends.torch.TorchBackend` does, so the driver can
+use `specc.backends.torch.distributed.is_main_process()` without torch.
+"""
+
+
+def __getattr__(name):
+    if name == "TorchBackend":
+        from .backend import TorchBackend
+
+        return TorchBackend
+    if name in ("build_model", "SpecModule"):
+        from . import model
+
+        return getattr(model, name)
+    raise AttributeError(name)

@@ -1,0 +1,88 @@
+"""Data-parallel training across processes and machines (torch.distributed + DDP).
+
+One machine, N GPUs (or N CPU processes with gloo):
+
+    torchrun --nproc_per_node=N -m specc train model.nn --backend torch
+
+Several machines (run the same command on every node, node_rank 0..nnodes-1;
+MASTER is the address of node 0, reachable from every node):
+
+    torchrun --nnodes=2 --nproc_per_node=8 --node_rank=0 \\
+        --rdzv_backend=c10d --rdzv_endpoint=MASTER:29500 \\
+        -m specc train model.nn --backend torch
+
+torchrun sets RANK / WORLD_SIZE / LOCAL_RANK; TorchBackend sees them and joins
+the process group itself (NCCL on CUDA, gloo on CPU). Every rank runs the same
+driver on the same data and batch order; each takes an even shard of every
+global batch, and the per-rank losses are scaled so DDP's gradient average is
+exactly the gradient of the mean loss over the whole global batch (also when
+the batch does not divide by the number of ranks). Only rank 0 writes the run
+directory: the driver asks `is_main_process()`.
+
+Nothing here imports torch at module level: the driver may call
+`is_main_process()` without the torch backend installed.
+"""
+from __future__ import annotations
+
+import os
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def rank() -> int:
+    return int(os.environ.get("RANK", "0"))
+
+
+def local_rank() -> int:
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def is_distributed() -> bool:
+    """True when launched by torchrun (or equivalent) with more than one process."""
+    return world_size() > 1
+
+
+def is_main_process() -> bool:
+    """Whether this process should write files and print progress (rank 0, or no distribution)."""
+    return rank() == 0
+
+
+def init_process_group(device) -> None:
+    """Join the process group described by the environment (idempotent)."""
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        return
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend=backend)
+
+
+def shard(start: int, stop: int, r: int, w: int) -> tuple[int, int]:
+    """Rank r's slice of the global batch [start, stop): sizes differ by at most one."""
+    n = stop - start
+    return start + (n * r) // w, start + (n * (r + 1)) // w
+
+
+def loss_scale(local: int, global_: int, w: int) -> float:
+    """Factor turning a rank's mean-over-its-shard loss into one whose DDP average
+    (sum over ranks / w) equals the mean over the global batch."""
+    return w * local / global_
+
+
+def agree(flag: bool) -> bool:
+    """True on every rank when it is true on any rank (e.g. an early-stop or interrupt
+    decision), so no rank leaves the training loop alone and hangs the others.
+    Without a process group it is `flag` itself."""
+    if not is_distributed():
+        return bool(flag)
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        return bool(flag)
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)

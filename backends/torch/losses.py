@@ -1,0 +1,106 @@
+"""LOSS_TABLE: data losses, fused from logits where the architecture page says so.
+
+Each row is `fn(h, out, y, args, last, fused) -> scalar tensor` where `out` is the model
+output, `h` the input of the last layer (the logits when the loss is fused:
+cross_entropy after softmax, bce after sigmoid, nll after log_softmax) and
+`last` that layer (for sigmoid's steepness). The unfused forms (e.g. cross_entropy
+on a model that ends elsewhere) read `out`, like the NumPy reference. Means follow ARCHITECTURE.md:
+over the batch for cross_entropy/bce/nll (summing over the other output
+elements), over every element for mse/mae/huber.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+FUSED = {"cross_entropy": "softmax", "bce": "sigmoid", "nll": "log_softmax"}
+
+
+def _per_sample_mean(per_element):
+    """Sum over every axis but the batch axis, then mean over the batch."""
+    return per_element.reshape(per_element.shape[0], -1).sum(1).mean()
+
+
+def dense_target(y, out):
+    """Regression-style target of the output's shape: class indices become one-hot
+    vectors (or the 0/1 value itself for a single output unit)."""
+    if _is_index(y):
+        if out.shape[1:] == (1,):
+            return y.to(out.dtype).reshape(out.shape)
+        return F.one_hot(y.long(), out.shape[1]).to(out.dtype)
+    return y.to(out.dtype).reshape(out.shape)
+
+
+def _is_index(y):
+    return y.dtype in (torch.int64, torch.int32, torch.int16, torch.uint8)
+
+
+def _cross_entropy(h, out, y, args, last, fused=True):
+    if fused and _is_index(y):
+        return F.cross_entropy(h, y)  # log_softmax + nll in one call
+    if fused:
+        logp = torch.log_softmax(h, 1)
+    else:  # out are probabilities; clamp at the smallest normal float like the NumPy reference
+        logp = torch.log(torch.clamp(out, min=torch.finfo(out.dtype).tiny))
+    if _is_index(y):
+        return F.nll_loss(logp, y.long())
+    return _per_sample_mean(-y.to(logp.dtype).reshape(logp.shape) * logp)
+
+
+def _nll(h, out, y, args, last, fused=True):
+    # fused: log_softmax(h) is what the model's last layer computes; unfused: out are log-probabilities.
+    if fused:
+        out = torch.log_softmax(h, 1)
+    if _is_index(y):
+        return F.nll_loss(out, y.long())
+    return _per_sample_mean(-y.to(out.dtype).reshape(out.shape) * out)
+
+
+def _bce(h, out, y, args, last, fused=True):
+    if not fused:  # out are probabilities, clipped to [eps, 1 - eps]
+        eps = torch.finfo(out.dtype).eps
+        return _per_sample_mean(F.binary_cross_entropy(torch.clamp(out, eps, 1 - eps), dense_target(y, out),
+                                                       reduction="none"))
+    steep = float(last.attrs.get("steepness", 1.0)) if last is not None else 1.0
+    z = h * steep if steep != 1.0 else h
+    target = dense_target(y, z)
+    return _per_sample_mean(F.binary_cross_entropy_with_logits(z, target, reduction="none"))
+
+
+def _mse(h, out, y, args, last, fused=False):
+    return F.mse_loss(out, dense_target(y, out))
+
+
+def _mae(h, out, y, args, last, fused=False):
+    return F.l1_loss(out, dense_target(y, out))
+
+
+def _huber(h, out, y, args, last, fused=False):
+    return F.huber_loss(out, dense_target(y, out), delta=float(args.get("delta", 1.0)))
+
+
+LOSS_TABLE = {
+    "cross_entropy": _cross_entropy,
+    "nll": _nll,
+    "bce": _bce,
+    "mse": _mse,
+    "mae": _mae,
+    "huber": _huber,
+}
+
+
+def is_fused(loss_spec, last_layer) -> bool:
+    """Whether the loss reads the logits h only (the model output is then not needed)."""
+    return last_layer is not None and FUSED.get(loss_spec.name) == last_layer.op
+
+
+def make_loss(loss_spec, last_layer):
+    """A closure loss(h, out, y) for the program's loss and last layer."""
+    fn = LOSS_TABLE[loss_spec.name]
+    args = dict(loss_spec.args)
+    fused = is_fused(loss_spec, last_layer)
+
+    def loss(h, out, y):
+        return fn(h, out, y, args, last_layer, fused)
+
+    return loss

@@ -1,0 +1,204 @@
+"""OP_TABLE: one row per IR op, lowering a resolved `Layer` to a torch module.
+
+Each row is a small builder `layer -> nn.Module`. Parameters are registered
+under their canonical short names ("weight", "bias", "running_mean", ...) in
+the canonical layout, so the model's state_dict keys are the checkpoint keys.
+Semantics follow docs/ARCHITECTURE.md and specc/ops.py exactly; a test checks
+every op of specc.ops.OPS has a row here.
+
+`residual` has a row for completeness, but its body is run by the model
+(backends/torch/model.py) so the body's parameters keep their flat canonical
+keys instead of nesting under the residual's name.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _zeros(*shape):
+    return nn.Parameter(torch.zeros(*shape))
+
+
+class Dense(nn.Module):
+    """y = x W^T + b with W [out, in] (canonical layout is torch's Linear layout)."""
+
+    def __init__(self, n_in: int, n_out: int, bias: bool):
+        super().__init__()
+        self.weight = _zeros(n_out, n_in)
+        self.bias = _zeros(n_out) if bias else None
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+
+class Conv2d(nn.Module):
+    """Cross-correlation; pad is (top, left, bottom, right).
+
+    Symmetric padding goes to the convolution itself (one kernel, no copy);
+    asymmetric padding (e.g. `same` with an even kernel) is an explicit F.pad.
+    """
+
+    def __init__(self, c_in, filters, kernel, stride, pad, bias):
+        super().__init__()
+        self.weight = _zeros(filters, c_in, *kernel)
+        self.bias = _zeros(filters) if bias else None
+        self.stride = tuple(stride)
+        top, left, bottom, right = pad
+        self.symmetric = top == bottom and left == right
+        self.padding = (top, left) if self.symmetric else (0, 0)
+        self.pad4 = (left, right, top, bottom)  # F.pad order: last dim first
+
+    def forward(self, x):
+        if not self.symmetric:
+            x = F.pad(x, self.pad4)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+
+class BatchNorm(nn.Module):
+    """Batch normalization over axis 1 with the canonical four tensors only.
+
+    torch.nn.BatchNorm* would add a `num_batches_tracked` buffer, which is not
+    a canonical key; F.batch_norm has exactly the conventions of the
+    architecture page (biased variance to normalize, unbiased for running_var,
+    running = (1-momentum)*running + momentum*batch).
+    """
+
+    def __init__(self, channels: int, momentum: float, eps: float):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = _zeros(channels)
+        self.register_buffer("running_mean", torch.zeros(channels))
+        self.register_buffer("running_var", torch.ones(channels))
+        self.momentum, self.eps = float(momentum), float(eps)
+
+    def forward(self, x):
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training, self.momentum, self.eps)
+
+
+class Maxout(nn.Module):
+    """z = W x + b, reshaped [N, units, pieces] (row j*pieces+k is piece k of unit j), max over pieces."""
+
+    def __init__(self, n_in: int, units: int, pieces: int):
+        super().__init__()
+        self.weight = _zeros(units * pieces, n_in)
+        self.bias = _zeros(units * pieces)
+        self.units, self.pieces = units, pieces
+
+    def forward(self, x):
+        z = F.linear(x, self.weight, self.bias)
+        return z.reshape(z.shape[0], self.units, self.pieces).amax(-1)
+
+
+class PReLU(nn.Module):
+    """Leaky relu with one learned slope `weight` [1] shared by all features."""
+
+    def __init__(self, alpha: float):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((1,), float(alpha)))
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+
+class Pool(nn.Module):
+    """max / avg / l2 pooling, no padding, floor mode."""
+
+    def __init__(self, kind: str, size, stride):
+        super().__init__()
+        self.kind, self.size = kind, tuple(size)
+        self.stride = tuple(stride) if stride is not None else self.size
+
+    def forward(self, x):
+        if self.kind == "max":
+            return F.max_pool2d(x, self.size, self.stride)
+        if self.kind == "avg":
+            return F.avg_pool2d(x, self.size, self.stride)
+        # l2: sqrt of the sum of squares. Where the sum is exactly 0 (e.g. a window
+        # of relu zeros) the derivative of sqrt is infinite; the `where` pair keeps
+        # the value 0 and the gradient 0 there instead of NaN (0 * inf).
+        s = F.avg_pool2d(x * x, self.size, self.stride) * (self.size[0] * self.size[1])
+        positive = s > 0
+        return torch.where(positive, torch.sqrt(torch.where(positive, s, torch.ones_like(s))), torch.zeros_like(s))
+
+
+class _StepFn(torch.autograd.Function):
+    """Heaviside step with a zero gradient everywhere (the perceptron's unit)."""
+
+    @staticmethod
+    def forward(ctx, x, threshold):
+        return (x > threshold).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, dy):
+        return torch.zeros_like(dy), None
+
+
+class Fn(nn.Module):
+    """A parameterless elementwise/axis op given as a function (activations, flatten)."""
+
+    def __init__(self, name: str, fn):
+        super().__init__()
+        self.name, self.fn = name, fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+    def extra_repr(self):
+        return self.name
+
+
+class Dropout(nn.Module):
+    """Inverted dropout in training mode, identity in eval mode."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training) if self.p > 0 else x
+
+
+SCALED_TANH_A, SCALED_TANH_B = 1.7159, 2.0 / 3.0
+
+
+def _activation(fn):
+    return lambda layer: Fn(layer.op, fn(layer.attrs))
+
+
+def _residual(layer):
+    # The body runs in SpecModule._run; this module only marks the node.
+    return Fn("residual", lambda x: x)
+
+
+OP_TABLE = {
+    "dense": lambda L: Dense(L.in_shape[0], L.attrs["units"], L.attrs.get("bias", True)),
+    "conv2d": lambda L: Conv2d(L.in_shape[0], L.attrs["filters"], L.attrs["kernel"], L.attrs["stride"],
+                               L.attrs["pad"], L.attrs.get("bias", True)),
+    "maxpool": lambda L: Pool("max", L.attrs["size"], L.attrs.get("stride")),
+    "avgpool": lambda L: Pool("avg", L.attrs["size"], L.attrs.get("stride")),
+    "l2pool": lambda L: Pool("l2", L.attrs["size"], L.attrs.get("stride")),
+    "flatten": lambda L: Fn("flatten", lambda x: x.flatten(1)),
+    "dropout": lambda L: Dropout(L.attrs["p"]),
+    "batchnorm": lambda L: BatchNorm(L.in_shape[0], L.attrs["momentum"], L.attrs["eps"]),
+    "maxout": lambda L: Maxout(L.in_shape[0], L.attrs["units"], L.attrs["pieces"]),
+    "residual": _residual,
+    "identity": _activation(lambda a: lambda x: x),
+    "step": _activation(lambda a: lambda x, t=float(a.get("threshold", 0.0)): _StepFn.apply(x, t)),
+    "sigmoid": _activation(lambda a: lambda x, s=float(a.get("steepness", 1.0)): torch.sigmoid(x * s if s != 1.0 else x)),
+    "tanh": _activation(lambda a: torch.tanh),
+    "scaled_tanh": _activation(lambda a: lambda x: SCALED_TANH_A * torch.tanh(SCALED_TANH_B * x)),
+    # hardtanh, not clamp: its gradient is 1 strictly inside (0, 1) and 0 at the ends (as NumPy's).
+    "hard_sigmoid": _activation(lambda a: lambda x: F.hardtanh(x, 0.0, 1.0)),
+    "relu": _activation(lambda a: F.relu),
+    "leaky_relu": _activation(lambda a: lambda x, al=float(a.get("alpha", 0.01)): F.leaky_relu(x, al)),
+    "prelu": lambda L: PReLU(L.attrs.get("alpha", 0.25)),
+    "elu": _activation(lambda a: lambda x, al=float(a.get("alpha", 1.0)): F.elu(x, al)),
+    "selu": _activation(lambda a: F.selu),
+    # threshold=20 is torch's default: above it softplus(x) = x to float32 rounding.
+    "softplus": _activation(lambda a: F.softplus),
+    "softmax": _activation(lambda a: lambda x: torch.softmax(x, 1)),
+    "log_softmax": _activation(lambda a: lambda x: torch.log_softmax(x, 1)),
+}
