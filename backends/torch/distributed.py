@@ -24,6 +24,7 @@ Nothing here imports torch at module level: the driver may call
 """
 from __future__ import annotations
 
+import atexit
 import os
 
 
@@ -57,6 +58,20 @@ def init_process_group(device) -> None:
         return
     backend = "nccl" if device.type == "cuda" else "gloo"
     dist.init_process_group(backend=backend)
+    atexit.register(_shutdown)
+
+
+def _shutdown() -> None:
+    """Leave the group together at exit: a rank that exits while another is still
+    in a collective tears gloo's threads down mid-flight ("terminate called
+    without an active exception")."""
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 def shard(start: int, stop: int, r: int, w: int) -> tuple[int, int]:
