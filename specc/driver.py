@@ -269,7 +269,9 @@ class Trainer:
         ckpt_path = self.run_dir / rundir.CHECKPOINT
         if not ckpt_path.exists():
             raise SpecError(f"cannot resume {self.run_dir}: it has no {rundir.CHECKPOINT}",
-                            Pos(file=str(self.run_dir)))
+                            Pos(file=str(self.run_dir)),
+                            hint=f"it stopped before its first checkpoint; start it over with --out {self.run_dir} "
+                                 "--force")
         ckpt = load_checkpoint(ckpt_path)
         if self.main:
             rundir.prepare(self.run_dir)

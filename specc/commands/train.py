@@ -120,8 +120,7 @@ def _run(args, early: _EarlySignals) -> int:
     if result.history:
         last = result.history[-1]
         for split in ("val", "train"):  # train_<metric> is logged when there is no val split
-            extra = [f"{k[len(split) + 1:]} {_fmt(v)}" for k, v in last.items()
-                     if k.startswith(split + "_") and k != split + "_loss"]
+            extra = [f"{k} {_fmt(v)}" for k, v in last.items() if k.startswith(split + "_") and k != split + "_loss"]
             if extra:
                 lines.append(f"  last {split:<11}" + ", ".join(extra))
                 break

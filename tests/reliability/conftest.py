@@ -1,0 +1,75 @@
+"""Fixtures for the fault-injection tests: the signal spec, its uninterrupted reference run, a tiny spec.
+
+Makes faultlib (the fault-injection helpers shared with bench/faults.py) importable.
+"""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import faultlib  # noqa: E402
+
+# Trains in a few hundredths of a second in-process: for error paths that need a real run directory.
+TINY = """\
+model tiny {
+    input x [2]
+    dense(4)
+    tanh
+    dense(1)
+    sigmoid
+}
+
+data {
+    train = xor(n=16)
+    val = 0
+}
+
+train {
+    loss = bce
+    optimizer = sgd(lr=0.5, momentum=0.9)
+    batch = 4
+    epochs = 3
+    metrics = [accuracy]
+    seed = 1
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def sig_spec(tmp_path_factory):
+    return faultlib.write_spec(tmp_path_factory.mktemp("spec"))
+
+
+@pytest.fixture(scope="session")
+def reference(sig_spec, tmp_path_factory):
+    """Weights of the uninterrupted run of sig_spec (one subprocess run per test session)."""
+    return faultlib.reference_weights(sig_spec, tmp_path_factory.mktemp("reference") / "run")
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run `specc ...` in-process: (exit code, stdout, stderr)."""
+    from specc.cli import main
+
+    def run(*argv):
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def tiny_spec(tmp_path):
+    return faultlib.write_spec(tmp_path, TINY, "tiny.nn")
+
+
+@pytest.fixture
+def tiny_run(cli, tiny_spec, tmp_path):
+    """A finished run directory of the tiny spec."""
+    out = tmp_path / "run"
+    code, _, err = cli("train", tiny_spec, "--out", out, "--quiet")
+    assert code == 0, err
+    return out
