@@ -1,4 +1,4 @@
-"""Learning curves as a PNG: train/val loss per epoch, and each validation metric.
+"""Learning curves as a PNG: train/val loss per epoch, and each metric (val, or train without val).
 
 matplotlib is imported lazily so that the CLI starts fast, and only its
 `Figure` class is used (no pyplot): saving a PNG renders with Agg, never needs a
@@ -13,11 +13,12 @@ SKIP = {"epoch", "step", "lr", "time", "samples_per_s", "partial"}
 
 
 def metric_keys(history: list[dict]) -> list[str]:
-    """Validation metrics present in the history (val_accuracy, ...), in first-seen order."""
+    """Metrics present in the history, in first-seen order: val_accuracy, ... or, for runs
+    without a validation split, train_accuracy, ..."""
     keys: list[str] = []
     for row in history:
         for k in row:
-            if k.startswith("val_") and k != "val_loss" and k not in keys:
+            if k.startswith(("val_", "train_")) and k not in LOSS_KEYS and k not in keys:
                 keys.append(k)
     return keys
 
@@ -57,7 +58,7 @@ def write_curves(path, history: list[dict]) -> None:
             if xs:
                 ax2.plot(xs, ys, marker="o" if len(xs) <= 50 else None, markersize=3, label=key.replace("_", " "))
         ax2.set_xlabel("epoch")
-        ax2.set_title("validation metrics")
+        ax2.set_title("metrics")
         ax2.grid(True, alpha=0.3)
         ax2.legend()
     fig.subplots_adjust(left=0.1 if metrics else 0.15, right=0.97, bottom=0.14, top=0.9, wspace=0.25)
