@@ -50,13 +50,17 @@ def _tempfile(path: Path) -> tuple[int, str]:
     return fd, tmp
 
 
-def save_npz(path, arrays: dict[str, np.ndarray]) -> None:
-    """Write `arrays` to `path` atomically (temp file + flush + fsync + os.replace)."""
+def _atomic_write(path, mode: str, write) -> None:
+    """Write through `write(file)` to a temp file beside `path`, fsync, then rename over it.
+
+    A reader (or a SIGKILL at any moment) sees either the old file or the new
+    one, never a half-written one; the directory is fsynced so the rename lasts.
+    """
     path = Path(path)
     fd, tmp = _tempfile(path)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -67,6 +71,11 @@ def save_npz(path, arrays: dict[str, np.ndarray]) -> None:
             pass
         raise
     _fsync_dir(path.parent)
+
+
+def save_npz(path, arrays: dict[str, np.ndarray]) -> None:
+    """Write `arrays` to `path` atomically (temp file + flush + fsync + os.replace)."""
+    _atomic_write(path, "wb", lambda f: np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()}))
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -112,20 +121,7 @@ def save_json(path, obj) -> None:
 
 
 def save_text(path, text: str) -> None:
-    path = Path(path)
-    fd, tmp = _tempfile(path)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    _atomic_write(path, "w", lambda f: f.write(text))
 
 
 # ---------------------------------------------------------------- weights
