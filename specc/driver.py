@@ -399,11 +399,12 @@ class Trainer:
         pending: list[tuple[int, object]] = []  # (step index, loss handle) not yet converted
         order_epoch = None                       # the epoch whose order the backend holds
         previous = self._install_signals()
+        at_sync_point = True  # ranks may only agree to stop where every rank is (see _stop_now)
         try:
             t0 = time.perf_counter()
             while not st.done and st.step < self.total_steps:
                 # interrupt: the previous step is complete; save where we are and stop cleanly
-                if self.stop_signal is not None:
+                if self._stop_now(at_sync_point):
                     self._flush(pending, progress)
                     st.epoch_time += time.perf_counter() - t0
                     self._checkpoint()
@@ -432,7 +433,8 @@ class Trainer:
 
                 # convert losses in groups (one sync) and check them
                 epoch_end = st.pos == self.steps_per_epoch
-                if len(pending) >= SYNC_EVERY or epoch_end or st.step == self.total_steps:
+                at_sync_point = len(pending) >= SYNC_EVERY or epoch_end or st.step == self.total_steps
+                if at_sync_point:
                     self._flush(pending, progress, elapsed=st.epoch_time + time.perf_counter() - t0)
 
                 # end of epoch: evaluate, log, early stopping, checkpoint
@@ -641,6 +643,26 @@ class Trainer:
                 pass
 
     # -------------------------------------------------------------- progress and signals
+
+    def _stop_now(self, at_sync_point: bool) -> bool:
+        """Whether to stop before the next step.
+
+        One process: as soon as a signal arrived. Under torchrun every rank must
+        stop at the same step, or the others hang in their next all-reduce: the
+        ranks agree (one all-reduce of the flag) at the loss-sync points only.
+        """
+        from .backends.torch.distributed import is_distributed  # no torch import
+
+        if not is_distributed():
+            return self.stop_signal is not None
+        if not at_sync_point:
+            return False
+        from .backends.torch.distributed import agree
+
+        if agree(self.stop_signal is not None):
+            self.stop_signal = self.stop_signal or "another rank"
+            return True
+        return False
 
     def _progress(self):
         from .progress import Progress

@@ -89,6 +89,7 @@ def run(args) -> int:
 
 
 def _run(args, early: _EarlySignals) -> int:
+    from ..backends.torch.distributed import is_main_process  # environment only; no torch import
     from ..driver import Interrupted, NonFiniteLoss, Trainer
     from ..frontend import compile_file
 
@@ -107,8 +108,12 @@ def _run(args, early: _EarlySignals) -> int:
         return NonFiniteLoss.exit_code
     except Interrupted as e:
         words = ["specc", "train", args.file, *[w for s in args.set for w in ("--set", s)], "--resume", str(e.run_dir)]
-        print(f"interrupted at step {e.step}; resume with: {' '.join(shlex.quote(w) for w in words)}", file=sys.stderr)
+        if is_main_process():
+            print(f"interrupted at step {e.step}; resume with: {' '.join(shlex.quote(w) for w in words)}",
+                  file=sys.stderr)
         return Interrupted.exit_code
+    if not is_main_process():  # under torchrun, rank 0 reports
+        return 0
 
     lines = [f"trained {program.model.name}: {result.steps} steps, {result.epochs} epochs"
              + (" (stopped early)" if result.stopped_early else "")]
