@@ -109,17 +109,6 @@ def metric_name(spec: Spec) -> str:
     return f"top_{_args(spec)['k']}" if spec.name == "top_k" else spec.name
 
 
-def check_metrics(metrics, output_shape) -> None:
-    """Static check before training: names, arguments, and top_k only on [classes] outputs."""
-    for spec in metrics:
-        args = _args(spec)
-        if spec.name == "top_k" and len(output_shape) != 1:
-            raise SpecError(f"top_k needs a model with a vector of class scores, the output is {list(output_shape)}", spec.pos)
-        if spec.name == "top_k" and args["k"] > output_shape[0]:
-            raise SpecError(f"top_k({args['k']}) with only {output_shape[0]} outputs is always 1", spec.pos,
-                            f"use k <= {output_shape[0]}")
-
-
 def compute_metrics(metrics, outputs, targets) -> dict[str, float]:
     """{metric name: value} for every metric spec, in order."""
     return {metric_name(spec): METRIC_TABLE[spec.name](outputs, targets, **_args(spec)) for spec in metrics}

@@ -321,7 +321,10 @@ def _check_compat(train: TrainSpec, model: Model | None, data: DataSpec | None, 
                        model.layers[-1].pos, "for two classes use `dense(1); sigmoid` with `bce`, "
                                              "or `dense(2); softmax` with `cross_entropy`")
         for m in train.metrics:
-            if m.name == "top_k" and m.args["k"] > n_out:
+            if m.name == "top_k" and len(model.output_shape) != 1:
+                errors.add(f"top_k needs a model with a vector of class scores; the output is "
+                           f"[{', '.join(map(str, model.output_shape))}]", m.pos)
+            elif m.name == "top_k" and m.args["k"] > n_out:
                 errors.add(f"top_k({m.args['k']}) needs at least {m.args['k']} outputs; the model has {n_out}", m.pos)
 
         if train.optimizer.name in ("perceptron", "adaline"):

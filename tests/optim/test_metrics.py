@@ -4,7 +4,9 @@ import pytest
 
 from specc.errors import SpecError
 from specc.ir import Spec
-from specc.metrics import METRIC_TABLE, check_metrics, compute_metrics, metric_name
+from specc.errors import SpecErrors
+from specc.frontend import compile_text
+from specc.metrics import METRIC_TABLE, compute_metrics, metric_name
 from specc.ops import METRICS
 
 OUT = np.array([[0.7, 0.2, 0.1],
@@ -61,14 +63,18 @@ def test_names_and_table_cover_the_language():
     assert metric_name(Spec("top_k", {"k": 5})) == "top_5"
 
 
-@pytest.mark.parametrize("spec, shape, message", [
-    (Spec("acuracy"), (3,), "did you mean `accuracy`"),
-    (Spec("top_k"), (3,), "needs `k`"),
-    (Spec("top_k", {"k": 0}), (3,), "k >= 1"),
-    (Spec("top_k", {"k": 5}), (3,), "only 3 outputs"),
-    (Spec("top_k", {"k": 1}), (1, 28, 28), "vector of class scores"),
+@pytest.mark.parametrize("metrics, head, message", [
+    ("[acuracy]", "dense(3); softmax", "did you mean `accuracy`"),
+    ("[top_k]", "dense(3); softmax", "needs `k`"),
+    ("[top_k(0)]", "dense(3); softmax", "at least 1"),
+    ("[top_k(5)]", "dense(3); softmax", "needs at least 5 outputs; the model has 3"),
+    ("[top_k(1)]", "conv2d(2, 1)", "vector of class scores"),
 ])
-def test_bad_metrics(spec, shape, message):
-    with pytest.raises(SpecError) as e:
-        check_metrics((spec,), shape)
-    assert message in e.value.render()
+def test_bad_metrics_are_spec_errors(metrics, head, message):
+    """Metrics are checked statically by the front end (specc check), at their position."""
+    text = (f"model m {{ input [1, 4, 4]; flatten; dense(4); relu; {head} }}\n"
+            if "conv" not in head else f"model m {{ input [1, 4, 4]; {head} }}\n")
+    text += f"train {{ loss = mse; optimizer = sgd(lr=0.1); metrics = {metrics} }}\n"
+    with pytest.raises(SpecErrors) as e:
+        compile_text(text, "m.nn")
+    assert message in e.value.render() and "m.nn:2:" in e.value.render()
