@@ -60,7 +60,8 @@ class TrainedModel:
 
     def predict(self, x, batch_size: int = 1024) -> np.ndarray:
         """Model outputs for raw inputs x [N, *input_shape] (or one sample [*input_shape])."""
-        from .driver import apply_preprocess, backend_class
+        from .data.preprocess import Preprocess
+        from .driver import backend_class
 
         x = np.asarray(x, dtype=np.float32)
         shape = tuple(self.program.model.input_shape)
@@ -75,7 +76,7 @@ class TrainedModel:
         if self._backend is None:
             seed = self.program.train.seed if self.program.train else 0
             self._backend = backend_class("numpy")(self.program, self.params, seed=seed)
-        out = self._backend.predict(apply_preprocess(self.preprocess, x), batch_size)
+        out = self._backend.predict(Preprocess.from_arrays(self.preprocess).apply(x), batch_size)
         return out[0] if single else out
 
 
@@ -112,11 +113,10 @@ def load(run_dir) -> TrainedModel:
     from .init import initial_params
 
     run_dir = rundir.require_run_dir(run_dir)
-    manifest = rundir.read_manifest(run_dir)
+    rundir.read_manifest(run_dir)  # a clear error for a directory that is not a finished run
     spec_path = run_dir / rundir.SPEC
-    # spec.nn is the normalized spec with overrides already applied; a plain copy of the source needs them again
-    overrides = () if manifest.get("spec_normalized", True) else tuple(manifest.get("overrides", ()))
-    program = frontend.compile_text(spec_path.read_text(encoding="utf-8"), path=str(spec_path), overrides=overrides)
+    # spec.nn is the printed, resolved program: overrides are already in it
+    program = frontend.compile_text(spec_path.read_text(encoding="utf-8"), path=str(spec_path))
     weights_path = run_dir / rundir.WEIGHTS
     params = load_weights(weights_path)
     check_weights(params, initial_params(program), weights_path)

@@ -32,8 +32,10 @@ import numpy as np
 
 from . import rundir
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint, save_json, save_npz, save_text, save_weights
+from .data.preprocess import Preprocess
 from .errors import DataError, SpecError
 from .ir import Pos, Program
+from .printer import format_program
 from .rng import stream
 
 BACKENDS = {
@@ -110,34 +112,13 @@ class RunResult:
 
 # ---------------------------------------------------------------- helpers
 
-def spec_text(program: Program) -> tuple[str, bool]:
-    """The normalized spec (printer) if the printer exists; else the source text. -> (text, normalized)."""
-    try:
-        from .printer import format_program
-    except ImportError:
-        return program.source_text, False
-    return format_program(program), True
-
-
 def preprocess_to_arrays(pre) -> dict[str, np.ndarray]:
     """Preprocess statistics as plain arrays (Preprocess.to_arrays: absent key = step not applied)."""
     return {} if pre is None else dict(pre.to_arrays())
 
 
-def apply_preprocess(arrays: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    """x' = (x * scale - mean) / std with saved statistics (the same arithmetic as Preprocess.apply_)."""
-    x = np.asarray(x, np.float32)
-    if "scale" in arrays:
-        x = x * np.float32(arrays["scale"])
-    if "mean" in arrays:
-        x = x - arrays["mean"].astype(np.float32)
-    if "std" in arrays:
-        x = x / arrays["std"].astype(np.float32)
-    return x.astype(np.float32, copy=False)
-
-
 def unapply_preprocess(arrays: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    """The inverse of apply_preprocess (used to swap recomputed statistics for saved ones)."""
+    """The inverse of Preprocess.apply (used to swap recomputed statistics for saved ones)."""
     x = np.asarray(x, np.float64)
     if "std" in arrays:
         x = x * arrays["std"]
@@ -337,7 +318,7 @@ class Trainer:
         self.manifest: dict = {}
         if not self.main:
             return
-        text, normalized = spec_text(self.program)
+        text = format_program(self.program)
         with self._writing("the run files"):
             save_text(self.run_dir / rundir.SPEC, text)
             save_npz(self.run_dir / rundir.PREPROCESS, preprocess_to_arrays(getattr(self.data, "preprocess", None)))
@@ -345,7 +326,7 @@ class Trainer:
         self.manifest = {
             "spec_hash": self.hash,
             "spec_file": str(self.spec_path),
-            "spec_normalized": normalized,
+            "spec_normalized": True,  # spec.nn is the printed, resolved program
             "overrides": self.overrides,
             "model": self.program.model.name,
             "seed": self.seed,
@@ -742,7 +723,7 @@ def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="num
         saved = load_npz(saved_path)
         current = preprocess_to_arrays(getattr(data, "preprocess", None))
         if not same_preprocess(saved, current):
-            x = apply_preprocess(saved, unapply_preprocess(current, x))
+            x = Preprocess.from_arrays(saved).apply(unapply_preprocess(current, x))
     seed = program.train.seed if program.train else 0
     options = {k: v for k, v in (options or {}).items() if v is not None}
     be = backend_class(backend)(program, params, seed=seed, **options)
