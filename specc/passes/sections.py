@@ -255,6 +255,7 @@ def resolve_early_stop(v) -> EarlyStop:
         raise SpecError(f"unknown early stopping rule `{name}`", pos, "write `patience(5, monitor=val_loss)`")
     b = bind(name, args, kwargs, {"k": REQUIRED, "monitor": "val_loss", "min_delta": 0.0}, "early stopping", pos)
     monitor = b["monitor"] if isinstance(b["monitor"], str) else as_name(b["monitor"], "monitor")
+    monitor = "train_loss" if monitor == "loss" else monitor  # Keras' name for the training loss
     min_delta = b["min_delta"] if isinstance(b["min_delta"], float) else as_float(b["min_delta"], "`min_delta`", lo=0.0)
     return EarlyStop(as_int(b["k"], "patience", lo=1), monitor, min_delta, pos)
 
@@ -335,7 +336,7 @@ def _check_compat(train: TrainSpec, model: Model | None, data: DataSpec | None, 
     es = train.early_stop
     if es is not None:
         metric_names = {m.name if m.name != "top_k" else f"top_{m.args['k']}" for m in train.metrics}
-        allowed = {"loss", "train_loss", "val_loss"} | {f"val_{m}" for m in metric_names}
+        allowed = {"train_loss", "val_loss"} | {f"val_{m}" for m in metric_names}
         if es.monitor not in allowed:
             errors.add(f"early stopping monitors `{es.monitor}`, which is not recorded", es.pos,
                        did_you_mean(es.monitor, allowed) or f"one of: {', '.join(sorted(allowed))}")

@@ -252,3 +252,12 @@ def test_collected_errors_are_sorted_by_position():
         compile_text("model m { input [4]; dense(0); relu; dense(0) }\ntrain { loss = mse; optimizer = sgd(lr=-1) }")
     pos = [(x.pos.line, x.pos.column) for x in e.value.errors]
     assert pos == sorted(pos) and len(pos) >= 3
+
+
+def test_early_stop_monitor_loss_means_the_training_loss():
+    """`monitor=loss` (Keras' name) resolves to the column the driver logs, so check and train agree."""
+    from specc.frontend import compile_text
+
+    p = compile_text("model m { input [2]; dense(2); softmax }\ndata { source = xor() }\n"
+                     "train { loss = cross_entropy; optimizer = sgd(lr=0.1); early_stop = patience(2, monitor=loss) }")
+    assert p.train.early_stop.monitor == "train_loss"
