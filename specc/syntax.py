@@ -154,12 +154,3 @@ class SpecFile:
 
     def sections(self, kind: str):
         return [i for i in self.items if isinstance(i, Section) and i.kind == kind]
-
-
-def plain(value):
-    """A syntax value as plain Python: numbers, str, bool, list, CallV/NameV kept as nodes."""
-    if isinstance(value, Lit):
-        return value.value
-    if isinstance(value, ListV):
-        return [plain(v) for v in value.items]
-    return value

@@ -1,6 +1,7 @@
 """`specc check FILE...`: parse and statically check specs; `--data` also loads the data."""
 from __future__ import annotations
 
+import math
 import sys
 
 from ..errors import SpecError, SpecErrors
@@ -38,7 +39,7 @@ def check_one(path: str, overrides, with_data: bool) -> str:
             if p.source is None:
                 p.source = program.source_text
         raise SpecErrors(problems)
-    n_params = sum(int(__import__("math").prod(p.shape)) for _, _, p in program.all_params() if p.trainable)
+    n_params = sum(math.prod(p.shape) for _, _, p in program.all_params() if p.trainable)
     return f"ok: {path} (model {program.model.name}: {len(program.model.layers)} layers, {n_params:,} parameters)"
 
 

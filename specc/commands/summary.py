@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ..ir import Layer, Program
+from ..passes.layers import fmt_shape
 from ._common import add_set_option, compile_spec
 
 
@@ -19,10 +20,6 @@ def _rows(layers, depth=0):
         yield depth, layer
         if layer.body:
             yield from _rows(layer.body, depth + 1)
-
-
-def _shape(shape) -> str:
-    return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
 def _count(layer: Layer, trainable: bool) -> int:
@@ -41,10 +38,10 @@ def _init(layer: Layer) -> str:
 def format_summary(program: Program) -> str:
     m = program.model
     header = ("Layer", "Op", "Output shape", "Params", "Init")
-    rows = [("  " * 0 + m.input_name, "input", _shape(m.input_shape), "0", "")]
+    rows = [(m.input_name, "input", fmt_shape(m.input_shape), "0", "")]
     for depth, layer in _rows(m.layers):
         n = _count(layer, True) + _count(layer, False)
-        rows.append(("  " * depth + layer.name, layer.op, _shape(layer.out_shape), f"{n:,}", _init(layer)))
+        rows.append(("  " * depth + layer.name, layer.op, fmt_shape(layer.out_shape), f"{n:,}", _init(layer)))
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = "-" * (sum(widths) + 2 * (len(widths) - 1))
 

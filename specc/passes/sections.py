@@ -166,10 +166,6 @@ def _named_call(v, table: dict, what: str) -> Spec:
     return Spec(name, out, pos), bound
 
 
-def _positive(bound, key, name, what):
-    return as_float(bound[key], f"{name}'s `{key}`", lo=0.0, lo_open=True) if isinstance(bound[key], S.Lit) else bound[key]
-
-
 def resolve_loss(v) -> Spec:
     spec, bound = _named_call(v, {k: d for k, (d, _) in LOSSES.items()}, "loss")
     if spec.name == "huber" and isinstance(bound["delta"], (S.Lit, S.NameV, S.ListV)):
