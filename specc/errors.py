@@ -24,6 +24,7 @@ class SpecError(Exception):
     pos: Pos | None = None
     hint: str | None = None
     source: str | None = field(default=None, repr=False)
+    severity: str = "error"  # or "warning": printed, but the spec still compiles
 
     def __post_init__(self):
         super().__init__(self.message)
@@ -32,8 +33,9 @@ class SpecError(Exception):
         return self.render()
 
     def render(self) -> str:
-        head = f"{self.pos}: error: {self.message}" if self.pos and self.pos.line else (
-            f"{self.pos.file}: error: {self.message}" if self.pos else f"error: {self.message}")
+        sev = self.severity
+        head = f"{self.pos}: {sev}: {self.message}" if self.pos and self.pos.line else (
+            f"{self.pos.file}: {sev}: {self.message}" if self.pos else f"{sev}: {self.message}")
         lines = [head]
         if self.pos and self.pos.line and self.source is not None:
             src_lines = [l.rstrip("\r") for l in self.source.split("\n")]  # lines as Lark counts them
@@ -78,9 +80,35 @@ def printable(line: str) -> str:
     return "".join(" " if ch == "\t" else ch if ch.isprintable() else "\ufffd" for ch in line)
 
 
+# What Keras and PyTorch users write for specc's names (checked before spelling distance).
+ALIASES = {
+    "kaiming_normal": "he_normal", "kaiming_uniform": "he_uniform",
+    "xavier_normal": "glorot_normal", "xavier_uniform": "glorot_uniform",
+    "linear": "dense", "fully_connected": "dense", "conv2D": "conv2d", "conv": "conv2d",
+    "max_pool": "maxpool", "maxpool2d": "maxpool", "avg_pool": "avgpool", "avgpool2d": "avgpool",
+    "batch_norm": "batchnorm", "batchnormalization": "batchnorm", "batchnorm2d": "batchnorm",
+    "batchnorm1d": "batchnorm", "leakyrelu": "leaky_relu", "logsoftmax": "log_softmax",
+    "crossentropy": "cross_entropy", "categorical_crossentropy": "cross_entropy",
+    "sparse_categorical_crossentropy": "cross_entropy", "binary_crossentropy": "bce",
+    "mean_squared_error": "mse", "mean_absolute_error": "mae",
+}
+
+
 def did_you_mean(word: str, known) -> str | None:
-    """The closest known name, phrased as a hint, or None if nothing is close."""
-    match = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    """The closest known name, phrased as a hint, or None if nothing is close.
+
+    Known aliases (`kaiming_normal` for `he_normal`) and a different case (`Dense`)
+    are recognized before spelling distance.
+    """
+    known = sorted(known)
+    lowered = {k.lower(): k for k in known}
+    for candidate in (word, word.lower(), word.lower().replace("-", "_")):
+        target = ALIASES.get(candidate) or ALIASES.get(candidate.replace("_", ""))
+        if target in known:
+            return f"did you mean `{target}`? (`{word}` is called `{target}` in specc)"
+        if candidate in lowered and lowered[candidate] != word:
+            return f"did you mean `{lowered[candidate]}`?"
+    match = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
     return f"did you mean `{match[0]}`?" if match else None
 
 
@@ -90,9 +118,13 @@ class Collector:
     def __init__(self, source: str | None = None):
         self.source = source
         self.errors: list[SpecError] = []
+        self.warnings: list[SpecError] = []
 
     def add(self, message: str, pos: Pos | None = None, hint: str | None = None) -> None:
         self.errors.append(SpecError(message, pos, hint, self.source))
+
+    def warn(self, message: str, pos: Pos | None = None, hint: str | None = None) -> None:
+        self.warnings.append(SpecError(message, pos, hint, self.source, "warning"))
 
     def extend(self, errors) -> None:
         for e in errors:

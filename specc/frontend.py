@@ -9,14 +9,15 @@ a reliable meaning).
 from __future__ import annotations
 
 import os
+import weakref
 from dataclasses import replace
 
 from . import syntax as S
 from .errors import Collector, SpecError, SpecErrors
-from .ir import Model, Pos, Program
+from .ir import Input, Model, Pos, Program
 from .parser import decode, parse, parse_override
 from .passes import blocks, layers, sections
-from .passes.values import as_int
+from .values import as_int
 
 MAX_SPEC_BYTES = 16 * 1024 * 1024  # larger than any real spec; refuse before parsing
 
@@ -50,23 +51,49 @@ def _one(items, what: str, errors: Collector):
     return items[0] if items else None
 
 
-def _input(decl: S.ModelDecl, errors: Collector):
+def _inputs(decl: S.ModelDecl, errors: Collector):
+    """The model's `input` statements (they come first), and the statements after them."""
     body = list(decl.body)
-    if not body or not isinstance(body[0], S.InputDecl):
+    n = 0
+    while n < len(body) and isinstance(body[n], S.InputDecl):
+        n += 1
+    if n == 0:
         errors.add(f"model `{decl.name}` must start with `input [shape]`", decl.pos, "e.g. `input image [784]`")
-        return None, None, [b for b in body if not isinstance(b, S.InputDecl)]
-    inp = body[0]
-    try:
-        dims = tuple(as_int(d, "an input dimension", lo=1) for d in inp.shape.items)
-        if not dims:
-            raise SpecError("the input shape needs at least one dimension", inp.shape.pos)
-        if len(dims) not in (1, 3):
-            raise SpecError(f"input shape {layers.fmt_shape(dims)} is not supported; use [features] or "
-                            "[channels, height, width]", inp.shape.pos)
-    except SpecError as e:
-        errors.extend([e])
-        dims = None
-    return inp.name or "input", dims, body[1:]
+        return None, [b for b in body if not isinstance(b, S.InputDecl)]
+    inputs, ok, seen = [], True, set()
+    for inp in body[:n]:
+        name = inp.name or "input"
+        if name in seen:
+            errors.add(f"input `{name}` is declared twice", inp.pos)
+        seen.add(name)
+        try:
+            inputs.append(Input(name, _input_shape(inp), _input_dtype(inp), inp.pos))
+        except SpecError as e:
+            errors.extend([e])
+            ok = False
+    return (inputs if ok else None), body[n:]
+
+
+def _input_shape(inp: S.InputDecl) -> tuple[int, ...]:
+    dims = tuple(as_int(d, "an input dimension", lo=1) for d in inp.shape.items)
+    if not dims:
+        raise SpecError("the input shape needs at least one dimension", inp.shape.pos)
+    if len(dims) not in (1, 3):
+        hint = None
+        if len(dims) == 2:
+            hint = "a grayscale image is channels-first: write " + layers.fmt_shape((1, *dims))
+        raise SpecError(f"input shape {layers.fmt_shape(dims)} is not supported; use [features] or "
+                        "[channels, height, width]", inp.shape.pos, hint)
+    return dims
+
+
+def _input_dtype(inp: S.InputDecl) -> str:
+    if inp.dtype in (None, "float"):
+        return "float"
+    if inp.dtype == "int":
+        raise SpecError("integer (token) inputs need the sequence layers (`embedding`), which are not in "
+                        "the language yet", inp.pos, "declare the input as float: drop `int`")
+    raise SpecError(f"unknown input type `{inp.dtype}`", inp.pos, "write `int` for token ids, or nothing for float")
 
 
 def build_program(spec: S.SpecFile) -> Program:
@@ -80,16 +107,16 @@ def build_program(spec: S.SpecFile) -> Program:
         errors.raise_if_any()
 
     block_table = blocks.collect_blocks(spec, errors)
-    input_name, input_shape, body = _input(decl, errors)
+    inputs, body = _inputs(decl, errors)
     if not body:
         errors.add(f"model `{decl.name}` has no layers", decl.pos)
     errors_before = len(errors.errors)
     expanded = blocks.expand(tuple(body), block_table, errors)
     raw = layers.resolve_all(expanded, errors)
-    layers.assign_names(raw, errors)
-    built = layers.build(raw, input_shape, errors)
-    model = Model(decl.name, input_name, input_shape or (), built, decl.pos)
-    model_ok = input_shape is not None and len(errors.errors) == errors_before
+    layers.assign_names(raw, errors, {i.name: i.pos for i in inputs or ()})
+    built, outputs = layers.build(raw, inputs, errors) if inputs else ((), ())
+    model = Model(decl.name, tuple(inputs or ()), built, outputs, decl.pos)
+    model_ok = inputs is not None and len(errors.errors) == errors_before
 
     spec_dir = os.path.dirname(os.path.abspath(spec.path)) if not spec.path.startswith("<") else os.getcwd()
     data = sections.resolve_data(data_sec, spec_dir, errors)
@@ -97,7 +124,33 @@ def build_program(spec: S.SpecFile) -> Program:
     train = sections.resolve_train(train_sec, model if model_ok else None, data, errors)
     sections.check_classes(model if model_ok else None, data, errors)
     errors.raise_if_any()
-    return Program(model, data, train, spec.path, spec.text)
+    program = Program(model, data, train, spec.path, spec.text, tuple(errors.warnings))
+    _CHECKED[id(program)] = program
+    return program
+
+
+# Programs the front end built (by identity): check_program trusts these and re-checks anything else.
+_CHECKED: "weakref.WeakValueDictionary[int, Program]" = weakref.WeakValueDictionary()
+
+
+def check_program(program: Program) -> Program:
+    """The one checker for an IR built by hand (or edited with dataclasses.replace).
+
+    A program the front end built is returned as is. Any other is printed to
+    spec text and compiled again, so it passes exactly the checks a spec file
+    does; it must compile to itself, else the difference is an error.
+    """
+    if _CHECKED.get(id(program)) is program:
+        return program
+    from .printer import format_program
+
+    text = format_program(program)
+    checked = compile_text(text, program.path if program.path.startswith("<") else "<program>")
+    if checked.model != program.model or checked.data != program.data or checked.train != program.train:
+        raise SpecErrors([SpecError("the program is not what its own spec text compiles to (a hand-built IR "
+                                    "with an inconsistent shape, name or default)", Pos(program.path),
+                                    "build programs with specc.compile or frontend.compile_text")])
+    return program
 
 
 def compile_text(text: str, path: str = "<string>", overrides=()) -> Program:

@@ -1,10 +1,11 @@
 """The compute graph of a model as Graphviz DOT text, written from the IR.
 
 One node per layer (its name, op and resolved attributes, and its parameters
-with their shapes); every edge is labelled with the shape of the tensor that
-flows along it (batch dimension left out, as everywhere in specc). A
-`residual` becomes a cluster holding its body, an Add node, and the skip edge
-from the residual's input to the Add.
+with their shapes), one per model input and output; every edge is labelled
+with the shape of the tensor that flows along it (batch dimension left out, as
+everywhere in specc). Merges (`add`, `multiply`, `concat`, and the `add` a
+`residual { }` lowers to) are small round nodes; an edge that skips ahead (a
+branch taken with `from`, a residual's shortcut) is dashed.
 
 Only the standard library is used: DOT is plain text, so `specc graph -o
 model.dot` works without Graphviz. Rendering to SVG/PNG (`render`) runs the
@@ -80,42 +81,21 @@ def layer_label(layer: Layer) -> str:
 
 
 class _Writer:
-    """Accumulates DOT lines; node ids are the (unique) layer names."""
+    """Accumulates DOT lines; node ids are the (unique) value names."""
 
     def __init__(self):
         self.lines: list[str] = []
 
-    def node(self, node_id: str, label: str, style: str, indent: int) -> None:
-        self.lines.append("  " * indent + f"{quote(node_id)} [label={quote(label)}, {style}];")
+    def node(self, node_id: str, label: str, style: str) -> None:
+        self.lines.append(f"  {quote(node_id)} [label={quote(label)}, {style}];")
 
-    def edge(self, src: str, dst: str, shape, indent: int, extra: str = "") -> None:
+    def edge(self, src: str, dst: str, shape, extra: str = "") -> None:
         attrs = f"label={quote(shape_str(shape))}" + (f", {extra}" if extra else "")
-        self.lines.append("  " * indent + f"{quote(src)} -> {quote(dst)} [{attrs}];")
+        self.lines.append(f"  {quote(src)} -> {quote(dst)} [{attrs}];")
 
-    def layers(self, layers, prev: str, indent: int) -> str:
-        """Write a sequence of layers fed by node `prev`; return the id of the last node."""
-        for layer in layers:
-            if layer.op == "residual":
-                prev = self.residual(layer, prev, indent)
-                continue
-            kind = "activation" if getattr(OPS.get(layer.op), "kind", "") == "activation" else "layer"
-            self.node(layer.name, layer_label(layer), _NODE_STYLE[kind], indent)
-            self.edge(prev, layer.name, layer.in_shape, indent)
-            prev = layer.name
-        return prev
 
-    def residual(self, layer: Layer, prev: str, indent: int) -> str:
-        pad = "  " * indent
-        add = f"{layer.name}.add"
-        self.lines.append(f"{pad}subgraph {quote('cluster_' + layer.name)} {{")
-        self.lines.append(f"{pad}  label={quote(layer.name + ': y = x + f(x)')}; style=dashed;")
-        last = self.layers(layer.body, prev, indent + 1)
-        self.node(add, "+", _NODE_STYLE["add"], indent + 1)
-        self.edge(last, add, layer.body[-1].out_shape if layer.body else layer.in_shape, indent + 1)
-        self.lines.append(f"{pad}}}")
-        # the skip connection: the residual's input goes straight to the Add
-        self.edge(prev, add, layer.in_shape, indent, 'style=dashed, color="#555555", constraint=false')
-        return add
+_SKIP = 'style=dashed, color="#555555"'
+_MERGE_SYMBOL = {"add": "+", "multiply": "×", "concat": "⧺"}
 
 
 def to_dot(model: Model | Program) -> str:
@@ -127,12 +107,28 @@ def to_dot(model: Model | Program) -> str:
                 "  rankdir=TB;",
                 '  node [fontname="Helvetica", fontsize=11];',
                 '  edge [fontname="Helvetica", fontsize=9];']
-    source = f"input:{model.input_name}"
-    w.node(source, f"{model.input_name}\ninput {shape_str(model.input_shape)}", _NODE_STYLE["io"], 1)
-    last = w.layers(model.layers, source, 1)
     # ":" cannot occur in a layer name, so the io node ids never collide with layers
-    w.node("output:", f"output {shape_str(model.output_shape)}", _NODE_STYLE["io"], 1)
-    w.edge(last, "output:", model.output_shape, 1)
+    node_of = {}
+    for inp in model.inputs:
+        node_of[inp.name] = f"input:{inp.name}"
+        w.node(node_of[inp.name], f"{inp.name}\ninput {shape_str(inp.shape)}", _NODE_STYLE["io"])
+    previous = node_of[model.inputs[0].name] if model.inputs else None
+    for layer in model.layers:
+        kind = getattr(OPS.get(layer.op), "kind", "layer")
+        if kind == "merge":
+            label = _MERGE_SYMBOL.get(layer.op, layer.op) + ("" if layer.name.startswith(layer.op) else
+                                                             f"\n{layer.name}")
+            w.node(layer.name, label, _NODE_STYLE["add"] if layer.op != "concat" else _NODE_STYLE["io"])
+        else:
+            w.node(layer.name, layer_label(layer), _NODE_STYLE["activation" if kind == "activation" else "layer"])
+        for value, shape in zip(layer.inputs, layer.in_shapes):
+            src = node_of.get(value, value)
+            w.edge(src, layer.name, shape, "" if src == previous else _SKIP + ", constraint=false")
+        previous = layer.name
+    for out in model.outputs:
+        node = f"output:{out.name}"
+        w.node(node, f"{out.name}\noutput {shape_str(model.value_shape(out.value))}", _NODE_STYLE["io"])
+        w.edge(node_of.get(out.value, out.value), node, model.value_shape(out.value))
     w.lines.append("}")
     return "\n".join(w.lines) + "\n"
 

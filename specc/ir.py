@@ -1,7 +1,7 @@
 """The typed intermediate representation every pass and backend works on.
 
-A `Program` is what the front end hands to a backend: the model as a tree of
-fully resolved layers (every attribute filled in, every shape known, every
+A `Program` is what the front end hands to a backend: the model as a graph
+(a DAG over named values, like ONNX) of fully resolved layers (every attribute filled in, every shape known, every
 parameter's shape and initializer chosen), plus the data and training specs.
 Only the standard library is used here, so backends can depend on the IR
 without dragging in the parser.
@@ -75,23 +75,30 @@ class Param:
 
 @dataclass(frozen=True)
 class Layer:
-    """One resolved layer.
+    """One resolved node of the model graph: an op applied to named values.
 
-    `op` is a key of specc.ops.OPS ("dense", "conv2d", "relu", "residual", ...).
+    `op` is a key of specc.ops.OPS ("dense", "conv2d", "relu", "add", ...).
     `attrs` has every attribute of the op with defaults filled in, in the
-    resolved form backends use (see specc.ops for each op's attributes; e.g.
+    resolved form backends use (see the op's definition in specc/ops/; e.g.
     conv2d's `pad` is always a 4-tuple (top, left, bottom, right)).
-    `body` holds the inner layers of a `residual`; empty otherwise.
+    `inputs` names the values it consumes (a model input or an earlier layer;
+    one for most ops, several for a merge); its own output value is named by
+    `name`. `in_shapes` are the shapes of those inputs.
     """
 
     name: str
     op: str
     attrs: dict
-    in_shape: Shape
+    inputs: tuple[str, ...]
+    in_shapes: tuple[Shape, ...]
     out_shape: Shape
     params: tuple[Param, ...] = ()
-    body: tuple["Layer", ...] = ()
     pos: Pos = field(default=Pos(), compare=False)
+
+    @property
+    def in_shape(self) -> Shape:
+        """The shape of the first (for most ops the only) input."""
+        return self.in_shapes[0] if self.in_shapes else ()
 
     def param(self, short: str) -> Param:
         for p in self.params:
@@ -105,21 +112,86 @@ class Layer:
 
 
 @dataclass(frozen=True)
-class Model:
+class Input:
+    """A model input: a named value of one example's shape (no batch axis)."""
+
     name: str
-    input_name: str
-    input_shape: Shape
-    layers: tuple[Layer, ...]
+    shape: Shape
+    dtype: str = "float"  # "float" | "int" (token ids)
     pos: Pos = field(default=Pos(), compare=False)
+
+
+@dataclass(frozen=True)
+class Output:
+    """A model output: the value `value`, exposed as `name` (the ONNX output name, the loss key)."""
+
+    name: str
+    value: str
+    pos: Pos = field(default=Pos(), compare=False)
+
+
+@dataclass(frozen=True)
+class Model:
+    """The model as a DAG of layers over named values, in execution (source) order.
+
+    Every layer's inputs are model inputs or earlier layers (checked once by the
+    front end), so running `layers` in order is a valid schedule on any backend.
+    """
+
+    name: str
+    inputs: tuple[Input, ...]
+    layers: tuple[Layer, ...]
+    outputs: tuple[Output, ...]
+    pos: Pos = field(default=Pos(), compare=False)
+
+    # -- the single-input / single-output view (v1 models, and most models) ---------------
+    @property
+    def input_name(self) -> str:
+        return self.inputs[0].name
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.inputs[0].shape if self.inputs else ()
 
     @property
     def output_shape(self) -> Shape:
-        return self.layers[-1].out_shape if self.layers else self.input_shape
+        return self.value_shape(self.outputs[0].value) if self.outputs else ()
 
     @property
     def output_op(self) -> str | None:
-        """The op of the last top-level layer (softmax, sigmoid, ...), if any."""
-        return self.layers[-1].op if self.layers else None
+        """The op producing the (first) output: softmax, sigmoid, ... (None for an input)."""
+        layer = self.producer(self.outputs[0].value) if self.outputs else None
+        return layer.op if layer else None
+
+    # -- graph queries ----------------------------------------------------------------------
+    def producer(self, value: str) -> Layer | None:
+        """The layer whose output is `value` (None for a model input)."""
+        return self._producers().get(value)
+
+    def value_shape(self, value: str) -> Shape:
+        layer = self.producer(value)
+        if layer is not None:
+            return layer.out_shape
+        for i in self.inputs:
+            if i.name == value:
+                return i.shape
+        raise KeyError(value)
+
+    def consumers(self, value: str) -> list[Layer]:
+        return [layer for layer in self.layers if value in layer.inputs]
+
+    def output_layer(self, output: str) -> Layer | None:
+        for o in self.outputs:
+            if o.name == output:
+                return self.producer(o.value)
+        raise KeyError(output)
+
+    def _producers(self) -> dict:
+        cache = self.__dict__.get("_producer_cache")
+        if cache is None:
+            cache = {layer.name: layer for layer in self.layers}
+            object.__setattr__(self, "_producer_cache", cache)
+        return cache
 
 
 @dataclass(frozen=True)
@@ -175,6 +247,15 @@ class EarlyStop:
 
 
 @dataclass(frozen=True)
+class OutputLoss:
+    """The loss of one model output, with its weight in the total (1 for a single output)."""
+
+    output: str
+    loss: Spec
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class TrainSpec:
     """The `train { }` block, resolved, with defaults filled in.
 
@@ -182,7 +263,7 @@ class TrainSpec:
     Exactly one of `epochs` / `steps` is set.
     """
 
-    loss: Spec
+    losses: tuple[OutputLoss, ...]
     optimizer: Spec
     schedule: Spec = Spec("constant", {"per": "step"})
     batch: int = 32
@@ -196,6 +277,11 @@ class TrainSpec:
     seed: int = 0
     pos: Pos = field(default=Pos(), compare=False)
 
+    @property
+    def loss(self) -> Spec:
+        """The loss of the first output (the only one, for most models)."""
+        return self.losses[0].loss
+
 
 @dataclass(frozen=True)
 class Program:
@@ -206,18 +292,12 @@ class Program:
     train: TrainSpec | None
     path: str = field(default="<spec>", compare=False)
     source_text: str = field(default="", compare=False, repr=False)
+    warnings: tuple = field(default=(), compare=False, repr=False)  # SpecErrors with severity "warning"
 
     def all_layers(self):
-        """Every layer in execution order, residual bodies included (depth first)."""
-        return list(iter_layers(self.model.layers))
+        """Every layer in execution order."""
+        return list(self.model.layers)
 
     def all_params(self):
         """(canonical key, Layer, Param) for every parameter, in layer order."""
-        return [(layer.key(p.name), layer, p) for layer in self.all_layers() for p in layer.params]
-
-
-def iter_layers(layers):
-    for layer in layers:
-        yield layer
-        if layer.body:
-            yield from iter_layers(layer.body)
+        return [(layer.key(p.name), layer, p) for layer in self.model.layers for p in layer.params]

@@ -20,25 +20,35 @@ from .ir import Pos
 _TERMINAL_WORDS = {
     "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "_NL": "a new line",
     "LBRACE": "`{`", "RBRACE": "`}`", "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`",
-    "COMMA": "`,`", "EQUAL": "`=`", "SEMICOLON": "`;`", "DOT": "`.`", "$END": "the end of the file",
+    "COMMA": "`,`", "COLON": "`:`", "EQUAL": "`=`", "SEMICOLON": "`;`", "DOT": "`.`", "$END": "the end of the file",
 }
-_KEYWORDS = ("model", "block", "data", "train", "input", "residual", "true", "false")
+_KEYWORDS = ("model", "block", "data", "train", "input", "residual", "from", "output", "true", "false")
 
 
 class _BracketNewlines:
-    """Post-lexer: newlines inside (...) and [...] are not statement separators."""
+    """Post-lexer: newlines inside (...), [...] and a `{ }` map value are not statement separators.
+
+    A `{` opens a map when it stands where a value goes (after `=`, `:`, `,`, `(`
+    or `[`); otherwise it opens a block, whose newlines separate statements.
+    """
 
     always_accept = ("_NL",)
+    _VALUE_BEFORE = ("EQUAL", "COLON", "COMMA", "LPAR", "LSQB")
 
     def process(self, stream):
-        depth = 0
+        stack: list[bool] = []  # per open bracket: are newlines inside it ignored?
+        previous = None
         for tok in stream:
             if tok.type in ("LPAR", "LSQB"):
-                depth += 1
-            elif tok.type in ("RPAR", "RSQB"):
-                depth = max(depth - 1, 0)
-            elif tok.type == "_NL" and depth:
+                stack.append(True)
+            elif tok.type == "LBRACE":
+                stack.append(previous in self._VALUE_BEFORE)
+            elif tok.type in ("RPAR", "RSQB", "RBRACE"):
+                if stack:
+                    stack.pop()
+            elif tok.type == "_NL" and stack and stack[-1]:
                 continue
+            previous = tok.type
             yield tok
 
 
@@ -216,6 +226,18 @@ class _ToSyntax(Transformer):
     def list(self, meta, c):
         return S.ListV(tuple(x for x in c if x is not None), self._p(meta))
 
+    def map(self, meta, c):
+        items = tuple(x for x in c if x is not None)
+        seen = set()
+        for key, _value, pos in items:
+            if key in seen:
+                raise SpecError(f"key `{key}` appears twice in the map", pos)
+            seen.add(key)
+        return S.MapV(tuple((k, v) for k, v, _p in items), self._p(meta))
+
+    def map_item(self, meta, c):
+        return (str(c[0]), c[1], self._p(c[0]))
+
     def kwarg(self, meta, c):
         return S.KwArg(str(c[0]), c[1], self._p(c[0]))
 
@@ -242,8 +264,15 @@ class _ToSyntax(Transformer):
 
     # statements
     def input_stmt(self, meta, c):
-        name, shape = c
-        return S.InputDecl(str(name) if name is not None else None, shape, self._p(meta))
+        name, shape, dtype = c
+        return S.InputDecl(str(name) if name is not None else None, shape, self._p(meta),
+                           str(dtype) if dtype is not None else None)
+
+    def from_stmt(self, meta, c):
+        return S.FromStmt(str(c[0]), self._p(meta))
+
+    def output_stmt(self, meta, c):
+        return S.OutputStmt(str(c[0]) if c[0] is not None else None, self._p(meta))
 
     def layer(self, meta, c):
         tok, call = c

@@ -9,9 +9,9 @@ format_program(program) the checked IR as a self-contained spec: blocks expanded
 from __future__ import annotations
 
 from . import syntax as S
-from .ir import DataSpec, Layer, Program, Source, Spec, TrainSpec
+from .ir import DataSpec, Program, Source, Spec, TrainSpec
 from .ops import LOSSES, OPS, OPTIMIZERS, SCHEDULES
-from .passes.values import show
+from .values import show
 
 INDENT = "    "
 
@@ -55,7 +55,12 @@ def _args(args, kwargs) -> str:
 
 def _stmt_text(stmt) -> str:
     if isinstance(stmt, S.InputDecl):
-        return "input " + (f"{stmt.name} " if stmt.name else "") + show(stmt.shape)
+        return "input " + (f"{stmt.name} " if stmt.name else "") + show(stmt.shape) + (
+            f" {stmt.dtype}" if stmt.dtype else "")
+    if isinstance(stmt, S.FromStmt):
+        return f"from {stmt.name}"
+    if isinstance(stmt, S.OutputStmt):
+        return "output" + (f" {stmt.name}" if stmt.name else "")
     if isinstance(stmt, S.LayerUse):
         return stmt.op + (f"({_args(stmt.args, stmt.kwargs)})" if stmt.has_parens else "")
     if isinstance(stmt, S.Assign):
@@ -116,56 +121,43 @@ def _value(v) -> str:
     return str(v)
 
 
-def _pair(p) -> str:
-    return str(p[0]) if p[0] == p[1] else f"[{p[0]}, {p[1]}]"
-
-
-def _layer_args(layer: Layer) -> list[str]:
-    a, op = layer.attrs, layer.op
-    defaults = {arg.name: arg.default for arg in OPS[op].args}
-    out = []
-    if op in ("dense", "maxout"):
-        out.append(str(a["units"]))
-        if op == "maxout" and a["pieces"] != defaults["pieces"]:
-            out.append(f"pieces={a['pieces']}")
-    if op == "conv2d":
-        out += [str(a["filters"]), _pair(a["kernel"])]
-        if tuple(a["stride"]) != (1, 1):
-            out.append(f"stride={_pair(a['stride'])}")
-        t, l, b, r = a["pad"]
-        if (t, l) == (b, r):
-            if any(a["pad"]):
-                out.append(f"pad={_pair((t, l))}")
+def _model(m) -> list[str]:
+    """The graph as a chain: `from NAME` where a layer does not take the value just computed,
+    merges naming their inputs, `name=` wherever the default name would differ."""
+    out = [f"model {m.name} {{"]
+    for inp in m.inputs:
+        name = "" if (inp.name == "input" and len(m.inputs) == 1) else f"{inp.name} "
+        out.append(f"{INDENT}input {name}{_value(list(inp.shape))}" + (" int" if inp.dtype == "int" else ""))
+    taken = {layer.name for layer in m.layers} | {i.name for i in m.inputs}
+    counters: dict[str, int] = {}
+    current = m.inputs[0].name if m.inputs else None
+    outputs = {o.value: [] for o in m.outputs}
+    for o in m.outputs:
+        outputs[o.value].append(o)
+    implicit = len(m.outputs) == 1 and m.outputs[0].name in ("output", "prediction") and \
+        m.layers and m.outputs[0].value == m.layers[-1].name
+    for layer in m.layers:
+        op = OPS[layer.op]
+        if op.kind != "merge" and layer.inputs[0] != current:
+            out.append(f"{INDENT}from {layer.inputs[0]}")
+        n = counters.get(layer.op, 0)
+        while True:  # the default name the front end would give (skipping names in use)
+            n += 1
+            if f"{layer.op}_{n}" not in taken or f"{layer.op}_{n}" == layer.name:
+                break
+        default = f"{layer.op}_{n}"
+        args = ([*layer.inputs] if op.kind == "merge" else []) + op.print_args(layer.attrs)
+        if layer.name == default:
+            counters[layer.op] = n
         else:
-            out.append("pad=same")  # only `same` produces uneven padding
-    if op in ("dense", "conv2d", "maxout"):
-        args = ", ".join(_value(v) for v in a.get("init_args", {}).values())
-        out.append(f"init={a['init']}" + (f"({args})" if args else ""))
-        if op != "maxout" and not a["bias"]:
-            out.append("bias=false")
-    if op in ("maxpool", "avgpool", "l2pool"):
-        out.append(_pair(a["size"]))
-        if tuple(a["stride"]) != tuple(a["size"]):
-            out.append(f"stride={_pair(a['stride'])}")
-    if OPS[op].kind == "activation" or op in ("dropout", "batchnorm"):
-        for k, v in a.items():
-            if v != defaults.get(k):
-                out.append(f"{k}={_value(v)}")
+            args.append(f'name="{layer.name}"')
+        out.append(INDENT + layer.op + (f"({', '.join(args)})" if args else ""))
+        current = layer.name
+        if not implicit:
+            for o in outputs.get(layer.name, []):
+                out.append(f"{INDENT}output" + ("" if o.name == layer.name else f" {o.name}"))
+    out.append("}")
     return out
-
-
-def _layers(layers, depth: int, counters: dict, out: list[str]) -> None:
-    indent = INDENT * depth
-    for layer in layers:
-        counters[layer.op] = counters.get(layer.op, 0) + 1
-        named = layer.name != f"{layer.op}_{counters[layer.op]}"
-        if layer.op == "residual":
-            out.append(f"{indent}residual {{")
-            _layers(layer.body, depth + 1, counters, out)
-            out.append(f"{indent}}}")
-            continue
-        args = _layer_args(layer) + ([f'name="{layer.name}"'] if named else [])
-        out.append(indent + layer.op + (f"({', '.join(args)})" if args else ""))
 
 
 def _call(spec: Spec | Source, defaults: dict | None = None, kind: str | None = None) -> str:
@@ -200,8 +192,18 @@ def _data(d: DataSpec) -> list[str]:
     return out
 
 
+def _loss(ol, several: bool) -> str:
+    text = _call(ol.loss, LOSSES[ol.loss.name][0])
+    if ol.weight != 1.0:
+        text = (text[:-1] + ", " if text.endswith(")") else text + "(") + f"weight={_value(ol.weight)})"
+    return text
+
+
 def _train(t: TrainSpec) -> list[str]:
-    out = [f"loss = {_call(t.loss, LOSSES[t.loss.name][0])}",
+    several = len(t.losses) > 1 or t.losses[0].output not in ("output", "prediction")
+    loss = ("{" + ", ".join(f"{ol.output}: {_loss(ol, True)}" for ol in t.losses) + "}") if several \
+        else _loss(t.losses[0], False)
+    out = [f"loss = {loss}",
            f"optimizer = {_call(t.optimizer, {k: v for k, v in OPTIMIZERS[t.optimizer.name].items() if k != 'lr'})}"]
     args = {k: v for k, v in t.schedule.args.items() if k != "per"}
     sched = _call(Spec(t.schedule.name, args), SCHEDULES[t.schedule.name])
@@ -225,11 +227,7 @@ def _train(t: TrainSpec) -> list[str]:
 
 
 def format_program(program: Program) -> str:
-    m = program.model
-    name = "" if m.input_name == "input" else f"{m.input_name} "
-    out = [f"model {m.name} {{", f"{INDENT}input {name}{_value(list(m.input_shape))}"]
-    _layers(m.layers, 1, {}, out)
-    out.append("}")
+    out = _model(program.model)
     for kind, lines in (("data", _data(program.data) if program.data else None),
                         ("train", _train(program.train) if program.train else None)):
         if lines is not None:

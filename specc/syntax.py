@@ -51,7 +51,15 @@ class CallV:
     pos: Pos = _POS
 
 
-Value = Lit | NameV | ListV | CallV
+@dataclass(frozen=True)
+class MapV:
+    """`{key: value, ...}`, e.g. one loss per model output. Items keep their order."""
+
+    items: tuple  # ((key, value), ...)
+    pos: Pos = _POS
+
+
+Value = Lit | NameV | ListV | CallV | MapV
 
 
 # ---- statements ---------------------------------------------------------
@@ -60,6 +68,23 @@ Value = Lit | NameV | ListV | CallV
 class InputDecl:
     name: str | None
     shape: ListV
+    pos: Pos = _POS
+    dtype: str | None = None  # "int" for token ids; None (float) when not written
+
+
+@dataclass(frozen=True)
+class FromStmt:
+    """`from NAME`: make an earlier value the current one again (a branch)."""
+
+    name: str
+    pos: Pos = _POS
+
+
+@dataclass(frozen=True)
+class OutputStmt:
+    """`output NAME`: mark the current value as a model output called NAME."""
+
+    name: str | None
     pos: Pos = _POS
 
 
@@ -84,7 +109,7 @@ class Residual:
 @dataclass(frozen=True)
 class ModelDecl:
     name: str
-    body: tuple  # InputDecl | LayerUse | Residual
+    body: tuple  # InputDecl | LayerUse | Residual | FromStmt | OutputStmt
     pos: Pos = _POS
     end_line: int = field(default=0, compare=False)
 

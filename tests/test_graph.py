@@ -56,37 +56,53 @@ def test_edges_carry_the_tensor_shapes_in_order():
         ("maxpool_1", "flatten_1", "[4, 4, 4]"),
         ("flatten_1", "head", "[64]"),
         ("head", "softmax_1", "[3]"),
-        ("softmax_1", "output:", "[3]"),
+        ("softmax_1", "output:output", "[3]"),
     ]
 
 
-def test_residual_is_a_cluster_with_skip_edge_and_add():
+def test_residual_is_an_add_node_with_a_dashed_skip_edge():
     dot = to_dot(compile_text(RES))
-    assert 'subgraph "cluster_residual_1" {' in dot
-    cluster = dot.split('subgraph "cluster_residual_1" {', 1)[1].split("\n  }", 1)[0]
-    assert '"dense_2"' in cluster and '"relu_1"' in cluster and '"residual_1.add"' in cluster
+    assert re.search(r'"residual_1" \[label="\+\\nresidual_1", shape=circle', dot)
     assert edges(dot) == [
         ("input:x", "dense_1", "[6]"),
         ("dense_1", "dense_2", "[6]"),
         ("dense_2", "relu_1", "[6]"),
-        ("relu_1", "residual_1.add", "[6]"),
-        ("dense_1", "residual_1.add", "[6]"),  # the skip connection
-        ("residual_1.add", "dense_3", "[6]"),
-        ("dense_3", "output:", "[2]"),
+        ("dense_1", "residual_1", "[6]"),  # the skip connection
+        ("relu_1", "residual_1", "[6]"),
+        ("residual_1", "dense_3", "[6]"),
+        ("dense_3", "output:output", "[2]"),
     ]
-    assert re.search(r'"dense_1" -> "residual_1.add" \[label="\[6\]", style=dashed', dot)
+    assert re.search(r'"dense_1" -> "residual_1" \[label="\[6\]", style=dashed', dot)
     assert "bias=false" in dot
 
 
-def test_nested_residuals_nest_clusters():
+def test_graphs_draw_branches_merges_and_every_output():
+    text = """model two {
+        input image [1, 4, 4]
+        input meta [3]
+        flatten(name="img")
+        from meta
+        dense(4, name="tab")
+        concat(img, tab)
+        dense(2); softmax
+        output digit
+        from tab
+        dense(3)
+        output recon
+    }"""
+    dot = to_dot(compile_text(text))
+    e = edges(dot)
+    assert ("input:meta", "tab", "[3]") in e and ("img", "concat_1", "[16]") in e and ("tab", "concat_1", "[4]") in e
+    assert ("softmax_1", "output:digit", "[2]") in e and ("dense_2", "output:recon", "[3]") in e
+    assert '"tab" -> "dense_2" [label="[4]", style=dashed' in dot  # a branch taken with `from`
+
+
+def test_nested_residuals_add_in_order():
     text = "model n { input x [4]; residual { dense(4); residual { dense(4); tanh } } }"
     dot = to_dot(compile_text(text))
-    outer = dot.index('subgraph "cluster_residual_1"')
-    inner = dot.index('subgraph "cluster_residual_2"')
-    assert outer < inner
-    assert ("dense_1", "residual_2.add", "[4]") in edges(dot)
-    assert ("residual_2.add", "residual_1.add", "[4]") in edges(dot)
-    assert ("input:x", "residual_1.add", "[4]") in edges(dot)
+    assert ("dense_1", "residual_2", "[4]") in edges(dot)
+    assert ("residual_2", "residual_1", "[4]") in edges(dot)
+    assert ("input:x", "residual_1", "[4]") in edges(dot)
 
 
 def test_dot_is_balanced_and_deterministic():

@@ -13,7 +13,7 @@ import numpy as np
 from specc.ir import Program
 from specc.regularize import add_l2, clip_global_norm, decoupled_decay
 
-from .model import Network
+from .model import Network, as_list
 from .ops import Context
 
 RULES = ("perceptron", "adaline")  # optimizers whose "gradient" is the rule's error signal
@@ -45,22 +45,27 @@ class NumpyBackend:
         self.decaying = [k for k, _, p in entries if p.trainable and p.decay]
         train = program.train
         self.train_spec = train
-        self.net = Network(program.model, self.params, train.loss if train else None)
+        self.net = Network(program.model, self.params, train.losses if train else None)
         self.opt = make_optimizer(train.optimizer, self.params, self.trainable) if train else None
         self.rule = train.optimizer.name if train and train.optimizer.name in RULES else None
-        self.data: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        self.data: dict[str, tuple[list, list | None]] = {}
         self.order: np.ndarray | None = None
         self._last = None          # (indices, step) of the last training batch
         self._nonfinite: str | None = None
 
     # -- data -------------------------------------------------------------------------------
-    def put_data(self, split: str, x: np.ndarray, y: np.ndarray | None) -> None:
-        x = np.ascontiguousarray(x, dtype=self.dtype)
+    def put_data(self, split: str, x, y) -> None:
+        """x: one array per model input (or the array of the only one); y likewise per output, or None."""
+        xs = [np.ascontiguousarray(v) if np.issubdtype(np.asarray(v).dtype, np.integer) and i.dtype == "int"
+              else np.ascontiguousarray(v, dtype=self.dtype) for v, i in zip(as_list(x), self.program.model.inputs)]
+        ys = None
         if y is not None:
-            y = np.asarray(y)
-            y = y.astype(np.int64, copy=False) if np.issubdtype(y.dtype, np.integer) else \
-                np.ascontiguousarray(y, dtype=self.dtype)
-        self.data[split] = (x, y)
+            ys = []
+            for t in as_list(y):
+                t = np.asarray(t)
+                ys.append(t.astype(np.int64, copy=False) if np.issubdtype(t.dtype, np.integer)
+                          else np.ascontiguousarray(t, dtype=self.dtype))
+        self.data[split] = (xs, ys)
 
     def set_order(self, order: np.ndarray) -> None:
         self.order = np.asarray(order, dtype=np.int64)
@@ -73,9 +78,8 @@ class NumpyBackend:
             return self._train_step(start, stop, lr, step)
 
     def _train_step(self, start: int, stop: int, lr: float, step: int):
-        x_all, y_all = self.data["train"]
         idx = self.order[start:stop] if self.order is not None else np.arange(start, stop)
-        x, y = x_all[idx], y_all[idx]
+        x, y = self._take("train", idx)
         self._last = (idx, step)
         ctx = Context(True, seed=self.seed, step=step)
         if self.rule:  # perceptron / adaline: the rule's error signal, not the loss gradient
@@ -87,6 +91,12 @@ class NumpyBackend:
                 x, y, Context(True, seed=self.seed, step=step, update_buffers=False))
         self._update(grads, lr)
         return loss
+
+    def _take(self, split: str, idx):
+        """The batch idx of a split; an autoencoder's target (no y) is its input."""
+        xs, ys = self.data[split]
+        x = [a[idx] for a in xs]
+        return x, (x if ys is None else [t[idx] for t in ys])
 
     def _update(self, grads: dict[str, np.ndarray], lr: float) -> None:
         """l2 -> clip_norm -> decoupled weight decay -> optimizer step (docs/ARCHITECTURE.md)."""
@@ -105,25 +115,33 @@ class NumpyBackend:
         with np.errstate(all="ignore"):
             return self._evaluate(split, batch_size)
 
-    def _evaluate(self, split: str, batch_size: int) -> tuple[float, np.ndarray]:
-        x, y = self.data[split]
+    def _evaluate(self, split: str, batch_size: int):
+        xs, ys = self.data[split]
+        n = len(xs[0])
         total, outs = 0.0, []
-        for s in range(0, len(x), batch_size):
-            yb = None if y is None else y[s:s + batch_size]
-            loss, out = self.net.evaluate(x[s:s + batch_size], yb)
-            total += (loss if loss is not None else np.nan) * len(out)
+        for s in range(0, n, batch_size):
+            x = [a[s:s + batch_size] for a in xs]
+            y = x if ys is None else [t[s:s + batch_size] for t in ys]
+            loss, out = self.net.evaluate(x, y)
+            total += (loss if loss is not None else np.nan) * len(x[0])
             outs.append(out)
-        outputs = np.concatenate(outs) if outs else np.zeros((0, *self.program.model.output_shape), self.dtype)
-        mean = total / len(x) if len(x) else float("nan")
-        return float(mean), outputs.astype(np.float32, copy=False)
+        mean = total / n if n else float("nan")
+        return float(mean), self._join(outs)
 
-    def predict(self, x: np.ndarray, batch_size: int) -> np.ndarray:
-        x = np.asarray(x, dtype=self.dtype)
+    def _join(self, outs: list):
+        """Per-batch output lists -> one float32 array per output (a bare array for one output)."""
+        model = self.program.model
+        joined = [np.concatenate([o[k] for o in outs]).astype(np.float32, copy=False) if outs
+                  else np.zeros((0, *model.value_shape(out.value)), np.float32)
+                  for k, out in enumerate(model.outputs)]
+        return joined[0] if len(joined) == 1 else joined
+
+    def predict(self, x, batch_size: int):
+        xs = [np.asarray(a, dtype=self.dtype) if i.dtype != "int" else np.asarray(a)
+              for a, i in zip(as_list(x), self.program.model.inputs)]
         with np.errstate(all="ignore"):
-            outs = [self.net.outputs(x[s:s + batch_size]) for s in range(0, len(x), batch_size)]
-        if not outs:
-            return np.zeros((0, *self.program.model.output_shape), np.float32)
-        return np.concatenate(outs).astype(np.float32, copy=False)
+            outs = [as_list(self.net.outputs([a[s:s + batch_size] for a in xs])) for s in range(0, len(xs[0]), batch_size)]
+        return self._join(outs)
 
     # -- state ------------------------------------------------------------------------------
     def get_params(self) -> dict[str, np.ndarray]:
@@ -151,7 +169,6 @@ class NumpyBackend:
         if self._nonfinite is not None or self._last is None:
             return self._nonfinite
         idx, step = self._last  # recompute on the last training batch with the current weights
-        x_all, y_all = self.data["train"]
         with np.errstate(all="ignore"):
             return self.net.first_nonfinite(
-                x_all[idx], y_all[idx], Context(True, seed=self.seed, step=step, update_buffers=False))
+                *self._take("train", idx), Context(True, seed=self.seed, step=step, update_buffers=False))

@@ -1,9 +1,16 @@
-"""Runs a model's layer tree forward and backward with the NumPy ops.
+"""Runs a model graph forward and backward with the NumPy ops.
 
-The forward pass records a tape: (layer, cache) per layer, and for a residual
-(layer, sub-tape) — y = x + f(x), so its backward is dy + f'(x)^T dy.
-Gradients come back keyed canonically ("dense_1.weight"). The dtype follows
-the parameters: float32 normally, float64 for gradient checks.
+The IR lists layers in execution order, each naming the values it takes, so the
+forward pass is one loop filling a dict of values, and records a tape of
+(layer, cache). The backward pass walks the tape in reverse with a dict of
+value gradients: where a value feeds several layers (fan-out, a residual's
+shortcut) their gradients are summed. Gradients come back keyed canonically
+("dense_1.weight"). The dtype follows the parameters: float32 normally, float64
+for gradient checks.
+
+Losses fused with the model's last activation (cross_entropy after softmax, ...)
+are computed from that activation's input (the logits), so training skips an
+output activation nothing else consumes.
 """
 from __future__ import annotations
 
@@ -15,81 +22,114 @@ from . import losses
 from .ops import OPS, Context
 
 
+def as_list(x) -> list:
+    """One array per model input/output: a bare array stands for a list of one."""
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
 class Network:
     """A Model bound to a dict of parameter arrays (shared, updated in place by the optimizer).
 
-    `loss` is the train block's loss Spec (or None): it decides whether the
-    last activation is fused into the loss.
+    `losses` are the train block's OutputLoss entries (or None): they decide
+    which output activations are fused into their loss.
     """
 
-    def __init__(self, model: Model, params: dict[str, np.ndarray], loss=None):
+    def __init__(self, model: Model, params: dict[str, np.ndarray], output_losses=None):
         self.model = model
         self.layers = tuple(model.layers)
-        self.loss = loss
-        self.fused = bool(loss and self.layers and losses.fused_with(loss.name, self.layers[-1].op))
-        # with a fused loss, training stops at the logits (the input of the last activation)
-        self.body = self.layers[:-1] if self.fused else self.layers
-        self.steepness = float(self.layers[-1].attrs.get("steepness", 1.0)) if self.fused else 1.0
+        self.output_losses = tuple(output_losses or ())
+        consumed = {v for layer in self.layers for v in layer.inputs}
+        # per output: (value the loss reads, fused?, steepness of a fused sigmoid)
+        self.loss_inputs = []
+        skip = set()
+        for out, ol in zip(model.outputs, self.output_losses):
+            producer = model.producer(out.value)
+            fused = bool(producer is not None and losses.fused_with(ol.loss.name, producer.op))
+            if fused:
+                self.loss_inputs.append((producer.inputs[0], True, float(producer.attrs.get("steepness", 1.0))))
+                if out.value not in consumed and sum(o.value == out.value for o in model.outputs) == 1:
+                    skip.add(producer.name)
+            else:
+                self.loss_inputs.append((out.value, False, 1.0))
+        self.train_layers = tuple(layer for layer in self.layers if layer.name not in skip)
+        self.model_inputs = {i.name for i in model.inputs}
         self.bind(params)
 
     def bind(self, params: dict[str, np.ndarray]) -> None:
         """Point every layer at its parameter arrays (by short name)."""
         self.params = params
-        self.layer_params: dict[str, dict[str, np.ndarray]] = {}
-        for layer in _walk(self.layers):
-            self.layer_params[layer.name] = {p.name: params[layer.key(p.name)] for p in layer.params}
+        self.layer_params = {layer.name: {p.name: params[layer.key(p.name)] for p in layer.params}
+                             for layer in self.layers}
 
-    # -- forward / backward over a list of layers -------------------------------------------
-    def forward(self, x, ctx: Context, layers=None, tape=None, input_grad=False, check=None):
-        """Output of `layers` (default: all). Appends to `tape` when given.
+    # -- forward / backward ---------------------------------------------------------------------
+    def forward(self, xs, ctx: Context, layers=None, tape=None, input_grad=False, check=None) -> dict:
+        """All values computed by `layers` (default: all) from the inputs `xs`; appends to `tape`.
 
-        `check`, when a list, receives the name of every layer whose output is
-        not finite (in execution order, inner layers first)."""
+        input_grad=False: nobody needs gradients w.r.t. the model inputs, so layers that read only
+        model inputs skip that product. `check`, when a list, receives the name of every layer whose
+        output is not finite (in execution order).
+        """
+        env = dict(zip((i.name for i in self.model.inputs), as_list(xs)))
         for layer in (self.layers if layers is None else layers):
-            if layer.op == "residual":
-                sub = [] if tape is not None else None
-                y = x + self.forward(x, ctx, layer.body, sub, input_grad, check)
-                entry = (layer, sub)
-            else:
-                ctx.input_grad = input_grad
-                y, cache = OPS[layer.op].forward(x, self.layer_params[layer.name], layer.attrs, ctx)
-                entry = (layer, cache)
+            op = OPS[layer.op]
+            ctx.input_grad = input_grad or any(v not in self.model_inputs for v in layer.inputs)
+            args = [env[v] for v in layer.inputs]
+            y, cache = op.forward(args if op.merge else args[0], self.layer_params[layer.name], layer.attrs, ctx)
+            env[layer.name] = y
             if tape is not None:
-                tape.append(entry)
+                tape.append((layer, cache))
             if check is not None and not np.isfinite(y).all():
                 check.append(layer.name)
-            x, input_grad = y, True
-        return x
+        return env
 
-    def backward(self, dy, tape, grads=None, check=None):
-        """Walk the tape backwards: returns (d input or None, canonical grads)."""
-        grads = {} if grads is None else grads
+    def backward(self, dvalues: dict, tape, check=None):
+        """Walk the tape backwards from value gradients: returns (value gradients, canonical grads)."""
+        grads = {}
         for layer, cache in reversed(tape):
-            if layer.op == "residual":
-                dbody, _ = self.backward(dy, cache, grads, check)
-                dy = dy if dbody is None else dy + dbody
-            else:
-                dy, g = OPS[layer.op].backward(dy, cache)
-                for short, v in g.items():
-                    grads[layer.key(short)] = v
-                if check is not None and (
-                        (dy is not None and not np.isfinite(dy).all())
-                        or any(not np.isfinite(v).all() for v in g.values())):
-                    check.append(layer.name)
-        return dy, grads
+            dy = dvalues.pop(layer.name, None)
+            if dy is None:  # the layer's output does not reach the loss
+                continue
+            op = OPS[layer.op]
+            dx, g = op.backward(dy, cache)
+            for short, v in g.items():
+                grads[layer.key(short)] = v
+            for value, d in zip(layer.inputs, dx if op.merge else [dx]):
+                if d is not None:
+                    dvalues[value] = dvalues[value] + d if value in dvalues else d
+            if check is not None and (any(d is not None and not np.isfinite(d).all()
+                                          for d in (dx if op.merge else [dx]))
+                                      or any(not np.isfinite(v).all() for v in g.values())):
+                check.append(layer.name)
+        return dvalues, grads
 
-    # -- what the backend calls -------------------------------------------------------------
-    def outputs(self, x, ctx: Context | None = None):
-        """Model outputs in eval mode (or the mode of `ctx`)."""
-        return self.forward(x, ctx or Context(False))
+    # -- what the backend calls -------------------------------------------------------------------
+    def outputs(self, xs, ctx: Context | None = None):
+        """Model outputs in eval mode (or the mode of `ctx`): one array per output (a bare array for one)."""
+        env = self.forward(xs, ctx or Context(False))
+        outs = [env[o.value] for o in self.model.outputs]
+        return outs[0] if len(outs) == 1 else outs
 
-    def loss_and_grads(self, x, y, ctx: Context, input_grad: bool = False):
-        """Training step maths: (data loss, canonical grads[, d input])."""
+    def loss_and_grads(self, xs, ys, ctx: Context, input_grad: bool = False):
+        """Training step maths: (data loss, canonical grads[, d inputs list])."""
         tape: list = []
-        out = self.forward(x, ctx, self.body, tape, input_grad)
-        loss, dout = self.loss_value(out, y)
-        dx, grads = self.backward(dout, tape)
-        return (loss, grads, dx) if input_grad else (loss, grads)
+        env = self.forward(xs, ctx, self.train_layers, tape, input_grad)
+        loss, dvalues = self.loss_value(env, ys)
+        dvalues, grads = self.backward(dvalues, tape)
+        if input_grad:
+            dxs = [dvalues.get(i.name) for i in self.model.inputs]
+            return loss, grads, (dxs if len(dxs) > 1 else dxs[0])
+        return loss, grads
+
+    def loss_value(self, env: dict, ys):
+        """(weighted total loss, {value: d loss / d value}); fused losses read the logits."""
+        total, dvalues = 0.0, {}
+        for (value, fused, steep), ol, y in zip(self.loss_inputs, self.output_losses, as_list(ys)):
+            loss, d = losses.compute(ol.loss.name, ol.loss.args, env[value], y, fused=fused, steepness=steep)
+            if ol.weight != 1.0:
+                loss, d = loss * ol.weight, d * ol.weight
+            total += loss
+            dvalues[value] = dvalues[value] + d if value in dvalues else d
+        return total, dvalues
 
     def rule_grads(self, x, y, ctx: Context, rule: str):
         """The classic single-layer rules as "gradients" of the one dense layer.
@@ -102,61 +142,39 @@ class Network:
         Returns (data loss as reported, canonical grads).
         """
         tape: list = []
-        out = self.forward(x, ctx, self.body, tape)
-        loss, _ = self.loss_value(out, y)
-        if self.fused:
-            out = self.forward(out, ctx, self.layers[-1:])
+        env = self.forward(x, ctx, self.layers, tape)
+        loss, _ = self.loss_value(env, y)
+        out = env[self.model.outputs[0].value]
         dense = [(layer, cache) for layer, cache in tape if layer.op == "dense"]
         if len(dense) != 1:
             raise ValueError(f"the {rule} rule needs exactly one dense layer")
         layer, (x_in, w, has_bias, _) = dense[0]
-        z = x_in @ w.T
-        if has_bias:
-            z += self.layer_params[layer.name]["bias"]
+        z = env[layer.name]
         signal = out if rule == "perceptron" else z
-        e = (signal - losses.dense_target(y, signal)) * (1.0 / x_in.shape[0])
+        e = (signal - losses.dense_target(as_list(y)[0], signal)) * (1.0 / x_in.shape[0])
         grads = {layer.key("weight"): e.T @ x_in}
         if has_bias:
             grads[layer.key("bias")] = e.sum(axis=0)
         return loss, grads
 
-    def loss_value(self, out, y):
-        """(loss, d loss / d out); `out` is the logits when the loss is fused."""
-        return losses.compute(self.loss.name, self.loss.args, out, y,
-                              fused=self.fused, steepness=self.steepness)
+    def evaluate(self, xs, ys, ctx: Context | None = None):
+        """(loss or None, outputs list) in eval mode."""
+        env = self.forward(xs, ctx or Context(False))
+        outs = [env[o.value] for o in self.model.outputs]
+        has_loss = ys is not None and self.output_losses
+        return (self.loss_value(env, ys)[0] if has_loss else None), outs
 
-    def evaluate(self, x, y, ctx: Context | None = None):
-        """(loss or None, outputs) in eval mode."""
-        ctx = ctx or Context(False)
-        if self.fused:
-            logits = self.forward(x, ctx, self.body)
-            out = self.forward(logits, ctx, self.layers[-1:])
-            return (self.loss_value(logits, y)[0] if y is not None else None), out
-        out = self.forward(x, ctx)
-        has_loss = y is not None and self.loss is not None
-        return (self.loss_value(out, y)[0] if has_loss else None), out
-
-    def first_nonfinite(self, x, y, ctx: Context) -> str | None:
+    def first_nonfinite(self, xs, ys, ctx: Context) -> str | None:
         """The first layer whose output (forward order) or gradient (backward order)
         is not finite, recomputed on one batch; None if everything is finite."""
         check: list[str] = []
         tape: list = []
-        out = self.forward(x, ctx, self.body, tape, False, check)
+        env = self.forward(xs, ctx, self.layers, tape, False, check)
         if check:
             return check[0]
-        if self.fused and not np.isfinite(self.forward(out, ctx, self.layers[-1:])).all():
-            return self.layers[-1].name
-        if y is None or self.loss is None:
+        if ys is None or not self.output_losses:
             return None
         with np.errstate(all="ignore"):
-            _, dout = self.loss_value(out, y)
-            self.backward(dout, tape, check=check)
+            _, dvalues = self.loss_value(env, ys)
+            self.backward(dvalues, [t for t in tape if t[0] in self.train_layers], check=check)
         return check[0] if check else None
-
-
-def _walk(layers):
-    for layer in layers:
-        yield layer
-        if layer.body:
-            yield from _walk(layer.body)
-

@@ -17,6 +17,7 @@ from onnx import TensorProto, helper
 from specc import __version__
 from specc.errors import DataError, SpecErrors
 from specc.ir import Pos, Program
+from specc.ops import OPS
 
 from .graph import GraphBuilder
 from .lower import OP_TABLE
@@ -82,24 +83,38 @@ def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=N
     m = program.model
 
     g = GraphBuilder(params)
-    g.fresh(m.input_name)
-    x = _lower_preprocess(g, m.input_name, prep)
+    env = {}
+    for k, inp in enumerate(m.inputs):
+        g.fresh(inp.name)
+        env[inp.name] = _lower_preprocess(g, inp.name, prep) if k == 0 else inp.name
     for layer in m.layers:
         g.enter(layer)
-        x = OP_TABLE[layer.op](g, layer, x)
+        lower = OP_TABLE[layer.op]
+        args = [env[v] for v in layer.inputs]
+        env[layer.name] = lower(g, layer, args if OPS[layer.op].kind == "merge" else args[0])
 
-    out_name = "output" if m.input_name != "output" else "prediction"
-    if x == m.input_name:  # only identity/dropout layers: the one place an Identity is needed
-        g.enter(None, doc="model output equals its input")
-        x = g.node("Identity", [x])
-    g.rename_output(x, out_name)
+    # Graph outputs are named by the model's outputs; an output that is a graph input (or that
+    # another output already names) is routed through an Identity, the one place one is needed.
+    graph_inputs = {i.name for i in m.inputs}
+    outputs, renamed = [], set()
+    for out in m.outputs:
+        tensor = env[out.value]
+        if tensor in graph_inputs or tensor in renamed:
+            g.enter(None, doc=f"model output {out.name}")
+            tensor = g.node("Identity", [tensor])
+        g.rename_output(tensor, out.name)
+        env = {k: (out.name if v == tensor else v) for k, v in env.items()}
+        renamed.add(out.name)
+        outputs.append(helper.make_tensor_value_info(out.name, TensorProto.FLOAT,
+                                                     ["N", *m.value_shape(out.value)],
+                                                     describe_output(program, classes) if len(m.outputs) == 1
+                                                     else f"output {out.name}"))
 
     classes = list(classes) if classes else None
-    inp = helper.make_tensor_value_info(m.input_name, TensorProto.FLOAT, ["N", *m.input_shape],
-                                        describe_input(program, prep))
-    out = helper.make_tensor_value_info(out_name, TensorProto.FLOAT, ["N", *m.output_shape],
-                                        describe_output(program, classes))
-    graph = helper.make_graph(g.nodes, m.name, [inp], [out], initializer=list(g.initializers.values()),
+    inputs = [helper.make_tensor_value_info(i.name, TensorProto.INT64 if i.dtype == "int" else TensorProto.FLOAT,
+                                            ["N", *i.shape], describe_input(program, prep) if k == 0 else i.name)
+              for k, i in enumerate(m.inputs)]
+    graph = helper.make_graph(g.nodes, m.name, inputs, outputs, initializer=list(g.initializers.values()),
                               doc_string=f"exported by specc {__version__} from {program.path}")
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="specc", producer_version=__version__,

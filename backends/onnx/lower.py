@@ -2,7 +2,7 @@
 
 A lowering is `fn(g: GraphBuilder, layer: Layer, x: str) -> str`: it appends
 nodes that compute the layer from tensor `x` and returns the output tensor's
-name. One ONNX node per op where ONNX has one; ops ONNX lacks (step,
+name (a merge's lowering takes the list of its input tensors). One ONNX node per op where ONNX has one; ops ONNX lacks (step,
 scaled_tanh, sigmoid steepness, maxout) are composed from primitives.
 Inference only: dropout lowers to nothing, batchnorm to its inference form.
 """
@@ -19,7 +19,7 @@ from .graph import GraphBuilder
 def _dense(g: GraphBuilder, layer: Layer, x: str) -> str:
     # Gemm(x, W, b, transB=1) computes x @ W.T + b with W in the canonical [out, in] layout.
     inputs = [x, g.weight("weight")]
-    if layer.attrs.get("bias", True):
+    if layer.attrs["bias"]:
         inputs.append(g.weight("bias"))
     return g.node("Gemm", inputs, transB=1)
 
@@ -37,7 +37,7 @@ def _conv2d(g, layer, x):
 def _pool(op_type, **extra):
     def lower(g, layer, x):
         a = layer.attrs
-        stride = a.get("stride") or a["size"]
+        stride = a["stride"]
         return g.node(op_type, [x], kernel_shape=list(a["size"]), strides=list(stride), **extra)
     lower.__doc__ = f"{op_type} without padding (floor), as the spec's pooling layers."
     return lower
@@ -70,12 +70,12 @@ def _maxout(g, layer, x):
 
 def _step(g, layer, x):
     # 1 where x > threshold else 0 (as float).
-    t = g.const(layer.attrs.get("threshold", 0.0), hint="threshold")
+    t = g.const(layer.attrs["threshold"], hint="threshold")
     return g.node("Cast", [g.node("Greater", [x, t])], to=TensorProto.FLOAT)
 
 
 def _sigmoid(g, layer, x):
-    k = float(layer.attrs.get("steepness", 1.0))
+    k = float(layer.attrs["steepness"])
     if k != 1.0:
         x = g.node("Mul", [x, g.const(k, hint="steepness")])
     return g.node("Sigmoid", [x])
@@ -100,7 +100,7 @@ def _unary(op_type, **fixed):
 
 
 def _leaky_relu(g, layer, x):
-    return g.node("LeakyRelu", [x], alpha=float(layer.attrs.get("alpha", 0.01)))
+    return g.node("LeakyRelu", [x], alpha=float(layer.attrs["alpha"]))
 
 
 def _prelu(g, layer, x):
@@ -109,17 +109,24 @@ def _prelu(g, layer, x):
 
 
 def _elu(g, layer, x):
-    return g.node("Elu", [x], alpha=float(layer.attrs.get("alpha", 1.0)))
+    return g.node("Elu", [x], alpha=float(layer.attrs["alpha"]))
 
 
-def _residual(g, layer, x):
-    # y = x + f(x): lower the body, then one Add tagged with the residual layer.
-    y = x
-    for inner in layer.body:
-        g.enter(inner)
-        y = OP_TABLE[inner.op](g, inner, y)
-    g.enter(layer)
-    return g.node("Add", [x, y])
+def _variadic(op_type):
+    """Add / Mul of several values: a chain of binary nodes (ONNX's Add and Mul take two inputs)."""
+    def lower(g, layer, xs):
+        y = xs[0]
+        for x in xs[1:]:
+            y = g.node(op_type, [y, x])
+        return y
+    lower.__doc__ = f"{op_type} over the merged values."
+    return lower
+
+
+def _concat(g, layer, xs):
+    # The feature axis: channels of [N, C, H, W], else the last axis (rank from the first input's shape).
+    axis = 1 if len(layer.in_shapes[0]) == 3 else len(layer.in_shapes[0])
+    return g.node("Concat", list(xs), axis=axis)
 
 
 OP_TABLE = {
@@ -132,7 +139,9 @@ OP_TABLE = {
     "dropout": _skip,
     "batchnorm": _batchnorm,
     "maxout": _maxout,
-    "residual": _residual,
+    "add": _variadic("Add"),
+    "multiply": _variadic("Mul"),
+    "concat": _concat,
     "identity": _skip,
     "step": _step,
     "sigmoid": _sigmoid,

@@ -30,7 +30,7 @@ import torch
 from ...errors import DataError, SpecError
 from ...ir import Program
 from . import distributed as dist_env
-from .losses import dense_target, is_fused, make_loss
+from .losses import dense_target, make_loss
 from .model import build_model
 from .optim import flat_state, load_flat_state, make_optimizer
 
@@ -97,9 +97,8 @@ class TorchBackend:
         self.model = build_model(program, params).to(self.device, self.dtype)
         if wide:
             self.model.load_canonical(params)  # again, without the float32 round trip
-        layers = program.model.layers
         train = program.train
-        self.loss = make_loss(train.loss, layers[-1] if layers else None) if train else None
+        self.loss = make_loss(program) if train else None
 
         # Trainable parameters in canonical order; the decaying subset for l2 / weight_decay.
         decay = {key for key, _l, p in program.all_params() if p.trainable and p.decay}
@@ -122,9 +121,9 @@ class TorchBackend:
         self.amp_dtype = self._amp_dtype(amp)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
 
-        # Training forward: logits only when the loss is fused. Plain eager single-process
-        # training calls the model directly (one module call less per step).
-        need_out = not (train and layers and is_fused(train.loss, layers[-1]))
+        # Training forward: only what the losses read (the logits of a fused output activation).
+        # Plain eager single-process training calls the model directly (one module call less per step).
+        need_out = train is None
         net = _Parts(self.model, need_out)
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -155,10 +154,12 @@ class TorchBackend:
 
     def _wide(self, t):
         """Autocast outputs (bf16/fp16) back to the model dtype before losses and numbers leave."""
+        if isinstance(t, (list, tuple)):
+            return [self._wide(v) for v in t]
         return t if t is None or t.dtype == self.dtype else t.to(self.dtype)
 
-    def _loss(self, h, out, y):
-        return self.loss(self._wide(h), self._wide(out), y)
+    def _loss(self, hs, outs, ys):
+        return self.loss(self._wide(hs), self._wide(outs), ys)
 
     def _autocast(self):
         if self.amp_dtype is None:
@@ -181,67 +182,67 @@ class TorchBackend:
         free, _total = torch.cuda.mem_get_info(self.device)
         return self.device if nbytes <= DEVICE_DATA_FRACTION * free else torch.device("cpu")
 
-    def _check_targets(self, split: str, y: np.ndarray) -> None:
+    def _check_targets(self, split: str, y: np.ndarray, out) -> None:
         """Class indices out of range would be an opaque device assert on CUDA: check once here."""
-        out = self.program.model.output_shape
         if y.size and np.issubdtype(y.dtype, np.integer) and y.ndim == 1 and len(out) >= 1:
             classes = max(int(out[0]), 2)
             if y.min() < 0 or y.max() >= classes:
                 raise DataError(f"{split} targets hold class index {int(y.min() if y.min() < 0 else y.max())}, "
                                 f"outside [0, {classes}) for a model with {out[0]} output unit(s)")
 
-    def put_data(self, split: str, x: np.ndarray, y: np.ndarray | None) -> None:
-        if y is not None:
-            self._check_targets(split, y)
-            if np.issubdtype(y.dtype, np.integer):
-                y = y.astype(np.int64, copy=False)
-        nbytes = x.nbytes + (y.nbytes if y is not None else 0)
-        where = self._data_device(nbytes)
-        xt = torch.from_numpy(np.ascontiguousarray(x)).to(self.dtype)
-        yt = torch.from_numpy(np.ascontiguousarray(y)) if y is not None else None
-        if yt is not None and yt.is_floating_point():
-            yt = yt.to(self.dtype)
+    def _tensor(self, a: np.ndarray, where, floating: bool) -> torch.Tensor:
+        t = torch.from_numpy(np.ascontiguousarray(a))
+        if floating and t.is_floating_point() or floating and not np.issubdtype(a.dtype, np.integer):
+            t = t.to(self.dtype)
         if where.type == "cpu" and self.device.type == "cuda":
-            xt = xt.pin_memory()
-            yt = yt.pin_memory() if yt is not None else None
-        self._x[split] = xt.to(where)
-        self._y[split] = yt.to(where) if yt is not None else None
+            t = t.pin_memory()
+        return t.to(where)
+
+    def put_data(self, split: str, x, y) -> None:
+        """x: one array per model input (or the array of the only one); y likewise per output, or None."""
+        model = self.program.model
+        xs = list(x) if isinstance(x, (list, tuple)) else [x]
+        ys = None if y is None else (list(y) if isinstance(y, (list, tuple)) else [y])
+        if ys is not None:
+            ys = [t.astype(np.int64, copy=False) if np.issubdtype(t.dtype, np.integer) else t for t in map(np.asarray, ys)]
+            for t, out in zip(ys, model.outputs):
+                self._check_targets(split, t, model.value_shape(out.value))
+        nbytes = sum(a.nbytes for a in xs) + sum(t.nbytes for t in ys or ())
+        where = self._data_device(nbytes)
+        self._x[split] = [self._tensor(a, where, i.dtype != "int") for a, i in zip(xs, model.inputs)]
+        self._y[split] = None if ys is None else [self._tensor(t, where, True) for t in ys]
 
     def set_order(self, order: np.ndarray) -> None:
         """Upload the epoch's permutation once; train_step slices it where the data lives."""
-        self._order = torch.as_tensor(np.asarray(order, dtype=np.int64), device=self._x["train"].device)
+        self._order = torch.as_tensor(np.asarray(order, dtype=np.int64), device=self._x["train"][0].device)
 
     # -- training ------------------------------------------------------------------------
     def _batch(self, split: str, idx):
-        """Gather train[idx] into buffers reused every step (no allocation per batch).
+        """Gather split[idx] (every input and target) into buffers reused every step (no allocation per batch).
 
         Safe because each step's backward finishes before the next gather; not used when
         the data lives off the device (an async copy may still read the pinned buffer).
         """
         xs, ys = self._x[split], self._y[split]
-        n = idx.shape[0]
-        if xs.device != self.device:
-            x = xs.index_select(0, idx).to(self.device, non_blocking=True)
-            y = x if ys is None else ys.index_select(0, idx).to(self.device, non_blocking=True)
-            return x, y
-        bx = self._gather.get("x")
-        if bx is None or bx.shape[0] < n or bx.shape[1:] != xs.shape[1:]:
-            bx = self._gather["x"] = torch.empty((n, *xs.shape[1:]), dtype=xs.dtype, device=xs.device)
-        x = torch.index_select(xs, 0, idx, out=bx[:n])
+        x = [self._gather_one(f"x{k}", t, idx) for k, t in enumerate(xs)]
         if ys is None:  # no target: autoencoder (target = input)
             return x, x
-        by = self._gather.get("y")
-        if by is None or by.shape[0] < n or by.shape[1:] != ys.shape[1:] or by.dtype != ys.dtype:
-            by = self._gather["y"] = torch.empty((n, *ys.shape[1:]), dtype=ys.dtype, device=ys.device)
-        return x, torch.index_select(ys, 0, idx, out=by[:n])
+        return x, [self._gather_one(f"y{k}", t, idx) for k, t in enumerate(ys)]
+
+    def _gather_one(self, key: str, t: torch.Tensor, idx) -> torch.Tensor:
+        if t.device != self.device:
+            return t.index_select(0, idx).to(self.device, non_blocking=True)
+        n = idx.shape[0]
+        buf = self._gather.get(key)
+        if buf is None or buf.shape[0] < n or buf.shape[1:] != t.shape[1:] or buf.dtype != t.dtype:
+            buf = self._gather[key] = torch.empty((n, *t.shape[1:]), dtype=t.dtype, device=t.device)
+        return torch.index_select(t, 0, idx, out=buf[:n])
 
     def _slice(self, split: str, lo: int, hi: int):
         """A contiguous range of a split (evaluation): views, no gather."""
-        x, y = self._x[split][lo:hi], self._y[split]
-        y = x if y is None else y[lo:hi]
-        if x.device != self.device:
-            x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-        return x, y
+        x = [t[lo:hi].to(self.device, non_blocking=True) for t in self._x[split]]
+        ys = self._y[split]
+        return x, (x if ys is None else [t[lo:hi].to(self.device, non_blocking=True) for t in ys])
 
     def train_step(self, start: int, stop: int, lr: float, step: int):
         """One optimizer step on train[order[start:stop]]; returns the detached loss tensor."""
@@ -250,8 +251,8 @@ class TorchBackend:
         x, y = self._batch("train", self._order[lo:hi])
         if self.opt is None:  # nothing to train (no trainable parameters): report the loss only
             with torch.no_grad():
-                h, out = self.model.forward_parts(x)
-                return self._loss(h, out, y).detach()
+                hs, outs = self.model.forward_parts(x)
+                return self._loss(hs, outs, y).detach()
         for group in self.opt.param_groups:
             group["lr"] = lr
 
@@ -262,11 +263,11 @@ class TorchBackend:
             loss, objective = self._rule_losses(x, y)
         else:
             with self._autocast():
-                h, out = self.train_net(x)
+                hs, outs = self.train_net(x)
             if hi > lo:
-                loss = self._loss(h, out, y)
+                loss = self._loss(hs, outs, y)
             else:  # this rank got no samples of a tiny last batch: join the all-reduce with zeros
-                loss = h.sum() * 0.0
+                loss = sum(h.sum() for h in hs) * 0.0
         if self.world > 1:
             scale = dist_env.loss_scale(hi - lo, stop - start, self.world)
             loss = loss * scale
@@ -308,14 +309,13 @@ class TorchBackend:
         layer (signal: the model output for the perceptron, the dense output z for
         adaline). sum(z * e.detach()) has exactly that gradient (and e for the bias).
         """
-        seen = {}
-        out = self.model.run_visiting(x, lambda name, v: seen.__setitem__(name, v))
-        top = [name for name, _ in self.model.plan]
-        h = seen[top[-2]] if len(top) > 1 else x
+        seen = dict(zip(self.model.input_names, x))
+        outs = self.model.run_visiting(x, lambda name, v: seen.__setitem__(name, v))
+        hs = [seen[v] for v in self.model.loss_values]
         z = seen[self.rule_dense]
-        signal = out if self.rule == "perceptron" else z
-        e = (signal - dense_target(y, signal)).detach() * (1.0 / x.shape[0])
-        return self._loss(h, out, y), (z * e).sum()
+        signal = outs[0] if self.rule == "perceptron" else z
+        e = (signal - dense_target(y[0], signal)).detach() * (1.0 / x[0].shape[0])
+        return self._loss(hs, outs, y), (z * e).sum()
 
     def _regularize_and_clip(self):
         """ARCHITECTURE.md update order: + l2*w -> clip global norm -> w *= (1 - weight_decay)."""
@@ -343,33 +343,42 @@ class TorchBackend:
             yield i, min(i + batch_size, n)
 
     @torch.no_grad()
-    def evaluate(self, split: str, batch_size: int) -> tuple[float, np.ndarray]:
-        """Mean data loss over the split (eval mode) and the outputs."""
-        n = self._x[split].shape[0]
+    def evaluate(self, split: str, batch_size: int):
+        """Mean data loss over the split (eval mode) and the outputs (one array per output)."""
+        n = self._x[split][0].shape[0]
         self._mode(False)
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         outs = []
         for lo, hi in self._batches(n, batch_size):
             x, y = self._slice(split, lo, hi)
             with self._autocast():
-                h, out = self.eval_net(x)
-            h, out = self._wide(h), self._wide(out)
+                hs, out = self.eval_net(x)
+            hs, out = self._wide(hs), self._wide(out)
             if self.loss is not None:
-                total += self.loss(h, out, y).double() * (hi - lo)
+                total += self.loss(hs, out, y).double() * (hi - lo)
             outs.append(out)
-        outputs = torch.cat(outs).to('cpu', torch.float32).numpy() if outs else np.zeros((0, *self.program.model.output_shape), np.float32)
         loss = float(total.item() / n) if (n and self.loss is not None) else float("nan")
-        return loss, outputs
+        return loss, self._join(outs)
+
+    def _join(self, outs: list):
+        """Per-batch output lists -> one float32 array per output (a bare array for one output)."""
+        model = self.program.model
+        joined = [torch.cat([o[k] for o in outs]).to("cpu", torch.float32).numpy() if outs
+                  else np.zeros((0, *model.value_shape(out.value)), np.float32)
+                  for k, out in enumerate(model.outputs)]
+        return joined[0] if len(joined) == 1 else joined
 
     @torch.no_grad()
-    def predict(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+    def predict(self, x, batch_size: int):
         self._mode(False)
+        model = self.program.model
+        xs = list(x) if isinstance(x, (list, tuple)) else [x]
         outs = []
-        for lo, hi in self._batches(len(x), batch_size):
-            xb = torch.from_numpy(np.ascontiguousarray(x[lo:hi])).to(self.device, self.dtype)
+        for lo, hi in self._batches(len(xs[0]), batch_size):
+            xb = [self._tensor(np.asarray(a[lo:hi]), self.device, i.dtype != "int") for a, i in zip(xs, model.inputs)]
             with self._autocast():
                 outs.append(self._wide(self.eval_net(xb)[1]))
-        return torch.cat(outs).to('cpu', torch.float32).numpy() if outs else np.zeros((0, *self.program.model.output_shape), np.float32)
+        return self._join(outs)
 
     # -- state ---------------------------------------------------------------------------
     def get_params(self) -> dict[str, np.ndarray]:
@@ -413,8 +422,8 @@ class TorchBackend:
             if first:
                 return first[0]
             with torch.enable_grad():
-                h, out = self.model.forward_parts(x)
-                grads = torch.autograd.grad(self._loss(h, out, y), self.params, allow_unused=True)
+                hs, outs = self.model.forward_parts(x)
+                grads = torch.autograd.grad(self._loss(hs, outs, y), self.params, allow_unused=True)
             bad = {n for n, g in zip(self.param_names, grads) if g is not None and not torch.isfinite(g).all()}
             for name in reversed(self.model.layer_names()):  # backward order, like the NumPy backend
                 if any(k.split(".", 1)[0] == name for k in bad):

@@ -94,13 +94,33 @@ def is_fused(loss_spec, last_layer) -> bool:
     return last_layer is not None and FUSED.get(loss_spec.name) == last_layer.op
 
 
-def make_loss(loss_spec, last_layer):
-    """A closure loss(h, out, y) for the program's loss and last layer."""
-    fn = LOSS_TABLE[loss_spec.name]
-    args = dict(loss_spec.args)
-    fused = is_fused(loss_spec, last_layer)
+def _listed(v):
+    """A bare tensor stands for the list of a single-output model's values."""
+    return [v] if torch.is_tensor(v) else v
 
-    def loss(h, out, y):
-        return fn(h, out, y, args, last_layer, fused)
+
+def make_loss(program):
+    """A closure loss(hs, outs, ys) -> the weighted total over the model's outputs.
+
+    hs are the values each loss reads (the logits of a fused output activation, else the
+    output), outs the outputs (None when training skipped fused activations), ys the targets.
+    """
+    model = program.model
+    parts = []
+    for out, ol in zip(model.outputs, program.train.losses):
+        producer = model.producer(out.value)
+        parts.append((LOSS_TABLE[ol.loss.name], dict(ol.loss.args), producer, is_fused(ol.loss, producer),
+                      float(ol.weight)))
+
+    def loss(hs, outs, ys):
+        hs, ys = _listed(hs), _listed(ys)
+        outs = None if outs is None else _listed(outs)
+        total = None
+        for k, (fn, args, producer, fused, weight) in enumerate(parts):
+            h = hs[k]
+            value = fn(h, outs[k] if outs is not None else h, ys[k], args, producer, fused)
+            value = value * weight if weight != 1.0 else value
+            total = value if total is None else total + value
+        return total
 
     return loss

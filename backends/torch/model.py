@@ -1,9 +1,10 @@
-"""The IR lowered to one torch.nn.Module whose state_dict keys are the canonical keys.
+"""The IR graph lowered to one torch.nn.Module whose state_dict keys are the canonical keys.
 
-Every layer (residual bodies included) is a direct child named by its layer
-name, so `dense_1.weight` in the state_dict is `dense_1.weight` in weights.npz.
-The tree structure (which layers sit inside which residual) is kept in a plain
-list of layer names and walked by `_run`.
+Every layer is a child module reached by its layer name, so `dense_1.weight` in
+the state_dict is `dense_1.weight` in weights.npz; a block-local name such as
+`res_2.main` becomes the module `main` inside a plain container `res_2`, which
+gives the same dotted key. The graph itself (which values each layer takes) is
+kept in a plain list and run by `_run` with a dict of values.
 """
 from __future__ import annotations
 
@@ -12,57 +13,80 @@ import torch
 from torch import nn
 
 from ...ir import Program
+from .losses import is_fused
 from .ops import OP_TABLE, Fn
 
 
 class SpecModule(nn.Module):
-    """forward(x) -> model output; forward_parts(x) -> (input of the last layer, output)."""
+    """forward(*xs) -> outputs (a tensor for one output, a tuple for several);
+    forward_parts(xs) -> (the values the losses read, the outputs)."""
 
     def __init__(self, program: Program):
         super().__init__()
-        self.plan = _plan(program.model.layers)
-        for layer in program.all_layers():
-            if "." in layer.name:
-                raise ValueError(f"layer name {layer.name!r} must not contain '.'")
-            # Written straight into _modules so a layer may be called e.g. "train"
-            # without clashing with nn.Module attributes (add_module refuses that).
-            self._modules[layer.name] = OP_TABLE[layer.op](layer)
-        self.input_shape = tuple(program.model.input_shape)
-        # What _run calls per layer: the module's forward (or an activation's function)
-        # directly, skipping nn.Module.__call__'s hook machinery, which no layer uses.
-        self._calls = {name: (m.fn if isinstance(m, Fn) else m.forward) for name, m in self._modules.items()}
+        model = program.model
+        self.input_names = [i.name for i in model.inputs]
+        self.output_values = [o.value for o in model.outputs]
+        self.plan = [(layer.name, tuple(layer.inputs), _is_merge(layer.op))
+                     for layer in model.layers]
+        self._calls = {}
+        for layer in model.layers:
+            module = OP_TABLE[layer.op](layer)
+            _register(self, layer.name, module)
+            # What _run calls per layer: the module's forward (or an activation's function)
+            # directly, skipping nn.Module.__call__'s hook machinery, which no layer uses.
+            self._calls[layer.name] = module.fn if isinstance(module, Fn) else module.forward
+        self.input_shape = tuple(model.input_shape)
+        # The losses' inputs: the logits of a fused output activation, else the output itself.
+        losses = program.train.losses if program.train else ()
+        consumed = {v for layer in model.layers for v in layer.inputs}
+        self.loss_values, skip = [], set()
+        for out, ol in zip(model.outputs, losses):
+            producer = model.producer(out.value)
+            if producer is not None and is_fused(ol.loss, producer):
+                self.loss_values.append(producer.inputs[0])
+                if out.value not in consumed:
+                    skip.add(producer.name)
+            else:
+                self.loss_values.append(out.value)
+        self.train_plan = [step for step in self.plan if step[0] not in skip]
 
-    def forward(self, x):
-        return self._run(self.plan, x)
+    def forward(self, *xs):
+        outs = self.outputs(xs)
+        return outs[0] if len(outs) == 1 else tuple(outs)
 
-    def forward_parts(self, x, last: bool = True):
-        """(h, y): h is the input of the last top-level layer (the logits of a fused loss).
+    def outputs(self, xs) -> list:
+        env = self._run(self.plan, xs)
+        return [env[v] for v in self.output_values]
 
-        last=False skips the last layer (y is None): a fused loss needs only the logits,
-        so training never computes the softmax it would throw away.
+    def forward_parts(self, xs, last: bool = True):
+        """(values the losses read, outputs or None).
+
+        last=False skips output activations fused into their loss (the outputs are then
+        None): training never computes the softmax it would throw away.
         """
-        if not self.plan:
-            return x, x
-        h = self._run(self.plan[:-1], x)
-        return h, (self._run(self.plan[-1:], h) if last else None)
+        env = self._run(self.plan if last else self.train_plan, xs)
+        hs = [env[v] for v in self.loss_values] if self.loss_values else [env[v] for v in self.output_values]
+        return hs, ([env[v] for v in self.output_values] if last else None)
 
-    def _run(self, plan, x, visit=None):
-        for name, body in plan:
-            if body is None:
-                x = self._calls[name](x)
-            else:  # residual: y = x + f(x)
-                x = x + self._run(body, x, visit)
+    def _run(self, plan, xs, visit=None) -> dict:
+        if torch.is_tensor(xs):  # the only input, passed bare
+            xs = [xs]
+        env = dict(zip(self.input_names, xs))
+        for name, inputs, merge in plan:
+            y = self._calls[name]([env[v] for v in inputs] if merge else env[inputs[0]])
+            env[name] = y
             if visit is not None:
-                visit(name, x)
-        return x
+                visit(name, y)
+        return env
 
-    def run_visiting(self, x, visit):
-        """Forward that calls visit(layer name, output) after every layer (diagnostics, verify)."""
-        return self._run(self.plan, x, visit)
+    def run_visiting(self, xs, visit):
+        """Forward that calls visit(layer name, output) after every layer (diagnostics)."""
+        env = self._run(self.plan, xs, visit)
+        return [env[v] for v in self.output_values]
 
     def layer_names(self):
-        """Layer names in execution order (bodies before their residual's sum)."""
-        return list(self._modules)
+        """Layer names in execution order."""
+        return [name for name, _, _ in self.plan]
 
     def load_canonical(self, params: dict[str, np.ndarray]) -> None:
         """Copy canonical arrays in (cast to the module's dtype); every key must match exactly (shape-checked)."""
@@ -82,9 +106,26 @@ class SpecModule(nn.Module):
         return {k: v.detach().to("cpu", torch.float32).numpy().copy() for k, v in self.state_dict().items()}
 
 
-def _plan(layers):
-    """[(name, body plan or None)] mirroring the IR tree."""
-    return [(L.name, _plan(L.body) if L.op == "residual" else None) for L in layers]
+def _is_merge(op: str) -> bool:
+    from ...ops import OPS
+
+    return OPS[op].kind == "merge"
+
+
+def _register(root: nn.Module, dotted: str, module: nn.Module) -> None:
+    """Put `module` at a dotted path, creating plain containers for the prefixes (block uses).
+
+    Written straight into _modules so a layer may be called e.g. "train" without
+    clashing with nn.Module attributes (add_module refuses that).
+    """
+    *prefix, last = dotted.split(".")
+    parent = root
+    for part in prefix:
+        child = parent._modules.get(part)
+        if child is None:
+            child = parent._modules[part] = nn.Module()
+        parent = child
+    parent._modules[last] = module
 
 
 def build_model(program: Program, params: dict[str, np.ndarray] | None = None) -> SpecModule:

@@ -6,9 +6,8 @@ the canonical layout, so the model's state_dict keys are the checkpoint keys.
 Semantics follow docs/ARCHITECTURE.md and specc/ops.py exactly; a test checks
 every op of specc.ops.OPS has a row here.
 
-`residual` has a row for completeness, but its body is run by the model
-(backends/torch/model.py) so the body's parameters keep their flat canonical
-keys instead of nesting under the residual's name.
+Merges (add, multiply, concat) take the list of their inputs; the model
+(backends/torch/model.py) runs the graph.
 """
 from __future__ import annotations
 
@@ -168,23 +167,39 @@ def _activation(fn):
     return lambda layer: Fn(layer.op, fn(layer.attrs))
 
 
-def _residual(layer):
-    # The body runs in SpecModule._run; this module only marks the node.
-    return Fn("residual", lambda x: x)
+def _sum(xs):
+    y = xs[0] + xs[1]
+    for x in xs[2:]:
+        y = y + x
+    return y
+
+
+def _product(xs):
+    y = xs[0] * xs[1]
+    for x in xs[2:]:
+        y = y * x
+    return y
+
+
+def _concat(xs):
+    """Along the feature axis: channels of [N, C, H, W], the last axis otherwise."""
+    return torch.cat(xs, dim=1 if xs[0].dim() == 4 else -1)
 
 
 OP_TABLE = {
-    "dense": lambda L: Dense(L.in_shape[0], L.attrs["units"], L.attrs.get("bias", True)),
+    "dense": lambda L: Dense(L.in_shape[0], L.attrs["units"], L.attrs["bias"]),
     "conv2d": lambda L: Conv2d(L.in_shape[0], L.attrs["filters"], L.attrs["kernel"], L.attrs["stride"],
-                               L.attrs["pad"], L.attrs.get("bias", True)),
-    "maxpool": lambda L: Pool("max", L.attrs["size"], L.attrs.get("stride")),
-    "avgpool": lambda L: Pool("avg", L.attrs["size"], L.attrs.get("stride")),
-    "l2pool": lambda L: Pool("l2", L.attrs["size"], L.attrs.get("stride")),
+                               L.attrs["pad"], L.attrs["bias"]),
+    "maxpool": lambda L: Pool("max", L.attrs["size"], L.attrs["stride"]),
+    "avgpool": lambda L: Pool("avg", L.attrs["size"], L.attrs["stride"]),
+    "l2pool": lambda L: Pool("l2", L.attrs["size"], L.attrs["stride"]),
     "flatten": lambda L: Fn("flatten", lambda x: x.flatten(1)),
     "dropout": lambda L: Dropout(L.attrs["p"]),
     "batchnorm": lambda L: BatchNorm(L.in_shape[0], L.attrs["momentum"], L.attrs["eps"]),
     "maxout": lambda L: Maxout(L.in_shape[0], L.attrs["units"], L.attrs["pieces"]),
-    "residual": _residual,
+    "add": lambda L: Fn("add", _sum),
+    "multiply": lambda L: Fn("multiply", _product),
+    "concat": lambda L: Fn("concat", _concat),
     "identity": _activation(lambda a: lambda x: x),
     "step": _activation(lambda a: lambda x, t=float(a.get("threshold", 0.0)): _StepFn.apply(x, t)),
     "sigmoid": _activation(lambda a: lambda x, s=float(a.get("steepness", 1.0)): torch.sigmoid(x * s if s != 1.0 else x)),
@@ -194,7 +209,7 @@ OP_TABLE = {
     "hard_sigmoid": _activation(lambda a: lambda x: F.hardtanh(x, 0.0, 1.0)),
     "relu": _activation(lambda a: F.relu),
     "leaky_relu": _activation(lambda a: lambda x, al=float(a.get("alpha", 0.01)): F.leaky_relu(x, al)),
-    "prelu": lambda L: PReLU(L.attrs.get("alpha", 0.25)),
+    "prelu": lambda L: PReLU(L.attrs["alpha"]),
     "elu": _activation(lambda a: lambda x, al=float(a.get("alpha", 1.0)): F.elu(x, al)),
     "selu": _activation(lambda a: F.selu),
     # threshold=20 is torch's default: above it softplus(x) = x to float32 rounding.

@@ -22,7 +22,8 @@ def activations(program: Program, params: dict[str, np.ndarray], x: np.ndarray) 
     be = _backend(program, params)
     be.model.eval()
     seen: dict[str, np.ndarray] = {}
-    be.model.run_visiting(torch.from_numpy(np.ascontiguousarray(x, np.float32)),
+    xs = x if isinstance(x, (list, tuple)) else [x]
+    be.model.run_visiting([torch.from_numpy(np.ascontiguousarray(a, np.float32)) for a in xs],
                           lambda name, v: seen.__setitem__(name, v.numpy().copy()))
     return seen
 
@@ -32,8 +33,10 @@ def loss_and_gradients(program: Program, params: dict[str, np.ndarray], x: np.nd
     """(data loss, {canonical key: gradient}) for one batch, as TorchBackend computes them."""
     be = _backend(program, params)
     be.model.train(training)
-    h, out = be.model.forward_parts(torch.from_numpy(np.ascontiguousarray(x, np.float32)))
-    loss = be._loss(h, out, torch.from_numpy(np.asarray(y)))
+    xs = x if isinstance(x, (list, tuple)) else [x]
+    ys = y if isinstance(y, (list, tuple)) else [y]
+    hs, outs = be.model.forward_parts([torch.from_numpy(np.ascontiguousarray(a, np.float32)) for a in xs])
+    loss = be._loss(hs, outs, [torch.from_numpy(np.asarray(t)) for t in ys])
     loss.backward()
     grads = {k: p.grad.numpy().copy() for k, p in be.model.named_parameters() if p.grad is not None}
     return float(loss.item()), grads

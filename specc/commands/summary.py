@@ -15,13 +15,6 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _rows(layers, depth=0):
-    for layer in layers:
-        yield depth, layer
-        if layer.body:
-            yield from _rows(layer.body, depth + 1)
-
-
 def _count(layer: Layer, trainable: bool) -> int:
     return sum(math.prod(p.shape) for p in layer.params if p.trainable == trainable)
 
@@ -37,23 +30,40 @@ def _init(layer: Layer) -> str:
 
 def format_summary(program: Program) -> str:
     m = program.model
-    header = ("Layer", "Op", "Output shape", "Params", "Init")
-    rows = [(m.input_name, "input", fmt_shape(m.input_shape), "0", "")]
-    for depth, layer in _rows(m.layers):
+    chain = _is_chain(m)
+    header = ("Layer", "Op", "Output shape", "Params", "Init") + (() if chain else ("Takes",))
+    rows = [(i.name, "input", fmt_shape(i.shape) + (" int" if i.dtype == "int" else ""), "0", "")
+            + (() if chain else ("",)) for i in m.inputs]
+    for layer in m.layers:
         n = _count(layer, True) + _count(layer, False)
-        rows.append(("  " * depth + layer.name, layer.op, fmt_shape(layer.out_shape), f"{n:,}", _init(layer)))
+        row = (layer.name, layer.op, fmt_shape(layer.out_shape), f"{n:,}", _init(layer))
+        rows.append(row + (() if chain else (", ".join(layer.inputs),)))
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = "-" * (sum(widths) + 2 * (len(widths) - 1))
 
     def fmt(r):
         return "  ".join(c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
 
-    trainable = sum(_count(l, True) for _, l in _rows(m.layers))
-    frozen = sum(_count(l, False) for _, l in _rows(m.layers))
-    out = [f'Model "{m.name}"', line, fmt(header), line, *map(fmt, rows), line,
-           f"Total params: {trainable + frozen:,}", f"Trainable params: {trainable:,}",
-           f"Non-trainable params: {frozen:,}"]
+    trainable = sum(_count(layer, True) for layer in m.layers)
+    frozen = sum(_count(layer, False) for layer in m.layers)
+    out = [f'Model "{m.name}"', line, fmt(header), line, *map(fmt, rows), line]
+    if len(m.outputs) > 1 or not chain:
+        out += [f"Output {o.name}: {o.value} {fmt_shape(m.value_shape(o.value))}" for o in m.outputs] + [line]
+    out += [f"Total params: {trainable + frozen:,}", f"Trainable params: {trainable:,}",
+            f"Non-trainable params: {frozen:,}"]
     return "\n".join(out)
+
+
+def _is_chain(m) -> bool:
+    """One input, each layer taking the one before (residual adds aside): shown as a plain table."""
+    if len(m.inputs) != 1 or len(m.outputs) != 1:
+        return False
+    previous = m.inputs[0].name
+    for layer in m.layers:
+        if layer.inputs[0] != previous:
+            return False
+        previous = layer.name
+    return True
 
 
 def run(args) -> int:

@@ -72,51 +72,43 @@ def load_weights(program, path):
 
 def with_loss(program):
     """The program itself, or (no train block) one with an mse loss so gradients exist."""
-    from ..ir import Spec, TrainSpec
+    from ..ir import OutputLoss, Spec, TrainSpec
 
     if program.train is not None:
         return program
-    return dataclasses.replace(program, train=TrainSpec(loss=Spec("mse"), optimizer=Spec("sgd", {"lr": 0.1})))
+    losses = tuple(OutputLoss(o.name, Spec("mse")) for o in program.model.outputs)
+    return dataclasses.replace(program, train=TrainSpec(losses=losses, optimizer=Spec("sgd", {"lr": 0.1})))
 
 
 def seeded_batch(program, n, seed):
-    """Standard-normal inputs (model space: after preprocessing) and targets fitting the loss."""
+    """Standard-normal inputs (model space: after preprocessing) and targets fitting each loss."""
     import numpy as np
 
     from ..rng import stream
 
     rng = stream(seed, "verify")
     m = program.model
-    x = rng.standard_normal((n, *m.input_shape)).astype(np.float32)
-    out, loss = m.output_shape, program.train.loss.name
-    if loss in ("cross_entropy", "nll"):
-        y = rng.integers(0, out[0], n).astype(np.int64)
-    elif loss == "bce":
-        y = (rng.random((n, *out)) > 0.5).astype(np.float32)
-    else:
-        y = rng.standard_normal((n, *out)).astype(np.float32)
+    x = [rng.standard_normal((n, *i.shape)).astype(np.float32) for i in m.inputs]
+    y = []
+    for out, ol in zip(m.outputs, program.train.losses):
+        shape, loss = m.value_shape(out.value), ol.loss.name
+        if loss in ("cross_entropy", "nll"):
+            y.append(rng.integers(0, shape[0], n).astype(np.int64))
+        elif loss == "bce":
+            y.append((rng.random((n, *shape)) > 0.5).astype(np.float32))
+        else:
+            y.append(rng.standard_normal((n, *shape)).astype(np.float32))
     return x, y
 
 
 # -- the three implementations -----------------------------------------------------------
 def numpy_activations(program, params, x):
     """{layer name: output} from the NumPy ops, inference mode, every layer in execution order."""
-    from specc.backends.numpy.ops import OPS, Context
+    from specc.backends.numpy.model import Network
+    from specc.backends.numpy.ops import Context
 
-    ctx, seen = Context(False), {}
-
-    def run_layers(layers, h):
-        for layer in layers:
-            if layer.op == "residual":
-                h = h + run_layers(layer.body, h)
-            else:
-                lp = {p.name: params[layer.key(p.name)] for p in layer.params}
-                h, _cache = OPS[layer.op].forward(h, lp, layer.attrs, ctx)
-            seen[layer.name] = h
-        return h
-
-    run_layers(program.model.layers, x)
-    return seen
+    env = Network(program.model, params).forward(x, Context(False))
+    return {layer.name: env[layer.name] for layer in program.model.layers}
 
 
 def numpy_gradients(program, params, x, y, training):
@@ -148,7 +140,8 @@ def onnx_activations(program, params, x):
             model.graph.output.append(helper.make_tensor_value_info(value, TensorProto.FLOAT, None))
     sess = session(model)
     wanted = [o.name for o in sess.get_outputs()]
-    results = dict(zip(wanted, sess.run(wanted, {sess.get_inputs()[0].name: x})))
+    feeds = dict(zip((i.name for i in sess.get_inputs()), x if isinstance(x, list) else [x]))
+    results = dict(zip(wanted, sess.run(wanted, feeds)))
     return {layer: results[value] for layer, value in names.items()}
 
 
@@ -230,7 +223,7 @@ def run(args) -> int:
 
     failures = []
     width = max([len(layer.name) for layer in layers] + [len(k) for k in params] + [10])
-    print(f"verify {program.model.name}: batch {len(x)}, seed {args.seed}, float32; pass: rel <= {args.rtol:g} "
+    print(f"verify {program.model.name}: batch {len(x[0])}, seed {args.seed}, float32; pass: rel <= {args.rtol:g} "
           f"(gradients {args.grad_rtol:g}) or abs <= {args.atol:g}")
     print(f"{'layer':<{width}}  {'op':<12} {'torch abs':>9}  {'torch rel':>9}   {'onnx abs':>9}  {'onnx rel':>9}")
     for layer in layers:

@@ -1,26 +1,32 @@
-"""Pass: layer calls -> resolved IR layers with names, shapes, parameters, initializers.
+"""Pass: model statements -> the model graph: named layers over named values, with shapes and parameters.
 
-Three steps, each small:
-  resolve_args   bind a call to the op's schema, check every value, fill defaults
-  infer_shape    the output shape of one op from its input shape (or a SpecError
-                 naming the layer and both shapes)
-  make_params    the op's parameters with their shapes and initializer
-Independent errors are all collected; after a shape error the following layers
-still get their arguments checked, but not their shapes.
+Steps, each small:
+  resolve_args   bind a layer call to its op definition; every argument checked, defaults filled
+  assign_names   user names (block-local ones prefixed by the use) first, then `<op>_<n>` defaults
+  build          wire the chain into a DAG: the current value flows into each layer, `from NAME`
+                 moves it, merges name their inputs, `residual { }` becomes an `add`; shapes come
+                 from each op's shape rule, then parameters (with `init=auto` resolved from the
+                 activation that follows)
+Independent errors are all collected; after a shape error the values depending on it get their
+arguments checked, but not their shapes.
 """
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import syntax as S
 from ..errors import Collector, SpecError, did_you_mean
-from ..ir import Layer, Param, Pos, Shape
-from ..ops import (HE_ACTIVATIONS, INIT_TRANSPARENT, INITIALIZERS, LECUN_ACTIVATIONS, OPS, REQUIRED)
-from .values import as_bool, as_float, as_int, as_name, as_pair, as_str, bind, is_value, show
+from ..ir import Input, Layer, Output, Pos, Shape
+from ..ops import OPS
+from ..ops.base import Init, ShapeCtx, fmt_shape
+from ..ops.conv import resolve_pad  # noqa: F401  (re-exported: used by tools that print padding)
+from ..values import as_str, bind, is_value, show
+from .blocks import Alias
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+__all__ = ["fmt_shape", "resolve_args", "assign_names", "build", "RawLayer"]
 
 
 @dataclass
@@ -29,279 +35,309 @@ class RawLayer:
 
     op: str
     attrs: dict
-    name: str | None  # user-given name or None
+    name: str | None  # user-given (scope-qualified) name, or None until assign_names
     pos: Pos
-    body: list | None = None  # for residual
+    body: list | None = None          # residual: its statements
+    refs: tuple = ()                  # merge: the value names it takes (NameV)
+    scope: tuple = ()                 # block uses it sits in
+    user_named: bool = False
 
 
-# ---- attribute checks ----------------------------------------------------
+@dataclass
+class Values:
+    """What is known about every value while the chain is wired."""
 
-def _init(v, what):
-    """`auto`, an initializer name, or `normal(std)` / `uniform(limit)`."""
-    if isinstance(v, S.NameV) or (isinstance(v, S.Lit) and isinstance(v.value, str)):
-        name = as_name(v, "initializer", set(INITIALIZERS) | {"auto"})
-        if INITIALIZERS.get(name):
-            raise SpecError(f"initializer `{name}` needs `{INITIALIZERS[name][0]}`", v.pos,
-                            f"write `{name}({INITIALIZERS[name][0]}=...)`")
-        return name, {}
-    if isinstance(v, S.CallV):
-        if v.name not in INITIALIZERS:
-            raise SpecError(f"unknown initializer `{v.name}`", v.pos, did_you_mean(v.name, INITIALIZERS))
-        schema = {a: REQUIRED for a in INITIALIZERS[v.name]}
-        bound = bind(v.name, v.args, v.kwargs, schema, "initializer", v.pos)
-        return v.name, {k: as_float(x, f"{v.name}'s {k}", lo=0, lo_open=True) for k, x in bound.items()}
-    raise SpecError(f"{what} must be an initializer name or call, got `{show(v)}`", getattr(v, "pos", None))
+    shapes: dict = field(default_factory=dict)      # name -> shape, or None after an error
+    dtypes: dict = field(default_factory=dict)
+    order: dict = field(default_factory=dict)       # name -> position in the chain (earlier/later)
+    defined_at: dict = field(default_factory=dict)  # name -> Pos (messages)
+    used: set = field(default_factory=set)
 
 
-def _pad(v, what):
-    """An int, `[ph, pw]`, `same` or `valid`; resolved later to 4 sides."""
-    if isinstance(v, S.NameV) or (isinstance(v, S.Lit) and isinstance(v.value, str)):
-        return as_name(v, "padding", {"same", "valid"})
-    if isinstance(v, (S.ListV, S.Lit)):
-        return as_pair(v, what, lo=0)
-    raise SpecError(f"{what} must be a whole number or `same`, got `{show(v)}`", getattr(v, "pos", None))
+# ---- arguments ---------------------------------------------------------------------------------
 
-
-_TYPE_CHECKS = {
-    "int": lambda v, w: as_int(v, w, lo=1),
-    "float": lambda v, w: as_float(v, w),
-    "bool": as_bool,
-    "pair": lambda v, w: as_pair(v, w, lo=1),
-    "pad": _pad,
-    "init": _init,
-}
-
-# Extra range checks: op -> arg -> check(value, syntax node, what)
-_RANGES = {
-    ("dropout", "p"): dict(lo=0.0, hi=1.0, hi_open=True),
-    ("batchnorm", "momentum"): dict(lo=0.0, hi=1.0),
-    ("batchnorm", "eps"): dict(lo=0.0, lo_open=True),
-    ("elu", "alpha"): dict(lo=0.0, lo_open=True),
-    ("leaky_relu", "alpha"): dict(lo=0.0),
-    ("sigmoid", "steepness"): dict(lo=0.0, lo_open=True),
-}
-
-
-def resolve_args(use: S.LayerUse) -> RawLayer:
-    """Bind a layer call to its op schema; every attribute checked, defaults filled."""
-    schema = OPS[use.op]
+def resolve_args(use: S.LayerUse, scope: tuple = ()) -> RawLayer:
+    """Bind a layer call to its op definition; every attribute checked, defaults filled."""
+    op = OPS[use.op]
     kwargs = [k for k in use.kwargs if k.name != "name"]
     name = None
     for k in use.kwargs:
         if k.name == "name":
             name = as_str(k.value, "a layer name")
             if not NAME_RE.match(name):
-                raise SpecError(f"layer name \"{name}\" must be letters, digits and `_`, starting with a letter", k.value.pos)
-    table = {a.name: a.default for a in schema.args}
-    bound = bind(use.op, use.args, tuple(kwargs), table, "layer", use.pos)
+                raise SpecError(f"layer name \"{name}\" must be letters, digits and `_`, starting with a letter",
+                                k.value.pos)
+    refs: tuple = ()
+    args = use.args
+    if op.kind == "merge":
+        refs, args = _merge_refs(use)
+    _keras_activation_hint(use)
+    table = {a.name: a.default for a in op.args}
+    bound = bind(use.op, args, tuple(kwargs), table, "layer", use.pos)
     attrs = {}
-    for arg in schema.args:
+    for arg in op.args:
         value = bound[arg.name]
-        what = f"{use.op}'s `{arg.name}`"
-        if is_value(value):
-            if (use.op, arg.name) in _RANGES:
-                attrs[arg.name] = as_float(value, what, **_RANGES[(use.op, arg.name)])
-            else:
-                attrs[arg.name] = _TYPE_CHECKS[arg.type](value, what)
-        elif arg.type in ("pair", "pad") and isinstance(value, int):  # a default such as stride=1
-            attrs[arg.name] = (value, value)
-        else:  # a default from the table
-            attrs[arg.name] = value
-    return RawLayer(use.op, attrs, name, use.pos)
+        attrs[arg.name] = arg.type.check(value, f"{use.op}'s `{arg.name}`") if is_value(value) \
+            else arg.type.from_default(value)
+    qualified = ".".join(scope + (name,)) if name else None
+    return RawLayer(use.op, attrs, qualified, use.pos, refs=refs, scope=scope, user_named=bool(name))
 
 
-def resolve_all(stmts: list, errors: Collector) -> list[RawLayer]:
+def _merge_refs(use: S.LayerUse):
+    """A merge's positional arguments are the values it takes: at least two names."""
+    refs = []
+    for a in use.args:
+        if not isinstance(a, S.NameV):
+            raise SpecError(f"`{use.op}` takes the names of the values it merges, got `{show(a)}`", a.pos,
+                            f"e.g. `{use.op}(a, b)` with `name=\"a\"` and `name=\"b\"` on earlier layers")
+        refs.append(a)
+    if len(refs) < 2:
+        raise SpecError(f"`{use.op}` merges at least two values, got {len(refs)}", use.pos,
+                        f"e.g. `{use.op}(a, b)`")
+    return tuple(refs), ()
+
+
+def _keras_activation_hint(use: S.LayerUse) -> None:
+    """`dense(32, activation=relu)`: activations are layers of their own; show the two-line form."""
+    for k in use.kwargs:
+        if k.name == "activation":
+            act = show(k.value).strip('"')
+            rest = [show(a) for a in use.args] + [f"{x.name}={show(x.value)}" for x in use.kwargs
+                                                  if x.name != "activation"]
+            raise SpecError(f"`{use.op}` has no `activation` argument: activations are layers of their own",
+                            k.pos, f"write `{use.op}({', '.join(rest)}); {act}` (or the two on separate lines)")
+
+
+def resolve_all(stmts: list, errors: Collector, inputs_done: bool = True) -> list:
+    """Raw statements: RawLayer, S.FromStmt, S.OutputStmt, Alias, with residual bodies resolved."""
     out = []
-    for stmt in stmts:
+    for stmt, scope in stmts:
         if isinstance(stmt, S.Residual):
             body = resolve_all(list(stmt.body), errors)
             if not stmt.body:
                 errors.add("`residual` needs at least one layer", stmt.pos)
-            out.append(RawLayer("residual", {}, None, stmt.pos, body))
+            out.append(RawLayer("residual", {}, None, stmt.pos, body, scope=scope))
         elif isinstance(stmt, S.InputDecl):
-            errors.add("`input` must be the first statement of the model", stmt.pos)
-        else:
+            errors.add("`input` statements come first in the model, before any layer", stmt.pos)
+        elif isinstance(stmt, S.LayerUse):
             try:
-                out.append(resolve_args(stmt))
+                out.append(resolve_args(stmt, scope))
             except SpecError as e:
                 errors.extend([e])
+        else:  # FromStmt, OutputStmt, Alias
+            out.append((stmt, scope))
     return out
 
 
-# ---- names ----------------------------------------------------------------
+# ---- names ----------------------------------------------------------------------------------------
 
-def assign_names(layers: list[RawLayer], errors: Collector) -> None:
+def _walk(raw):
+    for item in raw:
+        if isinstance(item, RawLayer):
+            yield item
+            if item.body:
+                yield from _walk(item.body)
+
+
+def assign_names(raw: list, errors: Collector, taken: dict[str, Pos] | None = None) -> None:
     """Default names `<op>_<n>` in order, skipping names the user took; duplicates are errors."""
-    taken: dict[str, Pos] = {}
-
-    def walk_user(ls):
-        for l in ls:
-            if l.name:
-                if l.name in taken:
-                    errors.add(f"layer name `{l.name}` is used twice (first at line {taken[l.name].line})", l.pos)
-                taken[l.name] = l.pos
-            if l.body:
-                walk_user(l.body)
-
+    taken = dict(taken or {})
+    for layer in _walk(raw):
+        if layer.name:
+            if layer.name in taken:
+                errors.add(f"layer name `{layer.name}` is used twice (first at line {taken[layer.name].line})",
+                           layer.pos)
+            taken[layer.name] = layer.pos
     counters: dict[str, int] = {}
-
-    def walk_default(ls):
-        for l in ls:
-            if not l.name:
-                n = counters.get(l.op, 0)
-                while True:
-                    n += 1
-                    candidate = f"{l.op}_{n}"
-                    if candidate not in taken:
-                        break
-                counters[l.op] = n
-                l.name = candidate
-                taken[candidate] = l.pos
-            if l.body:
-                walk_default(l.body)
-
-    walk_user(layers)
-    walk_default(layers)
+    for layer in _walk(raw):
+        if not layer.name:
+            n = counters.get(layer.op, 0)
+            while True:
+                n += 1
+                candidate = f"{layer.op}_{n}"
+                if candidate not in taken:
+                    break
+            counters[layer.op] = n
+            layer.name = candidate
+            taken[candidate] = layer.pos
 
 
-# ---- shapes ---------------------------------------------------------------
+# ---- the graph ------------------------------------------------------------------------------------
 
-def fmt_shape(shape) -> str:
-    return "[" + ", ".join(str(d) for d in shape) + "]"
+class GraphBuilder:
+    """Wires raw statements into layers; one instance per model."""
 
+    def __init__(self, inputs: list[Input], errors: Collector):
+        self.errors = errors
+        self.values = Values()
+        self.layers: list[Layer] = []
+        self.outputs: list[Output] = []
+        self.aliases: dict[str, str] = {}
+        self.raw_of: dict[str, RawLayer] = {}
+        for i, inp in enumerate(inputs):
+            self._define(inp.name, inp.shape, inp.dtype, inp.pos)
+        self.later: set[str] = set()  # every name the chain defines (to tell "later" from "unknown")
 
-def _same_pad(size, k, s):
-    out = -(-size // s)
-    total = max((out - 1) * s + k - size, 0)
-    return total // 2, total - total // 2
+    def _define(self, name: str, shape, dtype: str, pos: Pos) -> None:
+        self.values.shapes[name] = shape
+        self.values.dtypes[name] = dtype
+        self.values.order[name] = len(self.values.order)
+        self.values.defined_at[name] = pos
 
+    # -- name lookup --------------------------------------------------------------------------
+    def lookup(self, name: str, scope: tuple, pos: Pos) -> str | None:
+        """The value `name` means in `scope` (block-local names first), or None after an error."""
+        for depth in range(len(scope), -1, -1):
+            qualified = ".".join(scope[:depth] + (name,))
+            qualified = self.aliases.get(qualified, qualified)
+            if qualified in self.values.shapes:
+                self.values.used.add(qualified)
+                return qualified
+        for depth in range(len(scope), -1, -1):
+            if ".".join(scope[:depth] + (name,)) in self.later:
+                self.errors.add(f"`{name}` is used before it is defined", pos,
+                                "a value can only be used after the layer that computes it (no cycles)")
+                return None
+        known = list(self.values.shapes) + list(self.aliases)
+        self.errors.add(f"unknown value `{name}`", pos,
+                        did_you_mean(name, known) or "name a layer with `name=\"...\"` to use its output here")
+        return None
 
-def resolve_pad(pad, kernel, stride, hw) -> tuple[int, int, int, int]:
-    """(top, left, bottom, right); `same` pads like TensorFlow (extra on bottom/right)."""
-    if pad == "valid":
-        return (0, 0, 0, 0)
-    if pad == "same":
-        top, bottom = _same_pad(hw[0], kernel[0], stride[0])
-        left, right = _same_pad(hw[1], kernel[1], stride[1])
-        return (top, left, bottom, right)
-    return (pad[0], pad[1], pad[0], pad[1])
+    # -- the chain ----------------------------------------------------------------------------
+    def run(self, raw: list, current: str | None) -> str | None:
+        for item in raw:
+            if isinstance(item, RawLayer):
+                current = self._layer(item, current)
+                continue
+            stmt, scope = item
+            if isinstance(stmt, S.FromStmt):
+                current = self.lookup(stmt.name, scope, stmt.pos)
+            elif isinstance(stmt, S.OutputStmt):
+                self._output(stmt, current)
+            elif isinstance(stmt, Alias):
+                if current is not None:
+                    qualified = ".".join(scope + (stmt.name,))
+                    if qualified in self.values.shapes or qualified in self.aliases:
+                        self.errors.add(f"block use name `{qualified}` is already a value name", stmt.pos)
+                    else:
+                        self.aliases[qualified] = current
+        return current
 
+    def _output(self, stmt: S.OutputStmt, current: str | None) -> None:
+        if current is None:
+            return
+        name = stmt.name or current
+        if any(o.name == name for o in self.outputs):
+            self.errors.add(f"output `{name}` is declared twice", stmt.pos)
+            return
+        self.values.used.add(current)
+        self.outputs.append(Output(name, current, stmt.pos))
 
-def _need_vector(layer: RawLayer, shape):
-    if len(shape) != 1:
-        hint = "add flatten before it" if len(shape) > 1 else None
-        raise SpecError(f"{layer.name} expects a vector but gets {fmt_shape(shape)}" + (f"; {hint}" if hint else ""),
-                        layer.pos)
-
-
-def _need_image(layer: RawLayer, shape):
-    if len(shape) != 3:
-        hint = "declare the input channels-first, e.g. `input [1, 28, 28]`" if len(shape) == 1 else None
-        raise SpecError(f"{layer.name} expects an image [C, H, W] but gets {fmt_shape(shape)}", layer.pos, hint)
-
-
-def _window_out(layer, shape, kernel, stride, pad):
-    _, h, w = shape
-    ph, pw = pad[0] + pad[2], pad[1] + pad[3]
-    if kernel[0] > h + ph or kernel[1] > w + pw:
-        raise SpecError(f"{layer.name}: window {kernel[0]}x{kernel[1]} is larger than its input "
-                        f"{h + ph}x{w + pw} (input shape {fmt_shape(shape)})", layer.pos)
-    return (h + ph - kernel[0]) // stride[0] + 1, (w + pw - kernel[1]) // stride[1] + 1
-
-
-def infer_shape(layer: RawLayer, shape: Shape) -> Shape:
-    """Output shape of one non-residual layer; may finalize attrs that depend on the shape."""
-    op, a = layer.op, layer.attrs
-    if op in ("dense", "maxout"):
-        _need_vector(layer, shape)
-        return (a["units"],)
-    if op == "conv2d":
-        _need_image(layer, shape)
-        a["pad"] = resolve_pad(a["pad"], a["kernel"], a["stride"], shape[1:])
-        return (a["filters"], *_window_out(layer, shape, a["kernel"], a["stride"], a["pad"]))
-    if op in ("maxpool", "avgpool", "l2pool"):
-        _need_image(layer, shape)
-        if a["stride"] is None:
-            a["stride"] = a["size"]
-        return (shape[0], *_window_out(layer, shape, a["size"], a["stride"], (0, 0, 0, 0)))
-    if op == "flatten":
-        return (math.prod(shape),)
-    return tuple(shape)  # dropout, batchnorm, activations
-
-
-# ---- parameters -----------------------------------------------------------
-
-def _auto_init(following: list[RawLayer]) -> str:
-    """The lecture's rule from the first activation after the layer."""
-    for nxt in following:
-        if nxt.op in INIT_TRANSPARENT:
-            continue
-        if nxt.op in HE_ACTIVATIONS:
-            return "he_normal"
-        if nxt.op in LECUN_ACTIVATIONS:
-            return "lecun_normal"
-        break
-    return "glorot_normal"
-
-
-def make_params(layer: RawLayer, in_shape: Shape, following: list[RawLayer]) -> tuple[Param, ...]:
-    op, a = layer.op, layer.attrs
-    if op in ("dense", "conv2d", "maxout"):
-        init, init_args = a["init"] if isinstance(a["init"], tuple) else (a["init"], {})
-        if init == "auto":
-            init = _auto_init(following)
-        a["init"], a["init_args"] = init, dict(init_args)
-        if op == "dense":
-            fan_in, out = in_shape[0], a["units"]
-            w_shape, fan_out = (out, fan_in), out
-        elif op == "maxout":
-            fan_in, out = in_shape[0], a["units"] * a["pieces"]
-            w_shape, fan_out = (out, fan_in), a["units"]
+    def _layer(self, raw: RawLayer, current: str | None) -> str | None:
+        self.raw_of[raw.name] = raw
+        if raw.op == "residual":
+            return self._residual(raw, current)
+        op = OPS[raw.op]
+        if op.kind == "merge":
+            inputs = [self.lookup(r.id, raw.scope, r.pos) for r in raw.refs]
         else:
-            kh, kw = a["kernel"]
-            fan_in, out = in_shape[0] * kh * kw, a["filters"]
-            w_shape, fan_out = (out, in_shape[0], kh, kw), out * kh * kw
-        params = [Param("weight", w_shape, init, dict(init_args), fan_in, fan_out, decay=True)]
-        if a.get("bias", True):
-            params.append(Param("bias", (out,), "zeros", {}, fan_in, fan_out))
-        return tuple(params)
-    if op == "batchnorm":
-        c = (in_shape[0],)
-        return (Param("weight", c, "ones"), Param("bias", c, "zeros"),
-                Param("running_mean", c, "zeros", trainable=False),
-                Param("running_var", c, "ones", trainable=False))
-    if op == "prelu":
-        return (Param("weight", (1,), "constant", {"value": a["alpha"]}),)
-    return ()
+            inputs = [current]
+            if current is not None:
+                self.values.used.add(current)
+        shapes = [self.values.shapes.get(i) if i is not None else None for i in inputs]
+        out_shape = None
+        if all(s is not None for s in shapes) and inputs:
+            ctx = ShapeCtx(raw.name, [tuple(s) for s in shapes], [self.values.dtypes[i] for i in inputs])
+            try:
+                op.resolve(raw.attrs, ctx)
+                out_shape = tuple(op.shape(raw.attrs, ctx))
+            except SpecError as e:
+                e.pos = e.pos or raw.pos
+                self.errors.extend([e])
+        self._add(raw, tuple(i or "" for i in inputs), tuple(tuple(s or ()) for s in shapes), out_shape)
+        return raw.name
+
+    def _residual(self, raw: RawLayer, current: str | None) -> str | None:
+        """`residual { f }` = add(x, f(x)): the body must keep the shape."""
+        end = self.run(raw.body or [], current)
+        start_shape = self.values.shapes.get(current) if current is not None else None
+        end_shape = self.values.shapes.get(end) if end is not None else None
+        if start_shape is not None and end_shape is not None and tuple(end_shape) != tuple(start_shape):
+            self.errors.add(f"{raw.name}: the body changes the shape from {fmt_shape(start_shape)} to "
+                            f"{fmt_shape(end_shape)}; a residual body must preserve the shape", raw.pos)
+            end_shape = None
+        if current is not None and end is not None:
+            self.values.used.update((current, end))
+        raw.op = "add"
+        out = tuple(start_shape) if start_shape is not None and end_shape is not None else None
+        self._add(raw, (current or "", end or ""), (tuple(start_shape or ()), tuple(end_shape or ())), out)
+        return raw.name
+
+    def _add(self, raw: RawLayer, inputs: tuple, in_shapes: tuple, out_shape) -> None:
+        self.layers.append(Layer(raw.name, raw.op, raw.attrs, inputs, in_shapes, out_shape or (), (), raw.pos))
+        dtype = "float"
+        self._define(raw.name, out_shape, dtype, raw.pos)
+
+    # -- parameters, once every shape is known --------------------------------------------------
+    def with_params(self) -> list[Layer]:
+        consumers: dict[str, list[Layer]] = {}
+        for layer in self.layers:
+            for i in layer.inputs:
+                consumers.setdefault(i, []).append(layer)
+        out = []
+        for layer in self.layers:
+            op = OPS[layer.op]
+            if not layer.out_shape:
+                out.append(layer)
+                continue
+            attrs = layer.attrs
+            if any(isinstance(a.type, Init) for a in op.args):
+                init = attrs["init"]
+                name, args = init if isinstance(init, tuple) else (init, {})
+                if name == "auto":
+                    name = _auto_init(layer.name, consumers)
+                attrs["init"], attrs["init_args"] = name, dict(args)
+            ctx = ShapeCtx(layer.name, [tuple(s) for s in layer.in_shapes])
+            params = op.params(attrs, ctx)
+            out.append(Layer(layer.name, layer.op, attrs, layer.inputs, layer.in_shapes, layer.out_shape,
+                             tuple(params), layer.pos))
+        return out
+
+    def unused(self, inputs: list[Input]) -> list[tuple[str, Pos]]:
+        """Values nothing consumes and no output names (a warning each)."""
+        outputs = {o.value for o in self.outputs}
+        return [(name, pos) for name, pos in self.values.defined_at.items()
+                if name not in self.values.used and name not in outputs]
 
 
-# ---- the pass ---------------------------------------------------------------
+def _auto_init(name: str, consumers: dict) -> str:
+    """The lecture's rule from the first activation after the layer (past dropout, norm, pooling)."""
+    while True:
+        after = consumers.get(name, [])
+        if len(after) != 1:
+            return "glorot_normal"
+        nxt = OPS[after[0].op]
+        if nxt.init_transparent:
+            name = after[0].name
+            continue
+        return nxt.init_hint or "glorot_normal"
 
-def build(raw: list[RawLayer], in_shape: Shape | None, errors: Collector) -> tuple[Layer, ...]:
-    """Shapes and parameters for a sequence of layers (recursing into residual bodies)."""
-    out = []
-    shape = in_shape
-    for i, layer in enumerate(raw):
-        following = raw[i + 1:]
-        if layer.op == "residual":
-            body = build(layer.body or [], shape, errors)
-            end = body[-1].out_shape if body and shape is not None else None
-            if shape is not None and end is not None and end != tuple(shape):
-                errors.add(f"{layer.name}: the body changes the shape from {fmt_shape(shape)} to "
-                           f"{fmt_shape(end)}; a residual body must preserve the shape", layer.pos)
-            out.append(Layer(layer.name, "residual", {}, tuple(shape or ()), tuple(shape or ()), (), body, layer.pos))
-            continue
-        if shape is None:  # an earlier shape error: check nothing more about shapes
-            out.append(Layer(layer.name, layer.op, layer.attrs, (), (), (), (), layer.pos))
-            continue
-        try:
-            new_shape = infer_shape(layer, shape)
-            params = make_params(layer, shape, following)
-        except SpecError as e:
-            errors.extend([e])
-            out.append(Layer(layer.name, layer.op, layer.attrs, tuple(shape), (), (), (), layer.pos))
-            shape = None
-            continue
-        out.append(Layer(layer.name, layer.op, layer.attrs, tuple(shape), tuple(new_shape), params, (), layer.pos))
-        shape = new_shape
-    return tuple(out)
+
+def build(raw: list, inputs: list[Input], errors: Collector) -> tuple[tuple[Layer, ...], tuple[Output, ...]]:
+    """The model's layers (in order) and outputs; errors collected, unused values warned about."""
+    g = GraphBuilder(inputs, errors)
+    g.later = {layer.name for layer in _walk(raw)}
+    first = inputs[0].name if inputs else None
+    end = g.run(raw, first)
+    layers = g.with_params()
+    outputs = list(g.outputs)
+    if not outputs and end is not None:
+        default = "prediction" if any(i.name == "output" for i in inputs) else "output"
+        outputs = [Output(default, end, layers[-1].pos if layers else Pos())]
+        g.values.used.add(end)
+    if not errors.errors:
+        for name, pos in g.unused(inputs):
+            what = "input" if any(i.name == name for i in inputs) else "value"
+            errors.warn(f"{what} `{name}` is computed but never used", pos,
+                        "use it with `from`, a merge or `output`, or remove it")
+    return tuple(layers), tuple(outputs)

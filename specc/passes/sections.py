@@ -10,9 +10,9 @@ import os
 
 from .. import syntax as S
 from ..errors import Collector, SpecError, did_you_mean
-from ..ir import DataSpec, EarlyStop, Model, Pos, Source, Spec, TrainSpec
+from ..ir import DataSpec, EarlyStop, Model, OutputLoss, Pos, Source, Spec, TrainSpec
 from ..ops import LOSSES, METRICS, OPTIMIZERS, REQUIRED, SCHEDULES, SOURCES
-from .values import (as_bool, as_float, as_int, as_name, as_number_list, as_str, bind, call_parts, is_value, plain, show)
+from ..values import (as_bool, as_float, as_int, as_name, as_number_list, as_str, bind, call_parts, is_value, plain, show)
 
 DATA_KEYS = ("source", "split", "train", "val", "test", "standardize", "scale", "shuffle", "target", "classes")
 TRAIN_KEYS = ("loss", "optimizer", "schedule", "batch", "epochs", "steps", "l2", "weight_decay", "clip_norm",
@@ -166,11 +166,41 @@ def _named_call(v, table: dict, what: str) -> Spec:
     return Spec(name, out, pos), bound
 
 
-def resolve_loss(v) -> Spec:
+def resolve_loss(v) -> tuple[Spec, float]:
+    """One loss call, and its `weight` in the total (only meaningful with several outputs)."""
+    weight = 1.0
+    if isinstance(v, S.CallV) and any(k.name == "weight" for k in v.kwargs):
+        kw = next(k for k in v.kwargs if k.name == "weight")
+        weight = as_float(kw.value, "a loss `weight`", lo=0.0, lo_open=True)
+        v = S.CallV(v.name, v.args, tuple(k for k in v.kwargs if k.name != "weight"), v.pos)
     spec, bound = _named_call(v, {k: d for k, (d, _) in LOSSES.items()}, "loss")
     if spec.name == "huber" and isinstance(bound["delta"], (S.Lit, S.NameV, S.ListV)):
         spec.args["delta"] = as_float(bound["delta"], "huber's `delta`", lo=0.0, lo_open=True)
-    return spec
+    return spec, weight
+
+
+def resolve_losses(v, model: Model | None) -> tuple[OutputLoss, ...]:
+    """`loss = mse` for one output; `loss = {a: cross_entropy, b: mse(weight=0.5)}` for several."""
+    names = [o.name for o in model.outputs] if model is not None else None
+    if not isinstance(v, S.MapV):
+        if names is not None and len(names) > 1:
+            raise SpecError(f"the model has {len(names)} outputs ({', '.join(names)}); give one loss per output",
+                            v.pos, "e.g. `loss = {" + ", ".join(f"{n}: mse" for n in names) + "}`")
+        spec, weight = resolve_loss(v)
+        return (OutputLoss(names[0] if names else "output", spec, weight),)
+    out = {}
+    for key, value in v.items:
+        if names is not None and key not in names:
+            raise SpecError(f"the model has no output `{key}`", getattr(value, "pos", v.pos),
+                            did_you_mean(key, names) or f"outputs: {', '.join(names)}")
+        spec, weight = resolve_loss(value)
+        out[key] = OutputLoss(key, spec, weight)
+    missing = [n for n in names or () if n not in out]
+    if missing:
+        raise SpecError(f"no loss for output{'s' if len(missing) > 1 else ''} {', '.join(missing)}", v.pos,
+                        "give every output a loss (a small `weight` if it should count little)")
+    order = names or list(out)
+    return tuple(out[n] for n in order)
 
 
 _UNIT = dict(lo=0.0, hi=1.0, hi_open=True)  # momentum, betas, rho: [0, 1)
@@ -265,7 +295,7 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
     def get(key, fn, *args):
         return _checked(errors, fn, a[key].value, *args) if key in a else None
 
-    loss = get("loss", resolve_loss)
+    losses = _checked(errors, resolve_losses, a["loss"].value, model) if "loss" in a else None
     if "loss" not in a:
         errors.add("`train` needs `loss = ...`", section.pos, f"one of: {', '.join(LOSSES)}")
     optimizer = get("optimizer", resolve_optimizer)
@@ -285,9 +315,9 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
     early = get("early_stop", resolve_early_stop)
     metrics = get("metrics", resolve_metrics) or ()
     seed = get("seed", as_int, "`seed`", 0, 2**32 - 1)  # the seeded streams take 32-bit seeds
-    if loss is None or optimizer is None:
+    if losses is None or optimizer is None:
         return None
-    train = TrainSpec(loss=loss, optimizer=optimizer, schedule=schedule, batch=batch or 32, epochs=epochs,
+    train = TrainSpec(losses=losses, optimizer=optimizer, schedule=schedule, batch=batch or 32, epochs=epochs,
                       steps=steps, l2=l2 or 0.0, weight_decay=wd or 0.0, clip_norm=clip, early_stop=early,
                       metrics=metrics, seed=seed or 0, pos=section.pos)
     _check_compat(train, model, data, a, errors)
@@ -299,24 +329,31 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
 _LOSS_HINT = {"softmax": "cross_entropy", "sigmoid": "bce", "log_softmax": "nll"}
 
 
+def _check_loss(loss: Spec, model: Model, out, errors: Collector) -> None:
+    """A loss against the op that produces its output (fused losses need their activation)."""
+    producer = model.producer(out.value)
+    last = producer.op if producer else None
+    shape = model.value_shape(out.value)
+    need = LOSSES[loss.name][1]
+    if need and last != need:
+        hint = (f"end the model with `{need}`" + (f", or use `{_LOSS_HINT[last]}` for a model ending in `{last}`"
+                                                 if last in _LOSS_HINT else ""))
+        errors.add(f"loss `{loss.name}` needs the model to end in `{need}`, but it ends in `{last}`", loss.pos, hint)
+    elif not need and last in ("softmax", "log_softmax"):
+        errors.add(f"loss `{loss.name}` on a model ending in `{last}`", loss.pos,
+                   f"use `{_LOSS_HINT[last]}` (computed fused from the logits, for stability)")
+    if last in ("softmax", "log_softmax") and tuple(shape) == (1,):
+        errors.add(f"`{last}` over a single unit is always {'1' if last == 'softmax' else '0'}",
+                   producer.pos, "for two classes use `dense(1); sigmoid` with `bce`, "
+                                 "or `dense(2); softmax` with `cross_entropy`")
+
+
 def _check_compat(train: TrainSpec, model: Model | None, data: DataSpec | None, a: dict, errors: Collector):
     """Loss vs the model's last layer, early stopping vs the data splits."""
     if model is not None and model.layers:
-        last = model.output_op
-        need = LOSSES[train.loss.name][1]
-        if need and last != need:
-            hint = (f"end the model with `{need}`" + (f", or use `{_LOSS_HINT[last]}` for a model ending in `{last}`"
-                                                     if last in _LOSS_HINT else ""))
-            errors.add(f"loss `{train.loss.name}` needs the model to end in `{need}`, but it ends in `{last}`",
-                       train.loss.pos, hint)
-        elif not need and last in ("softmax", "log_softmax"):
-            errors.add(f"loss `{train.loss.name}` on a model ending in `{last}`", train.loss.pos,
-                       f"use `{_LOSS_HINT[last]}` (computed fused from the logits, for stability)")
+        for out, ol in zip(model.outputs, train.losses):
+            _check_loss(ol.loss, model, out, errors)
         n_out = model.output_shape[0] if model.output_shape else 0
-        if last in ("softmax", "log_softmax") and model.output_shape == (1,):
-            errors.add(f"`{last}` over a single unit is always {'1' if last == 'softmax' else '0'}",
-                       model.layers[-1].pos, "for two classes use `dense(1); sigmoid` with `bce`, "
-                                             "or `dense(2); softmax` with `cross_entropy`")
         for m in train.metrics:
             if m.name == "top_k" and len(model.output_shape) != 1:
                 errors.add(f"top_k needs a model with a vector of class scores; the output is "

@@ -1,11 +1,11 @@
-"""Hand-built programs for the data tests (no front end needed)."""
+"""Programs for the data tests, built directly as IR (the data loaders read only shapes and the train block)."""
 import gzip
 import struct
 
 import numpy as np
 import pytest
 
-from specc.ir import Layer, Model, Program, Spec, TrainSpec
+from specc.ir import Input, Layer, Model, Output, OutputLoss, Program, Spec, TrainSpec
 
 
 def build_program(data, input_shape=(2,), output_shape=(2,), out_op="softmax", loss="cross_entropy",
@@ -13,12 +13,13 @@ def build_program(data, input_shape=(2,), output_shape=(2,), out_op="softmax", l
     n_in = int(np.prod(input_shape))
     n_out = int(np.prod(output_shape))
     layers = (
-        Layer("flatten_1", "flatten", {}, tuple(input_shape), (n_in,)),
-        Layer("dense_1", "dense", {"units": n_out}, (n_in,), (n_out,)),
-        Layer(f"{out_op}_1", out_op, {}, (n_out,), tuple(output_shape)),
+        Layer("flatten_1", "flatten", {}, ("x",), (tuple(input_shape),), (n_in,)),
+        Layer("dense_1", "dense", {"units": n_out}, ("flatten_1",), ((n_in,),), (n_out,)),
+        Layer(f"{out_op}_1", out_op, {}, ("dense_1",), ((n_out,),), tuple(output_shape)),
     )
-    model = Model("m", "x", tuple(input_shape), layers)
-    ts = TrainSpec(loss=Spec(loss), optimizer=Spec("sgd", {"lr": 0.1}), seed=seed) if train else None
+    model = Model("m", (Input("x", tuple(input_shape)),), layers, (Output("output", f"{out_op}_1"),))
+    ts = TrainSpec(losses=(OutputLoss("output", Spec(loss)),), optimizer=Spec("sgd", {"lr": 0.1}),
+                   seed=seed) if train else None
     return Program(model, data, ts, path=path, source_text="")
 
 

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from specc.ir import DataSpec, EarlyStop, Layer, Model, Param, Program, Spec, TrainSpec
+from specc.ir import DataSpec, EarlyStop, Input, Layer, Model, Output, OutputLoss, Param, Program, Spec, TrainSpec
 
 
 class Handle:
@@ -107,12 +107,14 @@ class FakeBackend:
 
 
 def make_program(**train_kw) -> Program:
-    dense = Layer("dense_1", "dense", {"units": 1, "bias": True, "init": "glorot_normal"}, (2,), (1,), params=(
-        Param("weight", (1, 2), "glorot_normal", fan_in=2, fan_out=1, decay=True),
-        Param("bias", (1,), "zeros")))
-    model = Model("lin", "x", (2,), (dense,))
+    dense = Layer("dense_1", "dense", {"units": 1, "bias": True, "init": "glorot_normal"}, ("x",), ((2,),), (1,),
+                  params=(Param("weight", (1, 2), "glorot_normal", fan_in=2, fan_out=1, decay=True),
+                          Param("bias", (1,), "zeros")))
+    model = Model("lin", (Input("x", (2,)),), (dense,), (Output("output", "dense_1"),))
     shuffle = train_kw.pop("shuffle", True)
-    kw = dict(loss=Spec("mse"), optimizer=Spec("sgd", {"lr": 0.05, "momentum": 0.9}), batch=4, epochs=3,
+    if "loss" in train_kw:
+        train_kw["losses"] = (OutputLoss("output", train_kw.pop("loss")),)
+    kw = dict(losses=(OutputLoss("output", Spec("mse")),), optimizer=Spec("sgd", {"lr": 0.05, "momentum": 0.9}), batch=4, epochs=3,
               metrics=(Spec("mse"),), seed=7)
     kw.update(train_kw)
     return Program(model, DataSpec(shuffle=shuffle), TrainSpec(**kw), path="lin.nn", source_text="model lin {}\n")

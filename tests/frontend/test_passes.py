@@ -12,7 +12,8 @@ from specc.errors import Collector, SpecError, SpecErrors
 from specc.frontend import compile_text
 from specc.ir import Pos
 from specc.parser import parse
-from specc.passes import blocks, layers, values
+from specc import values
+from specc.passes import blocks, layers
 
 
 def lit(v):

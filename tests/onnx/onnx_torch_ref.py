@@ -33,11 +33,6 @@ def _layer(layer, x, p):
     if op == "maxout":
         z = F.linear(x, w("weight"), w("bias"))
         return z.reshape(z.shape[0], a["units"], a["pieces"]).amax(-1)
-    if op == "residual":
-        y = x
-        for inner in layer.body:
-            y = _layer(inner, y, p)
-        return x + y
     if op == "step":
         return (x > a["threshold"]).float()
     if op == "sigmoid":
@@ -78,6 +73,15 @@ def forward(program, params, x: np.ndarray, preprocess=None) -> np.ndarray:
                 t = t - torch.from_numpy(preprocess["mean"])
             if preprocess.get("std") is not None:
                 t = t / torch.from_numpy(preprocess["std"])
+        env = {program.model.input_name: t}
         for layer in program.model.layers:
-            t = _layer(layer, t, params)
-        return t.numpy()
+            xs = [env[v] for v in layer.inputs]
+            if layer.op == "add":
+                env[layer.name] = sum(xs[1:], xs[0])
+            elif layer.op == "multiply":
+                env[layer.name] = xs[0] * xs[1] if len(xs) == 2 else xs[0] * xs[1] * xs[2]
+            elif layer.op == "concat":
+                env[layer.name] = torch.cat(xs, 1)
+            else:
+                env[layer.name] = _layer(layer, xs[0], params)
+        return env[program.model.outputs[0].value].numpy()

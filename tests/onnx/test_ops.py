@@ -31,6 +31,14 @@ CASES = {
     "residual": (V, [("residual", [("dense", dict(units=6)), ("tanh", {})])]),
     "residual_conv": (IMG, [("residual", [("conv2d", dict(filters=2, kernel=3, pad=1)), ("relu", {})])]),
     "identity": (V, [("identity", {}), ("relu", {})]),
+    "add": (V, [("dense", dict(units=3, name="a")), ("from", dict(name="x")), ("dense", dict(units=3)),
+                ("add", dict(refs=["a", "dense_1"]))]),
+    "multiply": (V, [("dense", dict(units=3, name="a")), ("from", dict(name="x")), ("dense", dict(units=3)),
+                     ("multiply", dict(refs=["a", "dense_1", "a"]))]),
+    "concat": (V, [("dense", dict(units=3, name="a")), ("from", dict(name="x")), ("dense", dict(units=2)),
+                   ("concat", dict(refs=["a", "dense_1"]))]),
+    "concat_img": (IMG, [("conv2d", dict(filters=2, kernel=3, pad=1, name="a")), ("from", dict(name="x")),
+                         ("concat", dict(refs=["a", "x"]))]),
     "step": (V, [("step", {})]),
     "step_threshold": (V, [("step", dict(threshold=0.5))]),
     "sigmoid": (V, [("sigmoid", {})]),
@@ -59,7 +67,7 @@ def test_op_matches_other_runtimes(case):
 
 def _ops(items):
     for op, sub in items:
-        yield op
+        yield "add" if op == "residual" else op
         if op == "residual":
             yield from _ops(sub)
 
@@ -97,6 +105,8 @@ NODES = {
     "tanh": ["Tanh"], "scaled_tanh": ["Mul", "Tanh", "Mul"], "hard_sigmoid": ["HardSigmoid"],
     "relu": ["Relu"], "leaky_relu": ["LeakyRelu"], "prelu": ["PRelu"], "prelu_img": ["PRelu"], "elu": ["Elu"],
     "selu": ["Selu"], "softplus": ["Softplus"], "softmax": ["Softmax"], "log_softmax": ["LogSoftmax"],
+    "add": ["Gemm", "Gemm", "Add"], "multiply": ["Gemm", "Gemm", "Mul", "Mul"], "concat": ["Gemm", "Gemm", "Concat"],
+    "concat_img": ["Conv", "Concat"],
 }
 
 

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from specc.errors import SpecError
-from specc.ir import Spec, TrainSpec
+from specc.ir import OutputLoss, Spec, TrainSpec
 from specc.schedules import SCHEDULE_TABLE, lr_at, lr_table, steps_per_epoch, total_steps
 
 
 def train(name, per="step", lr=0.5, epochs=10, steps=None, **args):
-    return TrainSpec(loss=Spec("mse"), optimizer=Spec("sgd", {"lr": lr}), schedule=Spec(name, {"per": per, **args}),
+    return TrainSpec(losses=(OutputLoss("output", Spec("mse")),), optimizer=Spec("sgd", {"lr": lr}), schedule=Spec(name, {"per": per, **args}),
                      epochs=None if steps else epochs, steps=steps)
 
 
@@ -87,7 +87,7 @@ def test_steps_per_epoch_keeps_the_partial_batch():
 
 
 def test_optimizer_default_lr():
-    tr = TrainSpec(loss=Spec("mse"), optimizer=Spec("adam", {}), schedule=Spec("step", {"per": "step", "every": 1}))
+    tr = TrainSpec(losses=(OutputLoss("output", Spec("mse")),), optimizer=Spec("adam", {}), schedule=Spec("step", {"per": "step", "every": 1}))
     assert lr_at(tr, 1, 0, 10, 100) == pytest.approx(1e-4)
 
 
@@ -135,7 +135,7 @@ def test_torch_comparison_can_fail():
     (Spec("exponential", {"s": 10, "decay": 2}), "no argument `decay`"),
 ])
 def test_bad_schedules(spec, message):
-    tr = TrainSpec(loss=Spec("mse"), optimizer=Spec("sgd", {"lr": 0.1}), schedule=spec)
+    tr = TrainSpec(losses=(OutputLoss("output", Spec("mse")),), optimizer=Spec("sgd", {"lr": 0.1}), schedule=spec)
     with pytest.raises(SpecError) as e:
         lr_table(tr, 10)
     assert message in e.value.render()

@@ -105,11 +105,11 @@ def test_get_params_are_canonical_float32_and_set_params_checks_shapes():
 
 def test_evaluate_matches_a_plain_forward_and_predict():
     _, be = _backend()
-    x = be._x["train"].numpy()
+    x = be._x["train"][0].numpy()
     loss, out = be.evaluate("train", 7)
     assert out.shape == (20, 3) and out.dtype == np.float32
     np.testing.assert_allclose(out, be.predict(x, 3), rtol=1e-6)
-    logp = np.log(out[np.arange(20), be._y["train"].numpy()])
+    logp = np.log(out[np.arange(20), be._y["train"][0].numpy()])
     assert loss == pytest.approx(-logp.mean(), rel=1e-5)  # float32 log of probabilities vs fused form
 
 

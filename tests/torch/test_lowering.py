@@ -64,13 +64,15 @@ def _one(op, x, **attrs):
 
 
 def test_conv_asymmetric_pad_is_top_left_bottom_right():
+    # `same` with an even kernel pads one more on the bottom and right (TensorFlow's rule)
     x = torch.randn(1, 1, 4, 5)
-    prog = irbuild.program([1, 4, 5], [("conv2d", {"filters": 1, "kernel": 2, "pad": (1, 0, 0, 2), "bias": False})])
+    prog = irbuild.program([1, 4, 5], [("conv2d", {"filters": 1, "kernel": 2, "pad": "same", "bias": False})])
+    assert prog.model.layers[0].attrs["pad"] == (0, 0, 1, 1)
     params = {"conv2d_1.weight": np.ones((1, 1, 2, 2), np.float32)}
     y = build_model(prog, params)(x)
-    padded = torch.nn.functional.pad(x, (0, 2, 1, 0))  # (left, right, top, bottom)
+    padded = torch.nn.functional.pad(x, (0, 1, 0, 1))  # (left, right, top, bottom)
     expect = torch.nn.functional.conv2d(padded, torch.ones(1, 1, 2, 2))
-    assert y.shape == (1, 1, 4, 6) and torch.allclose(y, expect)
+    assert y.shape == (1, 1, 4, 5) and torch.allclose(y, expect)
 
 
 def test_maxout_piece_k_of_unit_j_is_row_j_times_pieces_plus_k():

@@ -36,6 +36,14 @@ OP_CASES = [
     ("softmax", VEC, [("dense", {"units": 4}), ("softmax",)]),
     ("log_softmax", VEC, [("dense", {"units": 4}), ("log_softmax",)]),
     ("dropout_eval", VEC, [("dense", {"units": 4}), ("dropout", {"p": 0.5})]),
+    ("add", VEC, [("dense", {"units": 3, "name": "a"}), ("from", {"name": "x"}), ("dense", {"units": 3}),
+                  ("add", {"refs": ["a", "dense_1"]})]),
+    ("multiply", VEC, [("dense", {"units": 3, "name": "a"}), ("from", {"name": "x"}), ("dense", {"units": 3}),
+                       ("multiply", {"refs": ["a", "dense_1"]})]),
+    ("concat", VEC, [("dense", {"units": 3, "name": "a"}), ("tanh",), ("from", {"name": "x"}), ("dense", {"units": 2}),
+                     ("concat", {"refs": ["tanh_1", "dense_1"]}), ("dense", {"units": 2})]),
+    ("concat_img", IMG, [("conv2d", {"filters": 2, "kernel": 3, "pad": 1, "name": "a"}), ("from", {"name": "x"}),
+                         ("conv2d", {"filters": 1, "kernel": 1}), ("concat", {"refs": ["a", "conv2d_1"]})]),
 ]
 
 # Every op of specc.ops.OPS appears in some case (checked by test_lowering).

@@ -1,40 +1,30 @@
-"""One unit per op: forward and backward side by side, registered here.
+"""One unit per op: forward and backward side by side, collected here.
 
-Adding an op = its file plus one line in OPS (tests/numpy checks that every
-op of specc.ops.OPS except the `residual` container has a row, and a gradient
-case). `residual` is run by the model runner itself: y = x + f(x).
+Adding an op = its file in this folder (an `Op` subclass with a `name`); it is
+found by scanning the package, so no registry line is needed. The conformance
+suite (tests/conformance) fails when an op of specc.ops.OPS has no unit here or
+a unit names no op.
 """
 from __future__ import annotations
 
-from ._base import Context, Op
-from .avgpool import AvgPool
-from .batchnorm import BatchNorm
-from .conv2d import Conv2d
-from .dense import Dense
-from .dropout import Dropout
-from .elu import ELU
-from .flatten import Flatten
-from .hard_sigmoid import HardSigmoid
-from .identity import Identity
-from .l2pool import L2Pool
-from .leaky_relu import LeakyReLU
-from .log_softmax import LogSoftmax
-from .maxout import Maxout
-from .maxpool import MaxPool
-from .prelu import PReLU
-from .relu import ReLU
-from .scaled_tanh import ScaledTanh
-from .selu import SELU
-from .sigmoid import Sigmoid
-from .softmax import Softmax
-from .softplus import Softplus
-from .step import Step
-from .tanh import Tanh
+import importlib
+import pkgutil
 
-OPS: dict[str, Op] = {op.name: op for op in [
-    Dense(), Conv2d(), MaxPool(), AvgPool(), L2Pool(), Flatten(), Dropout(), BatchNorm(), Maxout(),
-    Identity(), Step(), Sigmoid(), Tanh(), ScaledTanh(), HardSigmoid(), ReLU(), LeakyReLU(), PReLU(),
-    ELU(), SELU(), Softplus(), Softmax(), LogSoftmax(),
-]}
+from ._base import Context, Op
+
+
+def _collect() -> dict[str, Op]:
+    ops: dict[str, Op] = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Op) and value.name and value.__module__ == module.__name__:
+                ops[value.name] = value()
+    return ops
+
+
+OPS: dict[str, Op] = _collect()
 
 __all__ = ["OPS", "Op", "Context"]

@@ -41,9 +41,14 @@ class Context:
 
 
 class Op:
-    """Base class: one op = forward + backward side by side."""
+    """Base class: one op = forward + backward side by side.
+
+    A merge (`merge = True`) takes the list of its inputs and returns a list of
+    input gradients; every other op takes and returns one array.
+    """
 
     name = ""
+    merge = False
 
     def forward(self, x, params: dict, attrs: dict, ctx: Context):
         raise NotImplementedError

@@ -11,7 +11,7 @@ class AvgPool(Op):
     name = "avgpool"
 
     def forward(self, x, params, attrs, ctx):
-        size, stride = tuple(attrs["size"]), tuple(attrs.get("stride") or attrs["size"])
+        size, stride = tuple(attrs["size"]), tuple(attrs["stride"])
         y = windows(x, size, stride).mean(axis=(-2, -1))
         return y, (x.shape, size, stride)
 

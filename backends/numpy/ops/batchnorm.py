@@ -23,7 +23,7 @@ class BatchNorm(Op):
     name = "batchnorm"
 
     def forward(self, x, params, attrs, ctx):
-        eps, m = float(attrs.get("eps", 1e-5)), float(attrs.get("momentum", 0.1))
+        eps, m = float(attrs["eps"]), float(attrs["momentum"])
         gamma, beta = params["weight"], params["bias"]
         axes = _axes(x)
         if ctx.training:

@@ -29,8 +29,8 @@ class Conv2d(Op):
     def forward(self, x, params, attrs, ctx):
         w, b = params["weight"], params.get("bias")
         f, c, kh, kw = w.shape
-        pad = tuple(attrs.get("pad", (0, 0, 0, 0)))
-        sh, sw = attrs.get("stride", (1, 1))
+        pad = tuple(attrs["pad"])
+        sh, sw = attrs["stride"]
         xh = _pad_nhwc(x, pad) if any(pad) else x.transpose(0, 2, 3, 1)  # [N, Hp, Wp, C] view
         win = sliding_window_view(xh, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]  # [N, Ho, Wo, C, kh, kw]
         n, ho, wo = win.shape[:3]

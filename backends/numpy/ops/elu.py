@@ -10,7 +10,7 @@ class ELU(Op):
     name = "elu"
 
     def forward(self, x, params, attrs, ctx):
-        a = float(attrs.get("alpha", 1.0))
+        a = float(attrs["alpha"])
         pos = x > 0
         y = np.where(pos, x, a * np.expm1(np.minimum(x, 0)))
         return y, (pos, y, a)

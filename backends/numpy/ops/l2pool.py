@@ -15,7 +15,7 @@ class L2Pool(Op):
     name = "l2pool"
 
     def forward(self, x, params, attrs, ctx):
-        size, stride = tuple(attrs["size"]), tuple(attrs.get("stride") or attrs["size"])
+        size, stride = tuple(attrs["size"]), tuple(attrs["stride"])
         win = windows(x, size, stride)
         y = np.sqrt(np.einsum("nchwij,nchwij->nchw", win, win))
         return y, (win, y, x.shape, stride)

@@ -10,7 +10,7 @@ class LeakyReLU(Op):
     name = "leaky_relu"
 
     def forward(self, x, params, attrs, ctx):
-        a = float(attrs.get("alpha", 0.01))
+        a = float(attrs["alpha"])
         pos = x > 0
         return np.where(pos, x, a * x), (pos, a)
 

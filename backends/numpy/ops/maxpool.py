@@ -22,7 +22,7 @@ class MaxPool(Op):
     name = "maxpool"
 
     def forward(self, x, params, attrs, ctx):
-        size, stride = tuple(attrs["size"]), tuple(attrs.get("stride") or attrs["size"])
+        size, stride = tuple(attrs["size"]), tuple(attrs["stride"])
         ho, wo = out_size(x.shape[2], x.shape[3], size, stride)
         best = _offset(x, 0, 0, ho, wo, stride).copy(order="K")
         arg = np.zeros(best.shape, np.uint8 if size[0] * size[1] < 256 else np.int32)

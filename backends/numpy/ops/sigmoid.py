@@ -8,7 +8,7 @@ class Sigmoid(Op):
     name = "sigmoid"
 
     def forward(self, x, params, attrs, ctx):
-        s = float(attrs.get("steepness", 1.0))
+        s = float(attrs["steepness"])
         y = stable_sigmoid(x * s if s != 1.0 else x)
         return y, (y, s)
 

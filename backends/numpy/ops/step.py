@@ -16,7 +16,7 @@ class Step(Op):
     name = "step"
 
     def forward(self, x, params, attrs, ctx):
-        return (x > float(attrs.get("threshold", 0.0))).astype(x.dtype), None
+        return (x > float(attrs["threshold"])).astype(x.dtype), None
 
     def backward(self, dy, cache):
         return np.zeros_like(dy), {}

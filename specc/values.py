@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import math
 
-from .. import syntax as S
-from ..errors import SpecError, did_you_mean
-from ..ops import REQUIRED
+from . import syntax as S
+from .errors import SpecError, did_you_mean
+from .ops.catalog import REQUIRED
 
 
 def show(v) -> str:
@@ -27,10 +27,12 @@ def show(v) -> str:
     if isinstance(v, S.CallV):
         parts = [show(a) for a in v.args] + [f"{k.name}={show(k.value)}" for k in v.kwargs]
         return f"{v.name}(" + ", ".join(parts) + ")"
+    if isinstance(v, S.MapV):
+        return "{" + ", ".join(f"{k}: {show(x)}" for k, x in v.items) + "}"
     return repr(v)
 
 
-VALUES = (S.Lit, S.NameV, S.ListV, S.CallV)
+VALUES = (S.Lit, S.NameV, S.ListV, S.CallV, S.MapV)
 
 
 def is_value(x) -> bool:

@@ -1,0 +1,59 @@
+"""Activations: elementwise, or over the feature axis (softmax, log_softmax).
+
+Each is one small definition. `init_hint` is the initializer `init=auto` gives
+the layer before it (the lecture's rule: He for the relu family, LeCun for
+selu, Glorot otherwise).
+"""
+from __future__ import annotations
+
+from ..ir import Param
+from .base import Arg, Example, Float, OpDef
+
+
+class Activation(OpDef):
+    kind = "activation"
+
+    def __init__(self, name: str, doc: str = "", *args: Arg, init_hint: str | None = None, kinks=(),
+                 examples=None):
+        self.name, self.doc, self.args, self.init_hint = name, doc, tuple(args), init_hint
+        call = name + ("(" + ", ".join(f"{a.name}={_example_value(a)}" for a in args) + ")" if args else "")
+        self.examples = tuple(examples) if examples is not None else (
+            Example((5,), f"dense(4); {call}"), Example((4,), call, kinks=tuple(kinks)))
+
+
+def _example_value(arg: Arg):
+    """A non-default value for the conformance case, so the argument is really exercised."""
+    return {"threshold": 0.1, "steepness": 2.5, "alpha": 0.3}.get(arg.name, arg.default)
+
+
+class PReLU(Activation):
+    """Leaky relu with a learned slope (one, shared by every feature)."""
+
+    params_doc = "weight [1] (the slope, initialized to alpha)"
+
+    def params(self, attrs, ctx):
+        return (Param("weight", (1,), "constant", {"value": attrs["alpha"]}),)
+
+
+HE, LECUN = "he_normal", "lecun_normal"
+ALPHA = Float(lo=0.0)
+
+ACTIVATIONS = [
+    Activation("identity", "y = x"),
+    Activation("step", "1 if x > threshold else 0; zero gradient", Arg("threshold", Float(), 0.0),
+               kinks=(0.1,)),
+    Activation("sigmoid", "1 / (1 + exp(-steepness x))", Arg("steepness", Float(lo=0.0, lo_open=True), 1.0)),
+    Activation("tanh", "hyperbolic tangent"),
+    Activation("scaled_tanh", "1.7159 tanh(2/3 x)"),
+    Activation("hard_sigmoid", "clip(x, 0, 1)", kinks=(0.0, 1.0)),
+    Activation("relu", "max(x, 0)", init_hint=HE, kinks=(0.0,)),
+    Activation("leaky_relu", "x if x > 0 else alpha x", Arg("alpha", ALPHA, 0.01), init_hint=HE, kinks=(0.0,)),
+    PReLU("prelu", "leaky relu with a learned slope, initialised to alpha", Arg("alpha", Float(), 0.25),
+          init_hint=HE, kinks=(0.0,)),
+    Activation("elu", "x if x > 0 else alpha (exp(x) - 1)", Arg("alpha", Float(lo=0.0, lo_open=True), 1.0),
+               kinks=(0.0,)),
+    Activation("selu", "scaled elu with the self-normalizing constants", init_hint=LECUN, kinks=(0.0,)),
+    Activation("softplus", "log(1 + exp(x))"),
+    Activation("softmax", "softmax over the feature axis"),
+    Activation("log_softmax", "log of softmax over the feature axis"),
+]

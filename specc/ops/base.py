@@ -1,0 +1,290 @@
+"""What one op definition holds, and the argument types it is built from.
+
+An op (layer, activation or merge) is defined once, as an `OpDef` instance in
+one of this package's modules: its arguments (types, defaults, range checks),
+its shape rule, its parameters (shapes, canonical layout, init rule), how it
+prints, its documentation line, and its conformance cases. Everything else
+reads these definitions: the passes (binding, shapes, parameters), the printer
+(`spec.nn`), `specc summary`, the exportability check, docs/ops.md (generated),
+the language server, and the conformance suite that every backend runs.
+
+Standard library only: `specc check` must stay fast and never import NumPy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import syntax as S
+from ..errors import SpecError, did_you_mean
+from ..ir import Param, Shape
+from ..values import as_bool, as_float, as_int, as_name, as_pair, show
+from .catalog import INITIALIZERS, REQUIRED
+
+__all__ = ["REQUIRED", "Arg", "Example", "OpDef", "ShapeCtx", "Int", "Float", "Bool", "Pair", "Pad", "Init",
+           "Choice", "fmt_shape", "pair_text"]
+
+
+def fmt_shape(shape) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def pair_text(p) -> str:
+    """`3` for (3, 3), `[3, 2]` otherwise (as a user writes a kernel or stride)."""
+    return str(p[0]) if p[0] == p[1] else f"[{p[0]}, {p[1]}]"
+
+
+def _value_text(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value_text(x) for x in v) + "]"
+    return str(v)
+
+
+# ---- argument types -------------------------------------------------------------------------
+# Each type checks a syntax value (raising a positioned SpecError) and prints a checked value
+# back as a user would write it; `doc` is how the generated docs name the type.
+
+class ArgType:
+    doc = "value"
+
+    def check(self, v, what: str):
+        raise NotImplementedError
+
+    def show(self, value) -> str:
+        return _value_text(value)
+
+    def from_default(self, value):
+        """A default from the definition in its checked form (e.g. stride 1 -> (1, 1))."""
+        return value
+
+
+@dataclass(frozen=True)
+class Int(ArgType):
+    lo: int = 1
+    doc = "int"
+
+    def check(self, v, what):
+        return as_int(v, what, lo=self.lo)
+
+
+@dataclass(frozen=True)
+class Float(ArgType):
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    doc = "number"
+
+    def check(self, v, what):
+        return as_float(v, what, self.lo, self.hi, self.lo_open, self.hi_open)
+
+
+@dataclass(frozen=True)
+class Bool(ArgType):
+    doc = "bool"
+
+    def check(self, v, what):
+        return as_bool(v, what)
+
+
+@dataclass(frozen=True)
+class Pair(ArgType):
+    """An int or `[a, b]`, stored as a pair (kernel sizes, strides)."""
+
+    lo: int = 1
+    doc = "int or [h, w]"
+
+    def check(self, v, what):
+        return as_pair(v, what, lo=self.lo)
+
+    def show(self, value):
+        return pair_text(value)
+
+    def from_default(self, value):
+        return (value, value) if isinstance(value, int) else value
+
+
+@dataclass(frozen=True)
+class Pad(ArgType):
+    """`same`, `valid`, an int or `[ph, pw]`; resolved to (top, left, bottom, right) by the op."""
+
+    doc = "int, [h, w], same or valid"
+
+    def check(self, v, what):
+        if isinstance(v, S.NameV) or (isinstance(v, S.Lit) and isinstance(v.value, str)):
+            return as_name(v, "padding", {"same", "valid"})
+        if isinstance(v, (S.ListV, S.Lit)):
+            return as_pair(v, what, lo=0)
+        raise SpecError(f"{what} must be a whole number or `same`, got `{show(v)}`", getattr(v, "pos", None))
+
+    def show(self, value):
+        top, left, bottom, right = value
+        if (top, left) == (bottom, right):
+            return pair_text((top, left))
+        return "same"  # only `same` resolves to uneven sides (four-sided padding is not in the language yet)
+
+    def from_default(self, value):
+        return (value,) * 4 if isinstance(value, int) else value
+
+
+@dataclass(frozen=True)
+class Init(ArgType):
+    """`auto`, an initializer name, or `normal(std)` / `uniform(limit)`: stored as (name, args)."""
+
+    doc = "initializer"
+
+    def check(self, v, what):
+        if isinstance(v, S.NameV) or (isinstance(v, S.Lit) and isinstance(v.value, str)):
+            name = as_name(v, "initializer", set(INITIALIZERS) | {"auto"})
+            if INITIALIZERS.get(name):
+                raise SpecError(f"initializer `{name}` needs `{INITIALIZERS[name][0]}`", v.pos,
+                                f"write `{name}({INITIALIZERS[name][0]}=...)`")
+            return name
+        if isinstance(v, S.CallV):
+            from ..values import bind
+
+            if v.name not in INITIALIZERS:
+                raise SpecError(f"unknown initializer `{v.name}`", v.pos, did_you_mean(v.name, INITIALIZERS))
+            schema = {a: REQUIRED for a in INITIALIZERS[v.name]}
+            bound = bind(v.name, v.args, v.kwargs, schema, "initializer", v.pos)
+            return v.name, {k: as_float(x, f"{v.name}'s {k}", lo=0, lo_open=True) for k, x in bound.items()}
+        raise SpecError(f"{what} must be an initializer name or call, got `{show(v)}`", getattr(v, "pos", None))
+
+
+@dataclass(frozen=True)
+class Choice(ArgType):
+    options: tuple[str, ...] = ()
+    doc = "name"
+
+    def check(self, v, what):
+        return as_name(v, what, set(self.options))
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    type: ArgType
+    default: object = REQUIRED
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class Example:
+    """One conformance case: a model body run on every backend (tests/conformance).
+
+    `input` is the input shape of one example, `body` the layers as spec text
+    (often a dense in front so the op's input gradient is exercised too),
+    `batches` the batch sizes to run. `kinks` lists input values to keep away
+    from in finite differences (relu at 0, ...), `training` whether the
+    gradient is checked in training mode (batch statistics, dropout off).
+    """
+
+    input: tuple[int, ...]
+    body: str
+    batches: tuple[int, ...] = (1, 3)
+    kinks: tuple[float, ...] = ()
+    distinct: bool = False     # inputs all different (max pooling needs a unique argmax)
+    positive: bool = False     # inputs in [0.5, 2]
+    training: bool = True
+
+
+class ShapeCtx:
+    """What a shape rule sees: the node's name (for messages), its input shapes, and a way to fail."""
+
+    def __init__(self, name: str, shapes: list[Shape], dtypes: list[str] | None = None):
+        self.name = name
+        self.shapes = shapes
+        self.dtypes = dtypes or ["float"] * len(shapes)
+
+    @property
+    def shape(self) -> Shape:
+        return self.shapes[0]
+
+    def fail(self, message: str, hint: str | None = None):
+        raise SpecError(message, None, hint)
+
+    def need_vector(self) -> Shape:
+        shape = self.shape
+        if len(shape) != 1:
+            hint = "add flatten before it" if len(shape) > 1 else None
+            self.fail(f"{self.name} expects a vector but gets {fmt_shape(shape)}" + (f"; {hint}" if hint else ""))
+        return shape
+
+    def need_image(self) -> Shape:
+        shape = self.shape
+        if len(shape) != 3:
+            hint = "declare the input channels-first, e.g. `input [1, 28, 28]`" if len(shape) == 1 else None
+            self.fail(f"{self.name} expects an image [C, H, W] but gets {fmt_shape(shape)}", hint)
+        return shape
+
+
+class OpDef:
+    """One op, defined once. Subclass per op family; override what differs.
+
+    kind: "layer" (may own parameters), "activation" (elementwise or over the
+    feature axis; `init=auto` of the layer before looks at it) or "merge"
+    (takes several named values). Attributes are the checked argument values
+    with defaults filled in, finalized by `resolve` once the input shape is
+    known (e.g. `pad=same` becomes four sides); that dict is what backends read.
+    """
+
+    name = ""
+    kind = "layer"
+    args: tuple[Arg, ...] = ()
+    doc = ""                   # one line: hover, summary, docs table
+    shape_doc = "same shape"   # the shape rule in words, for the docs table
+    params_doc = ""            # the parameters and their canonical layout, for the docs table
+    init_hint: str | None = None   # activations: the init rule `init=auto` picks for the layer before
+    init_transparent = False   # skipped when `init=auto` looks for the activation that follows
+    exportable = True          # the ONNX exporter lowers it (a test holds this equal to its table)
+    examples: tuple[Example, ...] = ()
+
+    def arg(self, name: str) -> Arg | None:
+        for a in self.args:
+            if a.name == name:
+                return a
+        return None
+
+    # -- shape and attributes --------------------------------------------------------------
+    def resolve(self, attrs: dict, ctx: ShapeCtx) -> None:
+        """Finalize attributes that depend on the input shape (in place)."""
+
+    def shape(self, attrs: dict, ctx: ShapeCtx) -> Shape:
+        """The output shape for the input shapes in ctx (or ctx.fail with a message)."""
+        return tuple(ctx.shape)
+
+    def params(self, attrs: dict, ctx: ShapeCtx) -> tuple[Param, ...]:
+        """The op's parameters and buffers, in canonical layout, with their init rules."""
+        return ()
+
+    # -- printing ----------------------------------------------------------------------------
+    def print_args(self, attrs: dict) -> list[str]:
+        """Arguments as a user writes them: required ones positionally, others when not default."""
+        out = []
+        for a in self.args:
+            if a.name not in attrs:
+                continue
+            value = attrs[a.name]
+            if isinstance(a.type, Init):  # resolved: the rule's name plus its arguments
+                args = ", ".join(_value_text(v) for v in attrs.get("init_args", {}).values())
+                out.append(f"init={value}" + (f"({args})" if args else ""))
+            elif a.required:
+                out.append(a.type.show(value))
+            elif value != a.type.from_default(a.default):
+                out.append(f"{a.name}={a.type.show(value)}")
+        return out
+
+    def signature(self) -> str:
+        """`dense(units, init=auto, bias=true)`: for hover, completion and the docs."""
+        parts = [a.name if a.required else f"{a.name}={_value_text(a.default) if a.default is not None else 'none'}"
+                 for a in self.args]
+        return f"{self.name}({', '.join(parts)})" if parts else self.name

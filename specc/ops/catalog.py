@@ -1,0 +1,74 @@
+"""The catalog: every choice a `train` or `data` block names, with its arguments and defaults.
+
+Losses, optimizers, schedules, metrics, initializers and data sources. The front
+end checks spec values against these tables (specc/passes/sections.py); backends
+and the driver read the checked, filled-in values from the IR and never
+re-default them. Layer ops are defined in specc/ops/ (one definition per op).
+"""
+from __future__ import annotations
+
+REQUIRED = object()  # marker: the argument has no default
+
+
+INITIALIZERS = {
+    # name: required argument names
+    "lecun_normal": (),
+    "lecun_uniform": (),
+    "glorot_normal": (),
+    "glorot_uniform": (),
+    "he_normal": (),
+    "he_uniform": (),
+    "normal": ("std",),
+    "uniform": ("limit",),
+    "zeros": (),
+}
+
+LOSSES = {
+    # name: (arguments with defaults, required last op or None)
+    "mse": ({}, None),
+    "mae": ({}, None),
+    "huber": ({"delta": 1.0}, None),
+    "bce": ({}, "sigmoid"),
+    "cross_entropy": ({}, "softmax"),
+    "nll": ({}, "log_softmax"),
+}
+
+OPTIMIZERS = {
+    "sgd": {"lr": REQUIRED, "momentum": 0.0, "nesterov": False},
+    "adagrad": {"lr": 0.01, "eps": 1e-10},
+    "rmsprop": {"lr": 0.01, "rho": 0.99, "eps": 1e-8, "momentum": 0.0},
+    "adadelta": {"lr": 1.0, "rho": 0.9, "eps": 1e-6},
+    "adam": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+    "adamw": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01},
+    # The classic single-layer rules (lecture): SGD steps on the error signal.
+    "perceptron": {"lr": 1.0},
+    "adaline": {"lr": REQUIRED},
+}
+
+SCHEDULES = {
+    "constant": {},
+    "step": {"every": REQUIRED, "gamma": 0.1},
+    "piecewise": {"boundaries": REQUIRED, "values": REQUIRED},
+    "exponential": {"s": REQUIRED, "base": 0.1},
+    "power": {"s": REQUIRED, "p": 1.0},
+    "onecycle": {"max_lr": REQUIRED, "final_lr": REQUIRED},
+    "cosine": {"min_lr": 0.0},
+}
+
+METRICS = {"accuracy": {}, "top_k": {"k": REQUIRED}, "mse": {}, "mae": {}}
+
+# Data sources: name -> [(argument, type, default or REQUIRED)], in positional order.
+# Types: int, float, str, "str?" (a string or absent), path (resolved against the
+# spec's directory). Loaders live in specc.data; the table is here so checking a
+# spec needs no NumPy.
+SOURCES: dict[str, list[tuple[str, str, object]]] = {
+    "xor": [("n", "int", 4), ("noise", "float", 0.0)],
+    "spirals": [("n", "int", 200), ("noise", "float", 0.1)],
+    "moons": [("n", "int", 200), ("noise", "float", 0.1)],
+    "circles": [("n", "int", 200), ("noise", "float", 0.05), ("factor", "float", 0.5)],
+    "blobs": [("n", "int", 200), ("centers", "int", 3), ("std", "float", 1.0), ("dim", "int", 2)],
+    "csv": [("path", "path", REQUIRED), ("target", "str?", None), ("delimiter", "str", ",")],
+    "npz": [("path", "path", REQUIRED), ("x", "str", "x"), ("y", "str", "y")],
+    "mnist": [("dir", "path", REQUIRED), ("part", "str", "train")],
+    "sklearn": [("name", "str", REQUIRED)],
+}

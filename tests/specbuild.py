@@ -1,0 +1,67 @@
+"""Test programs written as spec text and compiled by the front end (no hand-made IR).
+
+    program((1, 8, 8), [("conv2d", dict(filters=3, kernel=3)), ("relu", {}), ("residual", [...])])
+
+Items are (op,) or (op, {argument: value}); a residual takes its body as a list (or
+{"body": [...]}). Values print as a user writes them: tuples/lists as [a, b], a
+four-sided pad (top, left, bottom, right) as `same` unless it is symmetric.
+"""
+from __future__ import annotations
+
+from specc.frontend import compile_text
+
+
+def _value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    return repr(v) if isinstance(v, float) else str(v)
+
+
+def _arg(key, v) -> str:
+    if key == "pad" and isinstance(v, (list, tuple)) and len(v) == 4:
+        t, left, b, r = v
+        v = [t, left] if (t, left) == (b, r) else "same"
+    if key == "name":
+        return f'name="{v}"'
+    return f"{key}={_value(v)}"
+
+
+def body_lines(items, indent="    ") -> list[str]:
+    out = []
+    for item in items:
+        op, given = item[0], (item[1] if len(item) > 1 else {})
+        if op == "from":
+            out.append(f"{indent}from {given['name']}")
+            continue
+        if op == "residual":
+            inner = given["body"] if isinstance(given, dict) else given
+            out += [f"{indent}residual {{", *body_lines(inner, indent + "    "), f"{indent}}}"]
+            continue
+        given = dict(given)
+        refs = given.pop("refs", [])  # a merge's inputs, by name
+        args = ", ".join([*refs, *(_arg(k, v) for k, v in given.items())])
+        out.append(f"{indent}{op}" + (f"({args})" if args else ""))
+    return out
+
+
+def spec_text(in_shape, items, name="m", input_name="x", train: str | None = None) -> str:
+    lines = [f"model {name} {{", f"    input {input_name} {_value(list(in_shape))}", *body_lines(items), "}"]
+    if train:
+        lines += ["train {", train, "}"]
+    return "\n".join(lines) + "\n"
+
+
+def program(in_shape, items, name="m", input_name="x", train: str | None = None):
+    return compile_text(spec_text(in_shape, items, name, input_name, train), "test.nn")
+
+
+def call(spec) -> str:
+    """("adam", {"lr": 0.01}) or "mse" -> `adam(lr=0.01)` / `mse`."""
+    if isinstance(spec, str):
+        return spec
+    name, args = spec
+    return name + ("(" + ", ".join(_arg(k, v) for k, v in args.items()) + ")" if args else "")
