@@ -269,7 +269,9 @@ class _ToSyntax(Transformer):
                            str(dtype) if dtype is not None else None)
 
     def from_stmt(self, meta, c):
-        return S.FromStmt(str(c[0]), self._p(meta))
+        tok = c[0]
+        name = str(tok)[1:-1] if getattr(tok, "type", "") == "STRING" else str(tok)  # "use.name": block-local
+        return S.FromStmt(name, self._p(meta))
 
     def output_stmt(self, meta, c):
         return S.OutputStmt(str(c[0]) if c[0] is not None else None, self._p(meta))

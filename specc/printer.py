@@ -121,6 +121,11 @@ def _value(v) -> str:
     return str(v)
 
 
+def _ref(value: str) -> str:
+    """A value name as a `from` or merge argument: block-local names (`use.name`) are quoted."""
+    return f'"{value}"' if "." in value else value
+
+
 def _model(m) -> list[str]:
     """The graph as a chain: `from NAME` where a layer does not take the value just computed,
     merges naming their inputs, `name=` wherever the default name would differ."""
@@ -139,14 +144,14 @@ def _model(m) -> list[str]:
     for layer in m.layers:
         op = OPS[layer.op]
         if op.kind != "merge" and layer.inputs[0] != current:
-            out.append(f"{INDENT}from {layer.inputs[0]}")
+            out.append(f"{INDENT}from {_ref(layer.inputs[0])}")
         n = counters.get(layer.op, 0)
         while True:  # the default name the front end would give (skipping names in use)
             n += 1
             if f"{layer.op}_{n}" not in taken or f"{layer.op}_{n}" == layer.name:
                 break
         default = f"{layer.op}_{n}"
-        args = ([*layer.inputs] if op.kind == "merge" else []) + op.print_args(layer.attrs)
+        args = ([_ref(v) for v in layer.inputs] if op.kind == "merge" else []) + op.print_args(layer.attrs)
         if layer.name == default:
             counters[layer.op] = n
         else:

@@ -24,9 +24,10 @@ from ..ops.conv import resolve_pad  # noqa: F401  (re-exported: used by tools th
 from ..values import as_str, bind, is_value, show
 from .blocks import Alias
 
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# A layer name; dotted parts are a block use's local names ("res_1.main", as spec.nn prints them).
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
-__all__ = ["fmt_shape", "resolve_args", "assign_names", "build", "RawLayer"]
+__all__ = ["fmt_shape", "resolve_args", "infer_shape", "assign_names", "build", "RawLayer"]
 
 
 @dataclass
@@ -87,6 +88,8 @@ def _merge_refs(use: S.LayerUse):
     """A merge's positional arguments are the values it takes: at least two names."""
     refs = []
     for a in use.args:
+        if isinstance(a, S.Lit) and isinstance(a.value, str) and a.value:  # "use.name": a block-local value
+            a = S.NameV(a.value, a.pos)
         if not isinstance(a, S.NameV):
             raise SpecError(f"`{use.op}` takes the names of the values it merges, got `{show(a)}`", a.pos,
                             f"e.g. `{use.op}(a, b)` with `name=\"a\"` and `name=\"b\"` on earlier layers")
@@ -127,6 +130,13 @@ def resolve_all(stmts: list, errors: Collector, inputs_done: bool = True) -> lis
         else:  # FromStmt, OutputStmt, Alias
             out.append((stmt, scope))
     return out
+
+
+def infer_shape(raw: RawLayer, shape: Shape) -> Shape:
+    """The output shape of one single-input layer (finalizing shape-dependent attributes): the op's rule alone."""
+    op, ctx = OPS[raw.op], ShapeCtx(raw.name or raw.op, [tuple(shape)])
+    op.resolve(raw.attrs, ctx)
+    return tuple(op.shape(raw.attrs, ctx))
 
 
 # ---- names ----------------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ def _expand(text):
     errors = Collector(text)
     table = blocks.collect_blocks(spec, errors)
     body = spec.models[0].body[1:]
-    return blocks.expand(tuple(body), table, errors), errors
+    return [stmt for stmt, _scope in blocks.expand(tuple(body), table, errors)
+            if not isinstance(stmt, blocks.Alias)], errors
 
 
 def test_expand_substitutes_params_and_defaults():
@@ -60,8 +61,9 @@ def test_expand_substitutes_params_and_defaults():
 def test_expand_leaves_builtin_layers_and_residual_bodies():
     out, errors = _expand("block b(n) { dense(n) }\nmodel m { input [4]; residual { b(4); relu }; dense(2) }")
     assert not errors.errors
-    assert isinstance(out[0], S.Residual) and [u.op for u in out[0].body] == ["dense", "relu"]
-    assert out[0].body[0].args[0].value == 4 and out[1].op == "dense"
+    body = [u for u, _scope in out[0].body if not isinstance(u, blocks.Alias)]
+    assert isinstance(out[0], S.Residual) and [u.op for u in body] == ["dense", "relu"]
+    assert body[0].args[0].value == 4 and out[1].op == "dense"
 
 
 @pytest.mark.parametrize("text, cycle", [
@@ -90,7 +92,8 @@ def test_expand_deep_but_finite_nesting_is_fine():
 
 def test_resolve_args_fills_defaults_in_resolved_form():
     r = layers.resolve_args(use("conv2d", 6, 5))
-    assert r.attrs == {"filters": 6, "kernel": (5, 5), "stride": (1, 1), "pad": (0, 0), "init": "auto", "bias": True}
+    assert r.attrs == {"filters": 6, "kernel": (5, 5), "stride": (1, 1), "pad": (0, 0, 0, 0), "init": "auto",
+                       "bias": True}
     r = layers.resolve_args(use("maxpool", 2))
     assert r.attrs == {"size": (2, 2), "stride": None}
 
@@ -221,8 +224,11 @@ def test_default_names_skip_user_names():
 
 
 def test_names_inside_residual_are_global():
+    """The residual is named before its body (v1's order) and becomes an `add` after it."""
     p = compile_text("model m { input [4]; dense(4); residual { dense(4); relu }; dense(4) }")
-    assert [l.name for l in p.all_layers()] == ["dense_1", "residual_1", "dense_2", "relu_1", "dense_3"]
+    assert [l.name for l in p.all_layers()] == ["dense_1", "dense_2", "relu_1", "residual_1", "dense_3"]
+    add = p.model.layers[3]
+    assert add.op == "add" and add.inputs == ("dense_1", "relu_1")
 
 
 # ---- values ----------------------------------------------------------------------
