@@ -15,16 +15,8 @@ import math
 
 import numpy as np
 
-from specc.errors import SpecError, did_you_mean
+from specc.errors import SpecError
 from specc.ir import Spec
-from specc.ops import OPTIMIZERS, REQUIRED
-
-# The classic single-layer rules, as optimizers (not in specc.ops yet; see Perceptron).
-CLASSIC_OPTIMIZERS = {
-    "perceptron": {"lr": 1.0},
-    "adaline": {"lr": 0.01},
-}
-
 
 class Optimizer:
     """Base class: step count, state arrays per trainable parameter, state dict."""
@@ -255,42 +247,10 @@ class AdamW(Adam):
 OPTIMIZER_TABLE: dict[str, type[Optimizer]] = {
     cls.name: cls for cls in (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, Perceptron, Adaline)
 }
-DEFAULTS = {**OPTIMIZERS, **CLASSIC_OPTIMIZERS}
-
-# name: (allowed range as a predicate, how to say it)
-_CHECKS = {
-    "lr": (lambda v: v >= 0, "must be >= 0"),
-    "momentum": (lambda v: 0 <= v, "must be >= 0"),
-    "eps": (lambda v: v >= 0, "must be >= 0"),
-    "rho": (lambda v: 0 <= v <= 1, "must be in [0, 1]"),
-    "beta1": (lambda v: 0 <= v < 1, "must be in [0, 1)"),
-    "beta2": (lambda v: 0 <= v < 1, "must be in [0, 1)"),
-    "weight_decay": (lambda v: v >= 0, "must be >= 0"),
-}
-
-
-def resolve_args(spec: Spec) -> dict:
-    """The optimizer's arguments with defaults filled in; unknown or bad values are SpecErrors."""
-    if spec.name not in DEFAULTS:
-        raise SpecError(f"unknown optimizer `{spec.name}`", spec.pos, did_you_mean(spec.name, DEFAULTS))
-    defaults = DEFAULTS[spec.name]
-    for k in spec.args:
-        if k not in defaults:
-            raise SpecError(f"optimizer `{spec.name}` has no argument `{k}`", spec.pos, did_you_mean(k, defaults))
-    args = {**defaults, **spec.args}
-    for k, v in args.items():
-        if v is REQUIRED:
-            raise SpecError(f"optimizer `{spec.name}` needs `{k}`", spec.pos, f"e.g. {spec.name}({k}=0.1)")
-        if k in _CHECKS:
-            ok, says = _CHECKS[k]
-            if not ok(v):
-                raise SpecError(f"optimizer `{spec.name}`: {k}={v} {says}", spec.pos)
-    if args.get("nesterov") and not args.get("momentum"):
-        raise SpecError("nesterov momentum needs momentum > 0", spec.pos, f"e.g. {spec.name}(lr={args['lr']}, momentum=0.9, nesterov=true)")
-    return args
-
-
 def make_optimizer(spec: Spec, params: dict[str, np.ndarray], trainable: list[str]) -> Optimizer:
-    """The optimizer `spec` names, holding state for the `trainable` keys of `params`."""
-    args = resolve_args(spec)
-    return OPTIMIZER_TABLE[spec.name](args, params, trainable)
+    """The optimizer `spec` names, holding state for the `trainable` keys of `params`.
+
+    `spec.args` are the front end's checked arguments with every default filled in
+    (specc/ops/catalog.py): nothing is re-checked or re-defaulted here.
+    """
+    return OPTIMIZER_TABLE[spec.name](dict(spec.args), params, trainable)

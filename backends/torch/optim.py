@@ -11,45 +11,38 @@ import numpy as np
 import torch
 
 from ...errors import SpecError
-from ...ops import OPTIMIZERS, REQUIRED
 
 FUSED_OK = {"sgd", "adam", "adamw", "adagrad"}
 
 
-def _args(spec):
-    a = {k: v for k, v in OPTIMIZERS.get(spec.name, {}).items() if v is not REQUIRED}
-    a.update(spec.args)
-    return a, float(a.get("lr", 0.01))
+def _sgd(a):
+    return torch.optim.SGD, dict(momentum=a["momentum"], nesterov=a["nesterov"])
 
 
-def _sgd(a, lr):
-    return torch.optim.SGD, dict(lr=lr, momentum=float(a.get("momentum", 0.0)),
-                                  nesterov=bool(a.get("nesterov", False)))
+def _plain_sgd(a):
+    """The lecture's perceptron and adaline rules are plain gradient steps."""
+    return torch.optim.SGD, {}
 
 
+# Arguments come filled in and checked by the front end (specc/ops/catalog.py); the spec's lr is
+# only the initial value (the driver sets every step's rate).
 OPTIMIZER_TABLE = {
     "sgd": _sgd,
-    # The lecture's perceptron and adaline rules are plain gradient steps.
-    "perceptron": _sgd,
-    "adaline": _sgd,
-    "adagrad": lambda a, lr: (torch.optim.Adagrad, dict(lr=lr, eps=float(a.get("eps", 1e-10)))),
-    "rmsprop": lambda a, lr: (torch.optim.RMSprop, dict(lr=lr, alpha=float(a.get("rho", 0.99)),
-                                                        eps=float(a.get("eps", 1e-8)),
-                                                        momentum=float(a.get("momentum", 0.0)))),
-    "adadelta": lambda a, lr: (torch.optim.Adadelta, dict(lr=lr, rho=float(a.get("rho", 0.9)),
-                                                          eps=float(a.get("eps", 1e-6)))),
-    "adam": lambda a, lr: (torch.optim.Adam, dict(lr=lr, betas=(float(a.get("beta1", 0.9)), float(a.get("beta2", 0.999))),
-                                                  eps=float(a.get("eps", 1e-8)))),
-    "adamw": lambda a, lr: (torch.optim.AdamW, dict(lr=lr, betas=(float(a.get("beta1", 0.9)), float(a.get("beta2", 0.999))),
-                                                    eps=float(a.get("eps", 1e-8)),
-                                                    weight_decay=float(a.get("weight_decay", 0.01)))),
+    "perceptron": _plain_sgd,
+    "adaline": _plain_sgd,
+    "adagrad": lambda a: (torch.optim.Adagrad, dict(eps=a["eps"])),
+    "rmsprop": lambda a: (torch.optim.RMSprop, dict(alpha=a["rho"], eps=a["eps"], momentum=a["momentum"])),
+    "adadelta": lambda a: (torch.optim.Adadelta, dict(rho=a["rho"], eps=a["eps"])),
+    "adam": lambda a: (torch.optim.Adam, dict(betas=(a["beta1"], a["beta2"]), eps=a["eps"])),
+    "adamw": lambda a: (torch.optim.AdamW, dict(betas=(a["beta1"], a["beta2"]), eps=a["eps"],
+                                                weight_decay=a["weight_decay"])),
 }
 
 
 def make_optimizer(spec, params: list, device: torch.device) -> torch.optim.Optimizer:
     """torch optimizer for `spec` over `params` (trainable tensors in canonical order)."""
-    a, lr = _args(spec)
-    cls, kwargs = OPTIMIZER_TABLE[spec.name](a, lr)
+    cls, kwargs = OPTIMIZER_TABLE[spec.name](spec.args)
+    kwargs["lr"] = float(spec.args["lr"])
     if device.type == "cuda" and spec.name in FUSED_OK and spec.name != "adagrad":
         kwargs["fused"] = True  # one kernel for all parameters (adagrad's fused kernel is CPU-only)
     else:

@@ -9,7 +9,16 @@ def add_set_option(parser) -> None:
 
 
 def compile_spec(args):
-    """The Program for args.file with its --set overrides applied."""
+    """The Program for args.file with its --set overrides applied; its warnings go to stderr."""
     from ..frontend import compile_file
 
-    return compile_file(args.file, overrides=getattr(args, "set", []) or [])
+    program = compile_file(args.file, overrides=getattr(args, "set", []) or [])
+    print_warnings(program)
+    return program
+
+
+def print_warnings(program) -> None:
+    import sys
+
+    for w in program.warnings:
+        print(w.render(), file=sys.stderr)

@@ -28,7 +28,10 @@ def _exportability(program) -> list:
 def check_one(path: str, overrides, with_data: bool) -> str:
     from ..frontend import compile_file
 
+    from ._common import print_warnings
+
     program = compile_file(path, overrides=overrides)
+    print_warnings(program)
     problems = _exportability(program)
     if with_data:
         from ..data import check_data

@@ -129,13 +129,6 @@ def test_nonfinite_layer_is_none_when_all_is_finite():
     assert be.nonfinite_layer() is None
 
 
-def test_class_index_out_of_range_is_a_data_error():
-    prog = irbuild.program([4], MLP, loss="cross_entropy")
-    be = TorchBackend(prog, initial_params(prog), seed=0, device="cpu")
-    with pytest.raises(DataError, match="class index 3"):
-        be.put_data("train", np.zeros((2, 4), np.float32), np.array([0, 3]))
-
-
 def test_autoencoder_without_targets_uses_the_input():
     prog = irbuild.program([4], [("dense", {"units": 2}), ("tanh",), ("dense", {"units": 4})], loss="mse")
     be = TorchBackend(prog, initial_params(prog), seed=0, device="cpu")
