@@ -71,13 +71,18 @@ def load_weights(program, path):
 
 
 def with_loss(program):
-    """The program itself, or (no train block) one with an mse loss so gradients exist."""
-    from ..ir import OutputLoss, Spec, TrainSpec
+    """The program itself, or (no train block) the same model with an mse loss per output, so gradients exist.
+
+    Built through the front end like any program (the printed spec plus a train block).
+    """
+    from ..frontend import compile_text
+    from ..printer import format_program
 
     if program.train is not None:
         return program
-    losses = tuple(OutputLoss(o.name, Spec("mse")) for o in program.model.outputs)
-    return dataclasses.replace(program, train=TrainSpec(losses=losses, optimizer=Spec("sgd", {"lr": 0.1})))
+    losses = ", ".join(f"{o.name}: mse" for o in program.model.outputs)
+    text = format_program(program) + f"\ntrain {{\n    loss = {{{losses}}}\n    optimizer = sgd(lr=0.1)\n}}\n"
+    return compile_text(text, program.path)
 
 
 def seeded_batch(program, n, seed):
