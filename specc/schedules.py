@@ -20,9 +20,7 @@ import math
 
 import numpy as np
 
-from .errors import SpecError, did_you_mean
 from .ir import Spec, TrainSpec
-from .ops import OPTIMIZERS, REQUIRED, SCHEDULES
 
 ONECYCLE_WARMUP = 0.3  # fraction of T spent ramping up to max_lr (torch OneCycleLR's pct_start default)
 
@@ -79,62 +77,6 @@ def cosine(lr0, t, T, min_lr=0.0):
 SCHEDULE_TABLE = {f.__name__: f for f in (constant, step, piecewise, exponential, power, onecycle, cosine)}
 
 
-def _number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def resolve_schedule(spec: Spec) -> tuple[str, dict]:
-    """(per, arguments with defaults) of a schedule spec; bad specs are SpecErrors at its position."""
-    if spec.name not in SCHEDULES:
-        raise SpecError(f"unknown schedule `{spec.name}`", spec.pos, did_you_mean(spec.name, SCHEDULES))
-    defaults = SCHEDULES[spec.name]
-    args = dict(spec.args)
-    per = args.pop("per", "step")
-    if per not in ("step", "epoch"):
-        raise SpecError(f"schedule `{spec.name}`: per must be `step` or `epoch`, not `{per}`", spec.pos)
-    for k in args:
-        if k not in defaults:
-            raise SpecError(f"schedule `{spec.name}` has no argument `{k}`", spec.pos, did_you_mean(k, defaults))
-    args = {**defaults, **args}
-    for k, v in args.items():
-        if v is REQUIRED:
-            raise SpecError(f"schedule `{spec.name}` needs `{k}`", spec.pos)
-
-    def bad(msg):
-        raise SpecError(f"schedule `{spec.name}`: {msg}", spec.pos)
-
-    for k in ("every", "s"):
-        if k in args and not (_number(args[k]) and args[k] > 0):
-            bad(f"{k} must be a number > 0, not {args[k]!r}")
-    if spec.name == "step" and int(args["every"]) != args["every"]:
-        bad(f"every must be a whole number of {per}s, not {args['every']}")
-    if spec.name == "piecewise":
-        b, v = args["boundaries"], args["values"]
-        if not isinstance(b, (list, tuple)) or not isinstance(v, (list, tuple)):
-            bad("boundaries and values must be lists")
-        if len(v) != len(b) + 1:
-            bad(f"needs one more value than boundaries (got {len(b)} boundaries and {len(v)} values)")
-        if any(not _number(x) for x in (*b, *v)):
-            bad("boundaries and values must be numbers")
-        if any(b2 <= b1 for b1, b2 in zip(b, b[1:])):
-            bad(f"boundaries must increase, got {list(b)}")
-        if any(x < 0 for x in v):
-            bad("values are learning rates and must be >= 0")
-        args["boundaries"], args["values"] = list(b), list(v)
-    for k in ("gamma", "base", "max_lr", "final_lr", "min_lr", "p"):
-        if k in args and not (_number(args[k]) and args[k] >= 0):
-            bad(f"{k} must be a number >= 0, not {args[k]!r}")
-    return per, args
-
-
-def base_lr(optimizer: Spec) -> float:
-    """lr0: the optimizer's `lr`, or its documented default."""
-    lr = optimizer.args.get("lr", OPTIMIZERS.get(optimizer.name, {}).get("lr", REQUIRED))
-    if lr is REQUIRED:
-        raise SpecError(f"optimizer `{optimizer.name}` needs `lr`", optimizer.pos)
-    return float(lr)
-
-
 def steps_per_epoch(n_train: int, batch: int) -> int:
     """Optimizer steps in one epoch: ceil(n_train / batch) (the last, partial batch is kept)."""
     return max(1, -(-int(n_train) // int(batch)))
@@ -156,8 +98,10 @@ def lr_at(train: TrainSpec, step: int, epoch: int, steps_per_epoch: int, total_s
 
 def _schedule(train: TrainSpec, spe: int, n: int):
     """The schedule resolved once, as a function (step, epoch) -> lr."""
-    per, args = resolve_schedule(train.schedule)
-    fn, lr0 = SCHEDULE_TABLE[train.schedule.name], base_lr(train.optimizer)
+    # the front end checked every argument and filled in the defaults (specc/ops/catalog.py)
+    args = dict(train.schedule.args)
+    per = args.pop("per")
+    fn, lr0 = SCHEDULE_TABLE[train.schedule.name], float(train.optimizer.args["lr"])
     if per == "epoch":
         T = train.epochs if train.epochs is not None else -(-int(n) // max(1, int(spe)))
         return lambda step, epoch: float(fn(lr0, epoch, T, **args))

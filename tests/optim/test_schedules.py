@@ -12,13 +12,25 @@ import numpy as np
 import pytest
 
 from specc.errors import SpecError
-from specc.ir import OutputLoss, Spec, TrainSpec
+from specc.errors import SpecErrors
+from specc.frontend import compile_text
 from specc.schedules import SCHEDULE_TABLE, lr_at, lr_table, steps_per_epoch, total_steps
 
 
+def _v(v):
+    return "[" + ", ".join(map(str, v)) + "]" if isinstance(v, (list, tuple)) else str(v)
+
+
+def compiled(schedule: str, optimizer: str = "sgd(lr=0.5)", length: str = "epochs = 10"):
+    """The train block as the front end checks and fills it (schedules never re-check arguments)."""
+    text = (f"model m {{ input [1]; dense(1) }}\ntrain {{ loss = mse; optimizer = {optimizer}; "
+            f"schedule = {schedule}; {length} }}")
+    return compile_text(text).train
+
+
 def train(name, per="step", lr=0.5, epochs=10, steps=None, **args):
-    return TrainSpec(losses=(OutputLoss("output", Spec("mse")),), optimizer=Spec("sgd", {"lr": lr}), schedule=Spec(name, {"per": per, **args}),
-                     epochs=None if steps else epochs, steps=steps)
+    call = ", ".join([f"{k}={_v(v)}" for k, v in args.items()] + [f"per={per}"])
+    return compiled(f"{name}({call})", f"sgd(lr={lr})", f"steps = {steps}" if steps else f"epochs = {epochs}")
 
 
 def at(tr, step, spe=10, epoch=None):
@@ -87,7 +99,7 @@ def test_steps_per_epoch_keeps_the_partial_batch():
 
 
 def test_optimizer_default_lr():
-    tr = TrainSpec(losses=(OutputLoss("output", Spec("mse")),), optimizer=Spec("adam", {}), schedule=Spec("step", {"per": "step", "every": 1}))
+    tr = compiled("step(every=1)", "adam")
     assert lr_at(tr, 1, 0, 10, 100) == pytest.approx(1e-4)
 
 
@@ -124,20 +136,19 @@ def test_torch_comparison_can_fail():
     assert not np.allclose(lr_table(tr, 10), other, rtol=1e-12)
 
 
-@pytest.mark.parametrize("spec, message", [
-    (Spec("cosin", {}), "did you mean `cosine`"),
-    (Spec("step", {}), "needs `every`"),
-    (Spec("step", {"every": 0}), "every must be a number > 0"),
-    (Spec("step", {"every": 2.5}), "whole number"),
-    (Spec("step", {"every": 2, "per": "batch"}), "per must be `step` or `epoch`"),
-    (Spec("piecewise", {"boundaries": [5], "values": [0.1]}), "one more value than boundaries"),
-    (Spec("piecewise", {"boundaries": [5, 3], "values": [0.1, 0.2, 0.3]}), "must increase"),
-    (Spec("exponential", {"s": 10, "decay": 2}), "no argument `decay`"),
+@pytest.mark.parametrize("schedule, message", [
+    ("cosin", "did you mean `cosine`"),
+    ("step", "needs `every`"),
+    ("step(every=0)", "must be at least 1"),
+    ("step(every=2.5)", "whole number"),
+    ("step(every=2, per=batch)", "unknown `per` `batch`"),
+    ("piecewise(boundaries=[5], values=[0.1])", "one more value than boundaries"),
+    ("piecewise(boundaries=[5, 3], values=[0.1, 0.2, 0.3])", "must increase"),
+    ("exponential(s=10, decay=2)", "unknown argument `decay`"),
 ])
-def test_bad_schedules(spec, message):
-    tr = TrainSpec(losses=(OutputLoss("output", Spec("mse")),), optimizer=Spec("sgd", {"lr": 0.1}), schedule=spec)
-    with pytest.raises(SpecError) as e:
-        lr_table(tr, 10)
+def test_bad_schedules_are_front_end_errors(schedule, message):
+    with pytest.raises(SpecErrors) as e:
+        compiled(schedule)
     assert message in e.value.render()
 
 
