@@ -136,6 +136,11 @@ def same_preprocess(a: dict, b: dict) -> bool:
                and np.array_equal(np.asarray(a[k]), np.asarray(b[k]), equal_nan=True) for k in a)
 
 
+def first_output(outputs) -> np.ndarray:
+    """Metrics are computed on the first output (a backend returns a list for several)."""
+    return np.asarray(outputs[0] if isinstance(outputs, list) else outputs)
+
+
 def compute_metrics(program: Program, outputs: np.ndarray, y) -> dict[str, float]:
     """The spec's metrics on one split (empty if there is no target or no metric)."""
     specs = program.train.metrics if program.train else ()
@@ -288,7 +293,7 @@ class Trainer:
         for split in ("train", "val", "test"):
             s = getattr(data, split, None)
             if s is not None and len(s.x):
-                self.backend.put_data(split, s.x, s.y)
+                self.backend.put_data(split, s.inputs, s.targets)
 
         self.state = _State(n_train=self.n_train)
         self.best_params: dict[str, np.ndarray] = {}
@@ -472,7 +477,7 @@ class Trainer:
             return None
         loss, outputs = self.backend.evaluate(split, self.eval_batch)
         row = {"loss": float(loss)}
-        row.update(compute_metrics(self.program, np.asarray(outputs), data.y))
+        row.update(compute_metrics(self.program, first_output(outputs), data.y))
         return row
 
     def _end_epoch(self, partial: bool) -> None:
@@ -727,9 +732,9 @@ def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="num
     seed = program.train.seed if program.train else 0
     options = {k: v for k, v in (options or {}).items() if v is not None}
     be = backend_class(backend)(program, params, seed=seed, **options)
-    be.put_data(split, x, part.y)
+    be.put_data(split, [x, *part.more_x], part.targets)
     batch = max(program.train.batch if program.train else 0, MIN_EVAL_BATCH)
     loss, outputs = be.evaluate(split, batch)
     row = {"loss": float(loss)}
-    row.update(compute_metrics(program, np.asarray(outputs), part.y))
+    row.update(compute_metrics(program, first_output(outputs), part.y))
     return row

@@ -13,7 +13,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-FUSED = {"cross_entropy": "softmax", "bce": "sigmoid", "nll": "log_softmax"}
+from ...ops import LOSSES
+
+# Which loss is computed from the logits of which final activation: one definition, in the catalog.
+FUSED = {name: last for name, (_args, last) in LOSSES.items() if last}
 
 
 def _per_sample_mean(per_element):

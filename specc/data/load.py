@@ -18,7 +18,8 @@ from ..rng import stream
 from . import splits as _splits
 from .preprocess import CHUNK, Preprocess, mean_std
 from .sources import load_source
-from .targets import class_names, encode_targets, reshape_inputs, uses_indices
+from .targets import (class_names, encode_more_targets, encode_targets, reshape_inputs, reshape_more_inputs,
+                      uses_indices)
 from .types import Datasets, Raw, Split
 
 
@@ -93,19 +94,21 @@ def _prepare(program: Program, errors: list):
         return None
     autoencoder = d.target == "input"
     raws: dict[str, Raw] = {}
-    xs = {}
+    xs, more_x = {}, {}
     for role, src in roles:
         try:
             raw = load_source(src, program, role, want_target=not autoencoder)
+            _check_counts(raw, program, src)
             raws[role] = raw
             xs[role] = reshape_inputs(raw, program.model.input_shape, src.pos, text)
+            more_x[role] = reshape_more_inputs(raw, program, src.pos, text)
         except SpecError as e:
             errors.append(e)
     val_frac, test_frac = _fractions(program, errors)
     if errors:
         return None
 
-    ys, labels = {}, {}
+    ys, more_y, labels = {}, {}, {}
     classes = None
     if autoencoder:
         out = tuple(program.model.output_shape)
@@ -120,6 +123,7 @@ def _prepare(program: Program, errors: list):
         for role, src in roles:
             try:
                 ys[role], labels[role] = encode_targets(raws[role], program, indices, classes, src.pos, text)
+                more_y[role] = encode_more_targets(raws[role], program, src.pos, text)
             except SpecError as e:
                 errors.append(e)
         if errors:
@@ -144,30 +148,47 @@ def _prepare(program: Program, errors: list):
         parts = _splits.partition(n, n_val, n_test, stream(seed, "split"), labels.get(first))
     kind = "autoencoder" if autoencoder else (
         "classification" if classes is not None or any(lab is not None for lab in labels.values()) else "regression")
-    return roles, xs, ys, classes, parts, kind
+    return roles, (xs, more_x), (ys, more_y), classes, parts, kind
+
+
+def _check_counts(raw: Raw, program: Program, src: Source) -> None:
+    """A source gives one array per model input and (unless target = input) per output."""
+    m = program.model
+    n_x, n_y = 1 + len(raw.more_x), 1 + len(raw.more_y)
+    if n_x != len(m.inputs):
+        names = ", ".join(f'"{i.name}"' for i in m.inputs)
+        raise DataError(f"the model has {len(m.inputs)} inputs but the data gives {n_x} input array(s)", src.pos,
+                        hint=f"npz(path, x=[{names}]) names one archive key per input, in `input` order",
+                        source=program.source_text)
+    if raw.y is not None and len(m.outputs) > 1 and n_y != len(m.outputs):
+        names = ", ".join(f'"{o.name}"' for o in m.outputs)
+        raise DataError(f"the model has {len(m.outputs)} outputs but the data gives {n_y} target array(s)",
+                        src.pos, hint=f"npz(path, y=[{names}]) names one archive key per output, in `output` order",
+                        source=program.source_text)
 
 
 def _build(program: Program, prepared) -> Datasets:
-    roles, xs, ys, classes, parts, task = prepared
+    roles, (xs, more_x), (ys, more_y), classes, parts, task = prepared
     d = program.data
     first = roles[0][0]
-    x0, y0 = xs[first], ys.get(first)
 
-    def split(x, y, idx):
+    def split(role, idx):
         if idx is not None and len(idx) == 0:
             return None
-        xf = _to_float32(x, idx)
-        yy = None if y is None else (y if idx is None else y[idx])
-        return Split(xf, yy)
+        x, y = xs[role], ys.get(role)
+        take = (lambda a: a) if idx is None else (lambda a: a[idx])  # noqa: E731
+        return Split(_to_float32(x, idx), None if y is None else take(y),
+                     tuple(_to_float32(a, idx) for a in more_x.get(role, ())),
+                     tuple(take(a) for a in more_y.get(role, ())))
 
     if parts is None:
-        train, val, test = split(x0, y0, None), None, None
+        train, val, test = split(first, None), None, None
     else:
-        train, val, test = (split(x0, y0, p) for p in parts)
+        train, val, test = (split(first, p) for p in parts)
     if "val" in xs:
-        val = split(xs["val"], ys.get("val"), None)
+        val = split("val", None)
     if "test" in xs:
-        test = split(xs["test"], ys.get("test"), None)
+        test = split("test", None)
 
     # preprocessing: scale, then statistics of the (scaled) training split only
     pre = Preprocess(scale=float(d.scale) if d.scale is not None else None)

@@ -22,8 +22,25 @@ def _array(f, key: str, path: str) -> np.ndarray:
         raise DataError(f"cannot read array {key!r}: {e}", Pos(path)) from None
 
 
-def load_npz(path: str, x: str = "x", y: str = "y", want_target: bool = True) -> Raw:
-    """Read x (numeric, [N, ...]) and y (numeric or string labels, [N, ...])."""
+def load_npz(path: str, x="x", y="y", want_target: bool = True) -> Raw:
+    """Read x (numeric, [N, ...]) and y (numeric or string labels, [N, ...]).
+
+    `x` / `y` may be lists of keys: one array per model input / output, in order.
+    """
+    xs, ys = ([x] if isinstance(x, str) else list(x)), ([y] if isinstance(y, str) else list(y))
+    raw = _load_one(path, xs[0], ys[0], want_target)
+    if len(xs) == 1 and len(ys) == 1:
+        return raw
+    more_x = tuple(_load_one(path, k, None, False).x for k in xs[1:])
+    more_y = tuple(_load_one(path, xs[0], k, True).y for k in ys[1:]) if raw.y is not None else ()
+    for key, arr in zip([*xs[1:], *ys[1:]], [*more_x, *more_y]):
+        if len(arr) != len(raw.x):
+            raise DataError(f"array {xs[0]!r} has {len(raw.x)} samples but {key!r} has {len(arr)}", Pos(path))
+    raw.more_x, raw.more_y = more_x, more_y
+    return raw
+
+
+def _load_one(path: str, x: str, y: str | None, want_target: bool) -> Raw:
     try:
         f = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
@@ -38,7 +55,7 @@ def load_npz(path: str, x: str = "x", y: str = "y", want_target: bool = True) ->
                             hint=f'name the inputs with npz("...", x="<key>")')
         xa = _array(f, x, path)
         ya = None
-        if y in keys:
+        if y is not None and y in keys:
             ya = _array(f, y, path)
         elif want_target:
             raise DataError(f"has no array {y!r}; it holds: {', '.join(keys)}", Pos(path),

@@ -177,3 +177,44 @@ def encode_targets(raw: Raw, program: Program, classification: bool,
         return np.eye(n_out, dtype=np.float32)[idx].reshape((n, *out_shape)), idx  # one-hot
     raise DataError(f"{_name(raw)} has {per} target value{'s' if per != 1 else ''} per sample; "
                     f"the model output is {shape_str(out_shape)}", pos, source=text)
+
+
+def encode_more_targets(raw: Raw, program: Program, pos, text) -> tuple:
+    """Targets of a model's second and later outputs (npz with y=[...]), one array each.
+
+    Class indices [N] for a cross-entropy or nll output (checked against its units), else values
+    shaped like the output. Labels given as text, `classes` and stratification apply to the first
+    output only.
+    """
+    model, out = program.model, []
+    for k, (y, output, ol) in enumerate(zip(raw.more_y, model.outputs[1:], program.train.losses[1:]), 2):
+        shape = tuple(model.value_shape(output.value))
+        n = len(y)
+        where = f"{_name(raw)}, target {k} ({output.name})"
+        if y.dtype.kind not in "buif":
+            raise DataError(f"{where}: targets of an output after the first must be numbers", pos, source=text)
+        if ol.loss.name in ("cross_entropy", "nll") and y.dtype.kind in "biu" and y.size == n:
+            idx = y.reshape(n).astype(np.int64)
+            if len(idx) and (idx.min() < 0 or idx.max() >= shape[0]):
+                i = int(np.flatnonzero((idx < 0) | (idx >= shape[0]))[0])
+                raise _at(raw, i, f"label {idx[i]} of output {output.name}, which has {shape[0]} classes")
+            out.append(idx)
+            continue
+        if y.size != n * int(np.prod(shape, dtype=np.int64)):
+            raise DataError(f"{where} has shape {shape_str(y.shape[1:])}; the output is {shape_str(shape)}",
+                            pos, source=text)
+        v = y.astype(np.float32).reshape((n, *shape))
+        if not np.isfinite(v).all():
+            i = int(np.flatnonzero(~np.isfinite(v.reshape(n, -1)).all(1))[0])
+            raise _at(raw, i, f"target of output {output.name} is not a finite number")
+        out.append(v)
+    return tuple(out)
+
+
+def reshape_more_inputs(raw: Raw, program: Program, pos, text) -> tuple:
+    """The arrays of a model's second and later inputs, shaped like those inputs."""
+    out = []
+    for arr, inp in zip(raw.more_x, program.model.inputs[1:]):
+        one = Raw(x=arr, y=None, file=raw.file, features=f"samples of shape {shape_str(arr.shape[1:])}")
+        out.append(reshape_inputs(one, inp.shape, pos, text))
+    return tuple(out)

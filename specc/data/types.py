@@ -17,13 +17,29 @@ from .preprocess import Preprocess
 
 @dataclass
 class Split:
-    """One split: float32 x [N, *input_shape]; y int64 [N] or float32 [N, ...], or None."""
+    """One split: float32 x [N, *input_shape]; y int64 [N] or float32 [N, ...], or None.
+
+    `x`/`y` are the first model input and output; a model with several inputs or
+    outputs has the rest in `more_x`/`more_y` (in `input` / `output` order).
+    """
 
     x: np.ndarray
     y: np.ndarray | None
+    more_x: tuple = ()
+    more_y: tuple = ()
 
     def __len__(self) -> int:
         return len(self.x)
+
+    @property
+    def inputs(self) -> list:
+        """One array per model input."""
+        return [self.x, *self.more_x]
+
+    @property
+    def targets(self) -> list | None:
+        """One array per model output, or None (an autoencoder's target is its input)."""
+        return None if self.y is None else [self.y, *self.more_y]
 
 
 @dataclass
@@ -59,6 +75,8 @@ class Raw:
     label_names: tuple[str, ...] | None = None
     lines: np.ndarray | None = None
     y_text: np.ndarray | None = None   # a numeric CSV target as written (matched against `classes`)
+    more_x: tuple = ()                 # the arrays of a model's other inputs (npz with x=[...])
+    more_y: tuple = ()                 # the arrays of its other outputs (npz with y=[...])
 
     def where(self, i: int) -> tuple[Pos, str]:
         """Position and wording for sample i ("row 7" / "sample 345")."""

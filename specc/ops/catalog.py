@@ -58,7 +58,8 @@ SCHEDULES = {
 METRICS = {"accuracy": {}, "top_k": {"k": REQUIRED}, "mse": {}, "mae": {}}
 
 # Data sources: name -> [(argument, type, default or REQUIRED)], in positional order.
-# Types: int, float, str, "str?" (a string or absent), path (resolved against the
+# Types: int, float, str, "str?" (a string or absent), "names" (a key, or a list of keys:
+# one per model input or output), path (resolved against the
 # spec's directory). Loaders live in specc.data; the table is here so checking a
 # spec needs no NumPy.
 SOURCES: dict[str, list[tuple[str, str, object]]] = {
@@ -68,7 +69,7 @@ SOURCES: dict[str, list[tuple[str, str, object]]] = {
     "circles": [("n", "int", 200), ("noise", "float", 0.05), ("factor", "float", 0.5)],
     "blobs": [("n", "int", 200), ("centers", "int", 3), ("std", "float", 1.0), ("dim", "int", 2)],
     "csv": [("path", "path", REQUIRED), ("target", "str?", None), ("delimiter", "str", ",")],
-    "npz": [("path", "path", REQUIRED), ("x", "str", "x"), ("y", "str", "y")],
+    "npz": [("path", "path", REQUIRED), ("x", "names", "x"), ("y", "names", "y")],
     "mnist": [("dir", "path", REQUIRED), ("part", "str", "train")],
     "sklearn": [("name", "str", REQUIRED)],
 }

@@ -72,6 +72,13 @@ def resolve_source(v, spec_dir: str, what: str) -> Source:
             resolved[arg] = as_bool(value, w)
         elif typ in ("str", "str?"):
             resolved[arg] = as_name(value, w)
+        elif typ == "names":  # one key, or a list of keys (one per model input / output)
+            if isinstance(value, S.ListV):
+                if not value.items:
+                    raise SpecError(f"{w} must name at least one key", value.pos)
+                resolved[arg] = [as_name(i, w) for i in value.items]
+            else:
+                resolved[arg] = as_name(value, w)
         else:
             resolved[arg] = plain(value)
     return Source(name, resolved, pos)
@@ -326,7 +333,7 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
 
 # ---- combinations ------------------------------------------------------------
 
-_LOSS_HINT = {"softmax": "cross_entropy", "sigmoid": "bce", "log_softmax": "nll"}
+_LOSS_HINT = {last: name for name, (_args, last) in LOSSES.items() if last}  # softmax -> cross_entropy, ...
 
 
 def _check_loss(loss: Spec, model: Model, out, errors: Collector) -> None:
