@@ -285,6 +285,7 @@ class OpDef:
 
     def signature(self) -> str:
         """`dense(units, init=auto, bias=true)`: for hover, completion and the docs."""
-        parts = [a.name if a.required else f"{a.name}={_value_text(a.default) if a.default is not None else 'none'}"
-                 for a in self.args]
+        parts = ["a", "b", "..."] if self.kind == "merge" else []
+        parts += [a.name if a.required else f"{a.name}={_value_text(a.default) if a.default is not None else 'none'}"
+                  for a in self.args]
         return f"{self.name}({', '.join(parts)})" if parts else self.name

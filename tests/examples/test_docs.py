@@ -41,6 +41,13 @@ def test_language_reference_names_everything(table, what):
     assert not missing, f"docs/language.md does not document these {what}s: {missing}"
 
 
+def test_ops_reference_is_generated_from_the_definitions():
+    """docs/ops.md is the op definitions printed; regenerate with `python -m specc.ops.docs > docs/ops.md`."""
+    from specc.ops.docs import markdown
+
+    assert doc("ops.md") == markdown()
+
+
 def test_cli_reference_covers_every_command():
     from specc.cli import build_parser
 
