@@ -112,6 +112,13 @@ def _elu(g, layer, x):
     return g.node("Elu", [x], alpha=float(layer.attrs["alpha"]))
 
 
+def _gelu(g, layer, x):
+    # x * Φ(x) = x * 0.5 * (1 + erf(x / √2)): Erf is in opset 17 (the Gelu node only from opset 20).
+    e = g.node("Erf", [g.node("Div", [x, g.const(2.0 ** 0.5, hint="sqrt2")])])
+    half = g.node("Mul", [g.node("Add", [e, g.const(1.0, hint="one")]), g.const(0.5, hint="half")])
+    return g.node("Mul", [x, half])
+
+
 def _variadic(op_type):
     """Add / Mul of several values: a chain of binary nodes (ONNX's Add and Mul take two inputs)."""
     def lower(g, layer, xs):
@@ -155,6 +162,7 @@ OP_TABLE = {
     # Explicit constants: ONNX's defaults are these float32 values, PyTorch's too.
     "selu": _unary("Selu", alpha=1.6732632423543772, gamma=1.0507009873554805),
     "softplus": _unary("Softplus"),
+    "gelu": _gelu,
     "softmax": _unary("Softmax", axis=1),
     "log_softmax": _unary("LogSoftmax", axis=1),
 }

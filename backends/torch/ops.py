@@ -214,6 +214,7 @@ OP_TABLE = {
     "selu": _activation(lambda a: F.selu),
     # threshold=20 is torch's default: above it softplus(x) = x to float32 rounding.
     "softplus": _activation(lambda a: F.softplus),
+    "gelu": _activation(lambda a: F.gelu),
     "softmax": _activation(lambda a: lambda x: torch.softmax(x, 1)),
     "log_softmax": _activation(lambda a: lambda x: torch.log_softmax(x, 1)),
 }

@@ -54,6 +54,7 @@ ACTIVATIONS = [
                kinks=(0.0,)),
     Activation("selu", "scaled elu with the self-normalizing constants", init_hint=LECUN, kinks=(0.0,)),
     Activation("softplus", "log(1 + exp(x))"),
+    Activation("gelu", "x·Φ(x), Φ the standard normal CDF (exact erf form, PyTorch's default)", init_hint=HE),
     Activation("softmax", "softmax over the feature axis"),
     Activation("log_softmax", "log of softmax over the feature axis"),
 ]
