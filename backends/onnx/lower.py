@@ -59,6 +59,21 @@ def _batchnorm(g, layer, x):
                   epsilon=float(layer.attrs["eps"]))
 
 
+def _groupnorm(g, layer, x):
+    # Opset 17 has no GroupNormalization (it came in 18): view [N, G, rest], normalize over rest with
+    # the biased variance, view back, then the per-channel scale and shift.
+    a, rank = layer.attrs, len(layer.in_shape)
+    groups = g.node("Reshape", [x, g.const([0, a["groups"], -1], np.int64, "groups_shape")])
+    mean = g.node("ReduceMean", [groups], axes=[2], keepdims=1)
+    centred = g.node("Sub", [groups, mean])
+    var = g.node("ReduceMean", [g.node("Mul", [centred, centred])], axes=[2], keepdims=1)
+    std = g.node("Sqrt", [g.node("Add", [var, g.const(float(a["eps"]), hint="eps")])])
+    xhat = g.node("Reshape", [g.node("Div", [centred, std]), g.node("Shape", [x])])
+    per_channel = g.const([-1] + [1] * (rank - 1), np.int64, "channel_shape")
+    scaled = g.node("Mul", [xhat, g.node("Reshape", [g.weight("weight"), per_channel])])
+    return g.node("Add", [scaled, g.node("Reshape", [g.weight("bias"), per_channel])])
+
+
 def _maxout(g, layer, x):
     # Row j*pieces + k of W is piece k of unit j, so [N, units*pieces] -> [N, units, pieces] -> max.
     a = layer.attrs
@@ -145,6 +160,7 @@ OP_TABLE = {
     "flatten": _flatten,
     "dropout": _skip,
     "batchnorm": _batchnorm,
+    "groupnorm": _groupnorm,
     "maxout": _maxout,
     "add": _variadic("Add"),
     "multiply": _variadic("Mul"),

@@ -77,6 +77,19 @@ class BatchNorm(nn.Module):
                             self.training, self.momentum, self.eps)
 
 
+class GroupNorm(nn.Module):
+    """torch.nn.GroupNorm's computation (F.group_norm) with the canonical weight and bias."""
+
+    def __init__(self, channels: int, groups: int, eps: float):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = _zeros(channels)
+        self.groups, self.eps = groups, eps
+
+    def forward(self, x):
+        return F.group_norm(x, self.groups, self.weight, self.bias, self.eps)
+
+
 class Maxout(nn.Module):
     """z = W x + b, reshaped [N, units, pieces] (row j*pieces+k is piece k of unit j), max over pieces."""
 
@@ -196,6 +209,7 @@ OP_TABLE = {
     "flatten": lambda L: Fn("flatten", lambda x: x.flatten(1)),
     "dropout": lambda L: Dropout(L.attrs["p"]),
     "batchnorm": lambda L: BatchNorm(L.in_shape[0], L.attrs["momentum"], L.attrs["eps"]),
+    "groupnorm": lambda L: GroupNorm(L.in_shape[0], L.attrs["groups"], L.attrs["eps"]),
     "maxout": lambda L: Maxout(L.in_shape[0], L.attrs["units"], L.attrs["pieces"]),
     "add": lambda L: Fn("add", _sum),
     "multiply": lambda L: Fn("multiply", _product),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..ir import Param
-from .base import Arg, Example, Float, OpDef
+from .base import Arg, Example, Float, Int, OpDef
 
 
 class BatchNorm(OpDef):
@@ -23,4 +23,26 @@ class BatchNorm(OpDef):
                 Param("running_var", c, "ones", trainable=False))
 
 
-BATCHNORM = BatchNorm()
+class GroupNorm(OpDef):
+    name = "groupnorm"
+    args = (Arg("groups", Int(), doc="number of channel groups; must divide the channels"),
+            Arg("eps", Float(lo=0.0, lo_open=True), 1e-5))
+    doc = "normalize each sample over groups of channels (PyTorch GroupNorm), then scale and shift per channel"
+    params_doc = "weight (γ) [C], bias (β) [C]"
+    init_transparent = True
+    examples = (Example((4, 3, 3), "conv2d(4, 1); groupnorm(2)", batches=(1, 3)),
+                Example((6,), "dense(6); groupnorm(3, eps=1e-3)"))
+
+    def shape(self, attrs, ctx):
+        c = ctx.shape[0]
+        if c % attrs["groups"]:
+            ctx.fail(f"{ctx.name}: {attrs['groups']} groups do not divide {c} channels",
+                     f"use a divisor of {c} for `groups`")
+        return tuple(ctx.shape)
+
+    def params(self, attrs, ctx):
+        c = (ctx.shape[0],)
+        return (Param("weight", c, "ones"), Param("bias", c, "zeros"))
+
+
+BATCHNORM, GROUPNORM = BatchNorm(), GroupNorm()
