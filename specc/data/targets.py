@@ -186,14 +186,17 @@ def encode_more_targets(raw: Raw, program: Program, pos, text) -> tuple:
     shaped like the output. Labels given as text, `classes` and stratification apply to the first
     output only.
     """
+    if not raw.more_y:
+        return ()
     model, out = program.model, []
-    for k, (y, output, ol) in enumerate(zip(raw.more_y, model.outputs[1:], program.train.losses[1:]), 2):
+    losses = program.train.losses[1:] if program.train else [None] * len(raw.more_y)
+    for k, (y, output, ol) in enumerate(zip(raw.more_y, model.outputs[1:], losses), 2):
         shape = tuple(model.value_shape(output.value))
         n = len(y)
         where = f"{_name(raw)}, target {k} ({output.name})"
         if y.dtype.kind not in "buif":
             raise DataError(f"{where}: targets of an output after the first must be numbers", pos, source=text)
-        if ol.loss.name in ("cross_entropy", "nll") and y.dtype.kind in "biu" and y.size == n:
+        if ol is not None and ol.loss.name in ("cross_entropy", "nll") and y.dtype.kind in "biu" and y.size == n:
             idx = y.reshape(n).astype(np.int64)
             if len(idx) and (idx.min() < 0 or idx.max() >= shape[0]):
                 i = int(np.flatnonzero((idx < 0) | (idx >= shape[0]))[0])

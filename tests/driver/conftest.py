@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from specc.data.types import Split
 from specc.ir import DataSpec, EarlyStop, Input, Layer, Model, Output, OutputLoss, Param, Program, Spec, TrainSpec
 
 
@@ -38,6 +39,8 @@ class FakeBackend:
         FakeBackend.instances.append(self)
 
     def put_data(self, split, x, y):
+        """The model has one input and one output: the lists hold one array each."""
+        (x,), y = x, (None if y is None else y[0])
         self.data[split] = (np.asarray(x, np.float32), None if y is None else np.asarray(y, np.float32))
 
     def set_order(self, order):
@@ -128,7 +131,7 @@ def make_data(n_train=10, n_val=6, n_test=4, seed=0):
         if n == 0:
             return None
         x = rng.standard_normal((n, 2)).astype(np.float32)
-        return SimpleNamespace(x=x, y=(x @ w + 0.5).astype(np.float32))
+        return Split(x, (x @ w + 0.5).astype(np.float32))
 
     return SimpleNamespace(train=split(n_train), val=split(n_val), test=split(n_test), classes=None, preprocess=None)
 
