@@ -143,6 +143,19 @@ class NumpyBackend:
             outs = [as_list(self.net.outputs([a[s:s + batch_size] for a in xs])) for s in range(0, len(xs[0]), batch_size)]
         return self._join(outs)
 
+    # -- inspection (specc verify) ------------------------------------------------------------
+    def activations(self, x) -> dict[str, np.ndarray]:
+        """{layer name: output} in eval mode for the inputs x (one array per model input)."""
+        with np.errstate(all="ignore"):
+            env = self.net.forward(as_list(x), Context(False))
+        return {layer.name: env[layer.name] for layer in self.program.model.layers}
+
+    def loss_and_grads(self, x, y, training: bool) -> tuple[float, dict[str, np.ndarray]]:
+        """(data loss, {canonical key: gradient}) of one batch; no update, running statistics untouched."""
+        ctx = Context(training, seed=self.seed, step=0, update_buffers=False)
+        loss, grads = self.net.loss_and_grads(as_list(x), as_list(y), ctx)
+        return float(loss), grads
+
     # -- state ------------------------------------------------------------------------------
     def get_params(self) -> dict[str, np.ndarray]:
         return {k: v.astype(np.float32, copy=True) for k, v in self.params.items()}

@@ -69,3 +69,29 @@ def run(sess, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     except Exception as e:  # e.g. a model from elsewhere that wants another dtype or shape
         raise SpecError(f"onnxruntime failed on the inputs: {e}", Pos("<model>")) from None
     return np.concatenate(outs)
+
+
+def layer_outputs(program, params: dict, x) -> dict:
+    """{layer name: output} from onnxruntime for the inputs x (one array per model input).
+
+    The exported graph with the last node of every layer made a graph output (node names are
+    "<layer>/<OpType>[_k]" in lowering order). Layers that lower to no node (dropout) are absent.
+    """
+    from onnx import TensorProto, helper
+
+    from .export import build_model
+
+    model = build_model(program, params)
+    last_output = {}
+    for node in model.graph.node:
+        last_output[node.name.split("/", 1)[0]] = node.output[0]
+    names = {layer.name: last_output[layer.name] for layer in program.model.layers if layer.name in last_output}
+    existing = {o.name for o in model.graph.output}
+    for value in dict.fromkeys(names.values()):
+        if value not in existing:
+            model.graph.output.append(helper.make_tensor_value_info(value, TensorProto.FLOAT, None))
+    sess = session(model)
+    wanted = [o.name for o in sess.get_outputs()]
+    feeds = dict(zip((i.name for i in sess.get_inputs()), x if isinstance(x, (list, tuple)) else [x]))
+    results = dict(zip(wanted, sess.run(wanted, feeds)))
+    return {layer: results[value] for layer, value in names.items()}

@@ -370,6 +370,34 @@ class TorchBackend:
                 outs.append(self._wide(self.eval_net(xb)[1]))
         return self._join(outs)
 
+    # -- inspection (specc verify) --------------------------------------------------------
+    @torch.no_grad()
+    def activations(self, x) -> dict[str, np.ndarray]:
+        """{layer name: output} in eval mode for the inputs x (one array per model input)."""
+        self._mode(False)
+        xs = x if isinstance(x, (list, tuple)) else [x]
+        seen: dict[str, np.ndarray] = {}
+        inputs = [self._tensor(np.asarray(a), self.device, i.dtype != "int") for a, i in zip(xs, self.program.model.inputs)]
+        self.model.run_visiting(inputs, lambda name, v: seen.__setitem__(name, v.to("cpu", torch.float32).numpy().copy()))
+        return seen
+
+    def loss_and_grads(self, x, y, training: bool) -> tuple[float, dict[str, np.ndarray]]:
+        """(data loss, {canonical key: gradient}) of one batch; no update, running statistics restored."""
+        buffers = {k: b.clone() for k, b in self.model.named_buffers()}
+        self._mode(training)
+        model = self.program.model
+        xs = [self._tensor(np.asarray(a), self.device, i.dtype != "int")
+              for a, i in zip(x if isinstance(x, (list, tuple)) else [x], model.inputs)]
+        ys = [self._tensor(np.asarray(t), self.device, True) for t in (y if isinstance(y, (list, tuple)) else [y])]
+        hs, outs = self.model.forward_parts(xs)
+        loss = self._loss(hs, outs, ys)
+        grads = torch.autograd.grad(loss, self.params, allow_unused=True)
+        with torch.no_grad():
+            for k, b in self.model.named_buffers():
+                b.copy_(buffers[k])
+        return float(loss.item()), {k: g.to("cpu", torch.float32).numpy() for k, g in zip(self.param_names, grads)
+                                    if g is not None}
+
     # -- state ---------------------------------------------------------------------------
     def get_params(self) -> dict[str, np.ndarray]:
         return self.model.canonical()

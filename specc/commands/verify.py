@@ -107,47 +107,14 @@ def seeded_batch(program, n, seed):
 
 
 # -- the three implementations -----------------------------------------------------------
-def numpy_activations(program, params, x):
-    """{layer name: output} from the NumPy ops, inference mode, every layer in execution order."""
-    from specc.backends.numpy.model import Network
-    from specc.backends.numpy.ops import Context
-
-    env = Network(program.model, params).forward(x, Context(False))
-    return {layer.name: env[layer.name] for layer in program.model.layers}
-
-
-def numpy_gradients(program, params, x, y, training):
+def backend(name: str, program, params):
+    """A backend of the driver's registry, on the CPU in float32 (numbers comparable with NumPy)."""
     import numpy as np
 
-    from specc.backends.numpy.backend import NumpyBackend
-    from specc.backends.numpy.ops import Context
+    from ..driver import backend_class
 
-    be = NumpyBackend(program, {k: np.array(v) for k, v in params.items()}, seed=0)
-    loss, grads = be.net.loss_and_grads(x, y, Context(training, seed=0, step=0, update_buffers=False))
-    return float(loss), grads
-
-
-def onnx_activations(program, params, x):
-    """{layer name: output} from onnxruntime: each layer's last node output made a graph output."""
-    from onnx import TensorProto, helper
-
-    from specc.backends.onnx.export import build_model
-    from specc.backends.onnx.runtime import session
-
-    model = build_model(program, params)
-    last_output = {}
-    for node in model.graph.node:  # node names are "<layer>/<OpType>[_k]" in lowering order
-        last_output[node.name.split("/", 1)[0]] = node.output[0]
-    names = {layer.name: last_output[layer.name] for layer in program.all_layers() if layer.name in last_output}
-    existing = {o.name for o in model.graph.output}
-    for value in dict.fromkeys(names.values()):
-        if value not in existing:
-            model.graph.output.append(helper.make_tensor_value_info(value, TensorProto.FLOAT, None))
-    sess = session(model)
-    wanted = [o.name for o in sess.get_outputs()]
-    feeds = dict(zip((i.name for i in sess.get_inputs()), x if isinstance(x, list) else [x]))
-    results = dict(zip(wanted, sess.run(wanted, feeds)))
-    return {layer: results[value] for layer, value in names.items()}
+    options = {"device": "cpu", "dtype": "float32"} if name == "torch" else {}
+    return backend_class(name)(program, {k: np.array(v) for k, v in params.items()}, seed=0, **options)
 
 
 # -- comparison ---------------------------------------------------------------------------
@@ -194,18 +161,21 @@ def run(args) -> int:
     has_dropout = any(layer.op == "dropout" for layer in layers)
     notes: list[str] = []
 
-    ref = numpy_activations(program, params, x)
-    l_np, g_np = numpy_gradients(program, params, x, y, training=not has_dropout)
+    reference = backend("numpy", program, params)
+    ref = reference.activations(x)
+    l_np, g_np = reference.loss_and_grads(x, y, training=not has_dropout)
 
     act_t = g_t = None
     l_t = None
+    from ..errors import SpecError
+
     try:
-        from specc.backends.torch import probe
-    except ImportError as e:
-        notes.append(f"PyTorch skipped: {e}")
+        torch_backend = backend("torch", program, params)
+    except SpecError as e:  # torch is not installed
+        notes.append(f"PyTorch skipped: {e.message}")
     else:
-        act_t = probe.activations(program, params, x)
-        l_t, g_t = probe.loss_and_gradients(program, params, x, y, training=not has_dropout)
+        act_t = torch_backend.activations(x)
+        l_t, g_t = torch_backend.loss_and_grads(x, y, training=not has_dropout)
 
     act_o = None
     if args.no_onnx:
@@ -214,14 +184,14 @@ def run(args) -> int:
         try:
             import onnxruntime  # noqa: F401
 
-            from specc.backends.onnx import export  # noqa: F401
+            from specc.backends.onnx.runtime import layer_outputs
         except ImportError as e:
             notes.append(f"onnxruntime skipped: {e}")
         else:
             from ..errors import SpecErrors
 
             try:
-                act_o = onnx_activations(program, params, x)
+                act_o = layer_outputs(program, params, x)
             except SpecErrors as e:
                 notes.append("onnxruntime skipped: the model does not export: "
                              + "; ".join(err.message for err in e.errors))
