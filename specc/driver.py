@@ -402,6 +402,10 @@ class Trainer:
                     order = (stream(self.seed, "shuffle", st.epoch).permutation(self.n_train) if self.shuffle
                              else np.arange(self.n_train))
                     self.backend.set_order(order)
+                    if self.program.data is not None and self.program.data.augment:  # a new copy per epoch
+                        from .data.augment import augment_epoch
+                        x = augment_epoch(self.data.train.x, self.program.data.augment, self.seed, st.epoch)
+                        self.backend.put_data("train", x, self.data.train.y)
                     order_epoch = st.epoch
 
                 # one optimizer step on train[order[start:stop]], lr from the schedule

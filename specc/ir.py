@@ -221,12 +221,13 @@ class DataSpec:
     train: Source | None = None
     val: Source | float | None = None
     test: Source | None = None
-    standardize: bool = False
+    standardize: bool | str | Spec = False  # true | "per_channel" | Spec("normalize", {"mean", "std"})
     scale: float | None = None
     shuffle: bool = True
     target: str | None = None  # "input" for autoencoders
     classes: tuple[str, ...] | None = None
     pos: Pos = field(default=Pos(), compare=False)
+    augment: tuple = ()  # Spec per step (random_crop, hflip, ...), training split only
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,10 @@ def _data(d: DataSpec) -> list[str]:
     elif d.val is not None:
         out.append(f"val = {_value(d.val)}")
     if d.standardize:
-        out.append("standardize = true")
+        mode = d.standardize
+        out.append(f"standardize = {_call(mode) if isinstance(mode, Spec) else mode if isinstance(mode, str) else 'true'}")
+    if d.augment:
+        out.append(f"augment = [{', '.join(_call(a) for a in d.augment)}]")
     if d.scale is not None:
         out.append(f"scale = {_value(d.scale)}")
     if not d.shuffle:

@@ -13,10 +13,10 @@ import math
 import numpy as np
 
 from ..errors import DataError, SpecError, SpecErrors
-from ..ir import Program, Source
+from ..ir import Program, Source, Spec
 from ..rng import stream
 from . import splits as _splits
-from .preprocess import CHUNK, Preprocess, mean_std
+from .preprocess import CHUNK, Preprocess, given_stats, mean_std, mean_std_per_channel
 from .sources import load_source
 from .targets import (class_names, encode_more_targets, encode_targets, reshape_inputs, reshape_more_inputs,
                       uses_indices)
@@ -105,6 +105,8 @@ def _prepare(program: Program, errors: list):
         except SpecError as e:
             errors.append(e)
     val_frac, test_frac = _fractions(program, errors)
+    _check_normalize(program, errors)
+    _check_augment(program, errors)
     if errors:
         return None
 
@@ -194,7 +196,7 @@ def _build(program: Program, prepared) -> Datasets:
     pre = Preprocess(scale=float(d.scale) if d.scale is not None else None)
     pre.apply_(train.x)
     if d.standardize:
-        pre.mean, pre.std = mean_std(train.x)
+        pre.mean, pre.std = _statistics(program, train.x)
         Preprocess(None, pre.mean, pre.std).apply_(train.x)
     for s in (val, test):
         if s is not None:
@@ -206,6 +208,40 @@ def _build(program: Program, prepared) -> Datasets:
             if s is not None:
                 s.y = s.x.reshape((len(s.x), *out))
     return Datasets(train, val, test, classes, pre, task)
+
+
+def _statistics(program: Program, x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """mean and std for `standardize = true | per_channel | normalize(mean, std)`."""
+    mode = program.data.standardize
+    if mode == "per_channel":
+        return mean_std_per_channel(x_train)
+    if isinstance(mode, Spec):  # normalize(mean=[...], std=[...]): given, not fitted
+        return given_stats(mode.args["mean"], mode.args["std"], program.model.input_shape)
+    return mean_std(x_train)
+
+
+def _check_normalize(program: Program, errors: list) -> None:
+    """normalize(mean, std) must have one value per channel of the model input."""
+    mode = program.data.standardize
+    if isinstance(mode, Spec):
+        try:
+            given_stats(mode.args["mean"], mode.args["std"], program.model.input_shape)
+        except ValueError as e:
+            errors.append(SpecError(str(e), mode.pos, source=program.source_text))
+
+
+def _check_augment(program: Program, errors: list) -> None:
+    """Image steps need an image input, and a crop must give back the input's own size."""
+    shape = tuple(program.model.input_shape)
+    for step in program.data.augment:
+        if step.name != "noise" and len(shape) < 2:
+            errors.append(SpecError(f"{step.name} needs an image input [C, H, W] or [H, W]; the input is "
+                                    f"{list(shape)}", step.pos, source=program.source_text))
+        elif step.name == "random_crop" and step.args.get("size") not in (None, shape[-2:]):
+            errors.append(SpecError(f"random_crop(size={list(step.args['size'])}) must keep the input's size "
+                                    f"{list(shape[-2:])} (validation and test images are not cropped)",
+                                    step.pos, source=program.source_text,
+                                    hint="leave size out: random_crop(pad=4) pads and crops back to the input's size"))
 
 
 def _raise(errors: list, program: Program):

@@ -7,6 +7,10 @@ Standardization is per input element (per feature; per pixel for images),
 population std (ddof=0, as scikit-learn's StandardScaler). A feature whose
 std is zero (or negligible next to its mean, i.e. constant up to rounding)
 gets std 1 so it is only centred, never divided by ~0.
+Per-channel statistics (`standardize = per_channel`, or given ones with
+`normalize(mean, std)`) are stored with shape [C, 1, 1] for an image input
+[C, H, W], so the same broadcasting applies them here, in the backends and
+in the ONNX graph.
 """
 from __future__ import annotations
 
@@ -90,6 +94,56 @@ def mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     constant = (std == 0) | (std <= 1e-6 * np.abs(mean))
     std[constant] = 1.0
     return mean.astype(np.float32), std.astype(np.float32)
+
+
+def channel_shape(input_shape) -> tuple[int, ...]:
+    """The shape of per-channel statistics: [C, 1, 1] for [C, H, W], [1, 1] for [H, W], [F] for [F]."""
+    shape = tuple(int(d) for d in input_shape)
+    if len(shape) == 1:
+        return shape  # a vector has no channels: per feature
+    if len(shape) == 2:
+        return (1, 1)
+    return (shape[0],) + (1,) * (len(shape) - 1)
+
+
+def mean_std_per_channel(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and population std per channel (axis 1 of [N, C, ...]), over samples and positions."""
+    if x.ndim == 2:
+        return mean_std(x)
+    stats_shape = channel_shape(x.shape[1:])
+    flat = x.reshape(len(x), stats_shape[0] if x.ndim > 3 else 1, -1)
+    count = flat.shape[0] * flat.shape[2]
+    total = np.zeros(flat.shape[1], np.float64)
+    for i in range(0, len(flat), STATS_CHUNK):
+        total += flat[i:i + STATS_CHUNK].sum(axis=(0, 2), dtype=np.float64)
+    mean = total / count
+    sq = np.zeros_like(mean)
+    for i in range(0, len(flat), STATS_CHUNK):
+        d = flat[i:i + STATS_CHUNK].astype(np.float64)
+        d -= mean[None, :, None]
+        d *= d
+        sq += d.sum(axis=(0, 2))
+    std = np.sqrt(sq / count)
+    std[(std == 0) | (std <= 1e-6 * np.abs(mean))] = 1.0
+    return mean.astype(np.float32).reshape(stats_shape), std.astype(np.float32).reshape(stats_shape)
+
+
+def given_stats(mean, std, input_shape) -> tuple[np.ndarray, np.ndarray]:
+    """`normalize(mean, std)` as statistics of the per-channel shape; a ValueError when the lengths do not fit."""
+    shape = channel_shape(input_shape)
+    out = []
+    for name, v in (("mean", mean), ("std", std)):
+        v = np.asarray(v, np.float32).reshape(-1)
+        if len(v) == 1:
+            v = np.full(shape, v[0], np.float32)
+        elif len(v) == shape[0] and (len(shape) == 1 or len(input_shape) > 2):
+            v = v.reshape(shape)
+        else:
+            what = f"{shape[0]} channels" if len(input_shape) > 2 else (
+                f"{shape[0]} features" if len(shape) == 1 else "one channel")
+            raise ValueError(f"normalize(): {name} has {len(v)} values; the input {list(input_shape)} has {what}")
+        out.append(v)
+    return out[0], out[1]
 
 
 def fit(x_train: np.ndarray, scale: float | None, standardize: bool) -> Preprocess:

@@ -5,7 +5,8 @@ name -> [(argument, type, default or specc.ops.REQUIRED)], in positional
 order. The front end validates `csv(...)`, `mnist(...)` calls against it;
 `load_source` fills defaults the same way for hand-built IR.
 Types: "int", "float", "str", "path" (a string resolved against the spec's
-directory), "str?" (a string or absent: None).
+directory), "str?" (a string or absent: None), "names?" (a list of column
+names or None), "size" ([H, W] or one number), "channels" (1 or 3).
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ SOURCE_DOCS = {
     "circles": "a small circle inside a large one, 2 classes",
     "blobs": "Gaussian blobs around `centers` random centres, one class each",
     "csv": "header row, numeric features; target column of numbers or labels (default: the last column)",
+    "parquet": "a Parquet file: numeric feature columns, a target column of numbers or labels (default: the last)",
+    "images": "an image folder, one subfolder per class (ImageFolder layout), decoded with Pillow",
     "npz": "arrays of a NumPy archive (no pickles)",
     "mnist": "MNIST IDX files in a directory, plain or .gz; part = train | test",
     "sklearn": "a scikit-learn bundled set: digits, iris, wine, breast_cancer, diabetes",
@@ -109,7 +112,7 @@ def load_source(src: Source, program: Program, role: str = "source", want_target
             e.source = text
             raise
 
-    key = "dir" if src.kind == "mnist" else "path"
+    key = "dir" if src.kind in ("mnist", "images") else "path"
     path = resolve_path(a[key], program)
     if not os.path.exists(path):
         raise fail(f"data {'directory' if key == 'dir' else 'file'} not found: {path}",
@@ -118,7 +121,19 @@ def load_source(src: Source, program: Program, role: str = "source", want_target
         from .csvfile import load_csv
         if not os.path.isfile(path):
             raise fail(f"{path} is a directory, not a CSV file")
-        return load_csv(path, a["target"], a["delimiter"], want_target)
+        return load_csv(path, a["target"], a["delimiter"], want_target, _names(a["features"]))
+    if src.kind == "parquet":
+        from .parquet import load_parquet
+        if not os.path.isfile(path):
+            raise fail(f"{path} is a directory, not a Parquet file")
+        return load_parquet(path, a["target"], want_target, _names(a["features"]))
+    if src.kind == "images":
+        from .images import load_images
+        if not os.path.isdir(path):
+            raise fail(f"{path} is a file; images() takes a folder with one subfolder per class")
+        size = a["size"]
+        size = (int(size), int(size)) if isinstance(size, (int, float)) else tuple(int(v) for v in size)
+        return load_images(path, size, int(a["channels"]))
     if src.kind == "npz":
         from .npzfile import load_npz
         return load_npz(path, a["x"], a["y"], want_target)
@@ -129,3 +144,7 @@ def load_source(src: Source, program: Program, role: str = "source", want_target
                        hint=did_you_mean(str(a["part"]), MNIST_FILES))
         return load_mnist(path, a["part"])
     raise fail(f"no loader for data source `{src.kind}`")  # a SOURCES row without a loader
+
+
+def _names(features) -> list[str] | None:
+    return None if features is None else [str(f) for f in features]

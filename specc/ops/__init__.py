@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from . import activations, basic, conv, dense, merges, norm, pool
 from .base import REQUIRED, Arg, Example, OpDef
-from .catalog import INITIALIZERS, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, SOURCES
+from .catalog import AUGMENTS, INITIALIZERS, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, SOURCES
 
 MODULES = (dense, conv, pool, basic, norm, activations, merges)
 
@@ -36,4 +36,4 @@ MERGES = frozenset(n for n, s in OPS.items() if s.kind == "merge")
 PARAMETRIC = frozenset(n for n, s in OPS.items() if type(s).params is not OpDef.params)
 
 __all__ = ["OPS", "ACTIVATIONS", "MERGES", "PARAMETRIC", "REQUIRED", "Arg", "Example", "OpDef", "INITIALIZERS",
-           "LOSSES", "METRICS", "OPTIMIZERS", "SCHEDULES", "SOURCES"]
+           "LOSSES", "METRICS", "OPTIMIZERS", "SCHEDULES", "SOURCES", "AUGMENTS"]

@@ -59,8 +59,9 @@ METRICS = {"accuracy": {}, "top_k": {"k": REQUIRED}, "mse": {}, "mae": {}}
 
 # Data sources: name -> [(argument, type, default or REQUIRED)], in positional order.
 # Types: int, float, str, "str?" (a string or absent), "names" (a key, or a list of keys:
-# one per model input or output), path (resolved against the
-# spec's directory). Loaders live in specc.data; the table is here so checking a
+# one per model input or output), path (resolved against the spec's directory), "names?"
+# (a list of column names or absent), "size" ([H, W] or one number), "channels" (1 or 3).
+# Loaders live in specc.data; the table is here so checking a
 # spec needs no NumPy.
 SOURCES: dict[str, list[tuple[str, str, object]]] = {
     "xor": [("n", "int", 4), ("noise", "float", 0.0)],
@@ -68,8 +69,20 @@ SOURCES: dict[str, list[tuple[str, str, object]]] = {
     "moons": [("n", "int", 200), ("noise", "float", 0.1)],
     "circles": [("n", "int", 200), ("noise", "float", 0.05), ("factor", "float", 0.5)],
     "blobs": [("n", "int", 200), ("centers", "int", 3), ("std", "float", 1.0), ("dim", "int", 2)],
-    "csv": [("path", "path", REQUIRED), ("target", "str?", None), ("delimiter", "str", ",")],
+    "csv": [("path", "path", REQUIRED), ("target", "str?", None), ("delimiter", "str", ","), ("features", "names?", None)],
+    "parquet": [("path", "path", REQUIRED), ("target", "str?", None), ("features", "names?", None)],
+    "images": [("dir", "path", REQUIRED), ("size", "size", REQUIRED), ("channels", "channels", 3)],
     "npz": [("path", "path", REQUIRED), ("x", "names", "x"), ("y", "names", "y")],
     "mnist": [("dir", "path", REQUIRED), ("part", "str", "train")],
     "sklearn": [("name", "str", REQUIRED)],
+}
+
+# Training-time augmentation (`augment = [...]` in `data`): name -> [(argument, type, default)].
+# Types: "size?" ([H, W], one number, or None for the input's size), "int0" (0 or more),
+# "float+" (above 0), "prob" (in [0, 1]). Implemented in specc/data/augment.py.
+AUGMENTS: dict[str, list[tuple[str, str, object]]] = {
+    "random_crop": [("size", "size?", None), ("pad", "int0", 4)],
+    "hflip": [("p", "prob", 0.5)],
+    "random_rotate": [("degrees", "float+", REQUIRED)],
+    "noise": [("std", "float+", REQUIRED)],
 }

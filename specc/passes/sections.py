@@ -11,10 +11,12 @@ import os
 from .. import syntax as S
 from ..errors import Collector, SpecError, did_you_mean
 from ..ir import DataSpec, EarlyStop, Model, OutputLoss, Pos, Source, Spec, TrainSpec
-from ..ops import LOSSES, METRICS, OPTIMIZERS, REQUIRED, SCHEDULES, SOURCES
-from ..values import (as_bool, as_float, as_int, as_name, as_number_list, as_str, bind, call_parts, is_value, plain, show)
+from ..ops import AUGMENTS, LOSSES, METRICS, OPTIMIZERS, REQUIRED, SCHEDULES, SOURCES
+from ..values import (as_bool, as_float, as_int, as_name, as_number_list, as_pair, as_str, bind, call_parts, is_value,
+                      plain, show)
 
-DATA_KEYS = ("source", "split", "train", "val", "test", "standardize", "scale", "shuffle", "target", "classes")
+DATA_KEYS = ("source", "split", "train", "val", "test", "standardize", "scale", "shuffle", "target", "classes",
+             "augment")
 TRAIN_KEYS = ("loss", "optimizer", "schedule", "batch", "epochs", "steps", "l2", "weight_decay", "clip_norm",
               "early_stop", "metrics", "seed")
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
@@ -79,6 +81,16 @@ def resolve_source(v, spec_dir: str, what: str) -> Source:
                 resolved[arg] = [as_name(i, w) for i in value.items]
             else:
                 resolved[arg] = as_name(value, w)
+        elif typ == "names?":
+            if not isinstance(value, S.ListV) or not value.items:
+                raise SpecError(f"{w} must be a list of column names, got `{show(value)}`", value.pos)
+            resolved[arg] = tuple(as_name(i, w) for i in value.items)
+        elif typ == "size":
+            resolved[arg] = as_pair(value, w)
+        elif typ == "channels":
+            resolved[arg] = as_int(value, w, lo=1)
+            if resolved[arg] not in (1, 3):
+                raise SpecError(f"{w} must be 1 (grey) or 3 (RGB), got {resolved[arg]}", value.pos)
         else:
             resolved[arg] = plain(value)
     return Source(name, resolved, pos)
@@ -122,10 +134,11 @@ def resolve_data(section: S.Section | None, spec_dir: str, errors: Collector) ->
     scale = _checked(errors, as_float, val("scale"), "`scale`", 0.0, None, True) if "scale" in a else None
     return DataSpec(
         source=source, split=split, train=train, val=v, test=test,
-        standardize=bool(_checked(errors, as_bool, val("standardize"), "`standardize`")) if "standardize" in a else False,
+        standardize=(_checked(errors, _standardize, val("standardize")) or False) if "standardize" in a else False,
         scale=scale,
         shuffle=(_checked(errors, as_bool, val("shuffle"), "`shuffle`") is not False) if "shuffle" in a else True,
-        target=target, classes=classes, pos=section.pos)
+        target=target, classes=classes, pos=section.pos,
+        augment=(_checked(errors, _augment, val("augment")) or ()) if "augment" in a else ())
 
 
 def _split(v) -> tuple[float, ...]:
@@ -137,6 +150,57 @@ def _split(v) -> tuple[float, ...]:
     if parts[0] <= 0:
         raise SpecError("`split` must keep some data for training", v.pos)
     return tuple(parts) if len(parts) == 3 else (parts[0], 0.0, parts[1])
+
+
+def _standardize(v) -> bool | str | Spec:
+    """`true`/`false`, `per_channel`, or `normalize(mean=[...], std=[...])` (given per-channel statistics)."""
+    if isinstance(v, S.NameV) and v.id == "per_channel":
+        return "per_channel"
+    if not isinstance(v, S.CallV):
+        if isinstance(v, S.NameV) and v.id not in ("true", "false"):
+            raise SpecError(f"`standardize` must be true, false, per_channel or normalize(mean=[...], std=[...]), "
+                            f"got `{show(v)}`", v.pos, did_you_mean(v.id, ["per_channel", "normalize"]))
+        return as_bool(v, "`standardize`")
+    name, args, kwargs, pos = call_parts(v, "`standardize`")
+    if name != "normalize":
+        raise SpecError(f"`standardize` takes normalize(mean=[...], std=[...]), not `{name}(...)`", pos,
+                        did_you_mean(name, ["normalize"]))
+    bound = bind(name, args, kwargs, {"mean": REQUIRED, "std": REQUIRED}, "standardize", pos)
+    mean = as_number_list(bound["mean"], "normalize's `mean`")
+    std = as_number_list(bound["std"], "normalize's `std`")
+    if not mean or not std or len(mean) != len(std):
+        raise SpecError(f"normalize(): `mean` and `std` need one value per channel, got {len(mean)} and {len(std)}",
+                        pos)
+    if any(s <= 0 for s in std):
+        raise SpecError("normalize(): every `std` must be above 0", bound["std"].pos)
+    return Spec("normalize", {"mean": tuple(mean), "std": tuple(std)}, pos)
+
+
+def _augment(v) -> tuple[Spec, ...]:
+    """`augment = [random_crop(pad=4), hflip, random_rotate(15), noise(0.1)]`, checked against AUGMENTS."""
+    items = v.items if isinstance(v, S.ListV) else (v,)
+    out = []
+    for item in items:
+        name, args, kwargs, pos = call_parts(item, "an augmentation")
+        if name not in AUGMENTS:
+            raise SpecError(f"unknown augmentation `{name}`", pos, did_you_mean(name, AUGMENTS) or
+                            f"augmentations: {', '.join(AUGMENTS)}")
+        bound = bind(name, args, kwargs, {a: d for a, _, d in AUGMENTS[name]}, "augmentation", pos)
+        resolved = {}
+        for arg, typ, _default in AUGMENTS[name]:
+            value, w = bound[arg], f"{name}'s `{arg}`"
+            if not is_value(value):
+                resolved[arg] = value
+            elif typ == "size?":
+                resolved[arg] = as_pair(value, w)
+            elif typ == "int0":
+                resolved[arg] = as_int(value, w, lo=0)
+            elif typ == "prob":
+                resolved[arg] = as_float(value, w, 0.0, 1.0)
+            else:  # float+
+                resolved[arg] = as_float(value, w, 0.0, None, True)
+        out.append(Spec(name, resolved, pos))
+    return tuple(out)
 
 
 def _classes(v) -> tuple[str, ...]:

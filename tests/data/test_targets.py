@@ -15,7 +15,8 @@ def csv_file(tmp_path, text, name="d.csv"):
 def test_sources_table_shape():
     for name, args in SOURCES.items():
         for arg, typ, default in args:
-            assert isinstance(arg, str) and typ in {"int", "float", "str", "str?", "names", "path"}
+            assert isinstance(arg, str) and typ in {"int", "float", "str", "str?", "names", "path", "names?", "size",
+                                                    "channels"}
     assert SOURCES["csv"][0] == ("path", "path", REQUIRED)
     assert [a for a, _, _ in SOURCES["mnist"]] == ["dir", "part"]
 

@@ -1,0 +1,81 @@
+"""Image folders in the ImageFolder layout: `dir/<class name>/<image files>`.
+
+Classes are the subfolder names (sorted, like torchvision's ImageFolder);
+files are decoded with Pillow (the `data` extra), converted to grey (1
+channel) or RGB (3), resized to `size` = [H, W] (bilinear) and stored as
+uint8 [N, C, H, W], channels first like every image in specc. Decoding runs
+on a thread pool (Pillow releases the GIL while it decodes). A file Pillow
+cannot read is named in the error; files without an image extension are
+skipped (.DS_Store, notes).
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ..errors import DataError
+from ..ir import Pos
+from .types import Raw
+
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+EXTRA_HINT = "pip install 'specc[data]'  (Pillow decodes images)"
+BATCH = 256  # images per task handed to a worker thread
+
+
+def list_images(root: str) -> tuple[list[str], list[str], list[str]]:
+    """(class names, file paths, the class of each file), in sorted order."""
+    classes = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
+    if not classes:
+        loose = [e.name for e in os.scandir(root) if e.name.lower().endswith(EXTENSIONS)]
+        raise DataError(f"no class folders in {root}", Pos(root),
+                        hint="put each class's images in a subfolder named after the class (dir/cat/1.png, "
+                             "dir/dog/2.png)" + (f"; found {len(loose)} images directly in the folder" if loose else ""))
+    files, labels = [], []
+    for name in classes:
+        folder = os.path.join(root, name)
+        found = sorted(f for f in os.listdir(folder)
+                       if f.lower().endswith(EXTENSIONS) and os.path.isfile(os.path.join(folder, f)))
+        if not found:
+            raise DataError(f"class folder {name!r} holds no images ({', '.join(EXTENSIONS)})", Pos(folder))
+        files += [os.path.join(folder, f) for f in found]
+        labels += [name] * len(found)
+    return classes, files, labels
+
+
+def load_images(root: str, size: tuple[int, int], channels: int = 3, workers: int | None = None) -> Raw:
+    try:
+        from PIL import Image
+    except ImportError:
+        raise DataError("reading images needs Pillow, which is not installed", Pos(root), hint=EXTRA_HINT) from None
+    classes, files, labels = list_images(root)
+    h, w = size
+    x = np.empty((len(files), channels, h, w), np.uint8)
+    mode = "L" if channels == 1 else "RGB"
+
+    def decode(start: int) -> None:
+        for i in range(start, min(start + BATCH, len(files))):
+            x[i] = decode_one(Image, files[i], mode, (w, h))
+
+    workers = workers or min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers) as pool:
+        for _ in pool.map(decode, range(0, len(files), BATCH)):
+            pass  # re-raises the first DataError
+    return Raw(x=x, y=np.array(labels, dtype=str), file=root,
+               features=f"images of shape [{channels}, {h}, {w}]", labels=True, label_names=tuple(classes))
+
+
+def decode_one(Image, path: str, mode: str, wh: tuple[int, int]) -> np.ndarray:
+    """One file as uint8 [C, H, W]; a DataError naming the file when Pillow cannot read it."""
+    try:
+        with Image.open(path) as im:
+            if im.format == "JPEG":
+                im.draft(mode, wh)  # decode JPEGs at a reduced scale when that is enough
+            im = im.convert(mode)
+            if im.size != wh:
+                im = im.resize(wh, Image.BILINEAR)
+            a = np.asarray(im, dtype=np.uint8)
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise DataError(f"cannot read the image {path}: {e}", Pos(path)) from None
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)

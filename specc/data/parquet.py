@@ -1,0 +1,96 @@
+"""Parquet files: numeric feature columns, one optional target column (numbers or labels).
+
+The same rules as CSV (csvfile.choose_columns): the target defaults to the
+last column, `features=[...]` picks and orders the feature columns. Columns
+are read with pyarrow (the `data` extra) and copied once into a float32
+array. A Parquet file has no lines, so problems name the column and the row
+(counted from 1, as a spreadsheet would).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError
+from ..ir import Pos
+from .csvfile import choose_columns
+from .types import Raw
+
+EXTRA_HINT = "pip install 'specc[data]'  (pyarrow reads Parquet)"
+
+
+def load_parquet(path: str, target: str | None = None, want_target: bool = True,
+                 features: list[str] | None = None) -> Raw:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError("reading Parquet needs pyarrow, which is not installed", Pos(path), hint=EXTRA_HINT) from None
+    where = Pos(path)
+    try:
+        header = list(pq.read_schema(path).names)
+    except (pa.ArrowException, OSError) as e:
+        raise DataError(f"not a readable Parquet file ({_reason(e)})", where) from None
+    cols, tcol = choose_columns(path, header, target, want_target, features, where)
+    names = [header[j] for j in cols] + ([header[tcol]] if tcol is not None else [])
+    try:
+        table = pq.read_table(path, columns=names)
+    except (pa.ArrowException, OSError) as e:
+        raise DataError(f"cannot read the Parquet file ({_reason(e)})", where) from None
+    n = table.num_rows
+    if n == 0:
+        raise DataError("the file has columns but no rows", where)
+
+    x = np.empty((n, len(cols)), np.float32)
+    for k, j in enumerate(cols):
+        name = header[j]
+        column = table.column(name)
+        _check_column(path, name, column, pa, numeric_only=True)
+        start = 0
+        for chunk in column.chunks:
+            x[start:start + len(chunk), k] = chunk.to_numpy(zero_copy_only=False)
+            start += len(chunk)
+        bad = np.flatnonzero(~np.isfinite(x[:, k]))
+        if len(bad):
+            raise DataError(f"column {name!r}, row {bad[0] + 1}: {x[bad[0], k]} is not a finite number", where)
+
+    y = y_text = None
+    labels = False
+    if tcol is not None:
+        name = header[tcol]
+        column = table.column(name)
+        _check_column(path, name, column, pa, numeric_only=False)
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column, kind = column.cast(kind.value_type), kind.value_type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            y, labels = np.asarray(column.to_numpy(zero_copy_only=False), dtype=str), True
+        else:
+            y = column.to_numpy().astype(np.float64)
+            bad = np.flatnonzero(~np.isfinite(y))
+            if len(bad):
+                raise DataError(f"row {bad[0] + 1}: the target {name!r} is {y[bad[0]]}, not a finite number", where)
+            if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+                y_text = y.astype(np.int64).astype(str)  # matched against `classes` written as numbers
+    n_f = len(cols)
+    return Raw(x=x, y=y, file=path, features=f"{n_f} feature column{'s' if n_f != 1 else ''}",
+               labels=labels, y_text=y_text)
+
+
+def _check_column(path, name, column, pa, numeric_only: bool) -> None:
+    """Missing values and non-numeric feature columns, named with the column and the first row."""
+    kind = column.type
+    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+    if numeric_only and not numeric:
+        raise DataError(f"column {name!r} holds {kind} values; feature columns must be numeric", Pos(path),
+                        hint="only the target column may hold labels")
+    if not numeric and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                            or pa.types.is_dictionary(kind)):
+        raise DataError(f"the target {name!r} holds {kind} values; a target holds numbers or labels", Pos(path))
+    if column.null_count:
+        first = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
+        raise DataError(f"column {name!r} has {column.null_count} missing value{'s' if column.null_count != 1 else ''} "
+                        f"(the first in row {first + 1})", Pos(path))
+
+
+def _reason(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
