@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from specc.data import load_data
+from specc.data.parquet import load_parquet
+from specc.errors import DataError
+from specc.ir import DataSpec, Source
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+
+def write(tmp_path, columns, name="d.parquet"):
+    path = tmp_path / name
+    pq.write_table(pa.table(columns), str(path))
+    return str(path)
+
+
+def test_numeric_columns_last_is_the_target(tmp_path):
+    raw = load_parquet(write(tmp_path, {"a": [1, 2], "b": [0.5, 1.5], "y": [3.0, 4.0]}))
+    assert raw.x.dtype == np.float32 and raw.x.tolist() == [[1, 0.5], [2, 1.5]]
+    assert raw.y.tolist() == [3.0, 4.0] and raw.features == "2 feature columns"
+
+
+def test_labels_features_and_named_target(tmp_path, program):
+    path = write(tmp_path, {"label": ["dog", "cat", "dog"], "a": [1.0, 2.0, 3.0], "b": [4, 5, 6], "c": [0, 0, 0]})
+    raw = load_parquet(path, target="label", features=["b", "a"])
+    assert raw.x.tolist() == [[4, 1], [5, 2], [6, 3]] and raw.labels and list(raw.y) == ["dog", "cat", "dog"]
+    p = program(DataSpec(train=Source("parquet", {"path": path, "target": "label", "features": ("b", "a")})),
+                input_shape=(2,), path=str(tmp_path / "s.nn"))
+    ds = load_data(p)
+    assert ds.classes == ("cat", "dog") and ds.train.y.tolist() == [1, 0, 1]
+
+
+def test_dictionary_labels_and_integer_targets_matched_as_text(tmp_path, program):
+    path = write(tmp_path, {"a": [1.0, 2.0], "y": pa.array(["x", "z"]).dictionary_encode()})
+    assert list(load_parquet(path).y) == ["x", "z"]
+    path = write(tmp_path, {"a": [1.0, 2.0], "y": [3, 7]}, "n.parquet")
+    spec = DataSpec(train=Source("parquet", {"path": path}), classes=("7", "3"))
+    assert load_data(program(spec, input_shape=(1,), path=str(tmp_path / "s.nn"))).train.y.tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("columns, kw, pattern", [
+    ({"a": ["x", "y"], "y": [1, 2]}, {}, "column 'a' holds string values; feature columns must be numeric"),
+    ({"a": [1.0, None, None], "y": [1, 2, 3]}, {}, "column 'a' has 2 missing values \\(the first in row 2\\)"),
+    ({"a": [1.0, float("inf")], "y": [1, 2]}, {}, "column 'a', row 2: inf is not a finite number"),
+    ({"a": [1.0, 2.0], "y": [1.0, float("nan")]}, {}, "row 2: the target 'y' is nan"),
+    ({"a": [1.0], "y": [1]}, {"target": "lable"}, "no target column 'lable'"),
+    ({"a": [1.0], "y": [1]}, {"features": ["b"]}, "no feature column 'b'"),
+])
+def test_errors_name_file_column_and_row(tmp_path, columns, kw, pattern):
+    path = write(tmp_path, columns)
+    with pytest.raises(DataError, match=pattern) as e:
+        load_parquet(path, **kw)
+    assert e.value.pos.file == path
+
+
+def test_not_a_parquet_file(tmp_path):
+    p = tmp_path / "d.parquet"
+    p.write_text("a,b\n1,2\n")
+    with pytest.raises(DataError, match="not a readable Parquet file"):
+        load_parquet(str(p))
+
+
+def test_without_pyarrow_the_error_names_the_extra(tmp_path, monkeypatch):
+    import builtins
+    real = builtins.__import__
+    monkeypatch.setattr(builtins, "__import__",
+                        lambda name, *a, **k: (_ for _ in ()).throw(ImportError(name)) if name.startswith("pyarrow")
+                        else real(name, *a, **k))
+    with pytest.raises(DataError, match="needs pyarrow") as e:
+        load_parquet(str(tmp_path / "d.parquet"))
+    assert "specc[data]" in e.value.render()
