@@ -7,8 +7,8 @@ the column. Blank lines are skipped; a UTF-8 byte-order mark is ignored.
 
 Two readers, one behaviour:
   * the fast one is pyarrow's multi-threaded CSV reader (the `data` extra),
-    parsing feature columns straight to float32 (no float64 or text copy of
-    the table is ever held);
+    parsing feature columns straight to float32, piece by piece into one
+    preallocated array (no float64 or whole-table copy is ever held);
   * the exact one walks the file with Python's `csv` module. It runs when
     pyarrow is not installed, when the fast reader fails or sees anything
     it cannot place exactly (a bad cell, a ragged row, blank lines inside
@@ -26,7 +26,7 @@ from ..errors import DataError, did_you_mean
 from ..ir import Pos
 from .types import Raw
 
-READ_BLOCK = 1 << 24  # bytes per block when counting lines
+CHUNK_BYTES = 1 << 22  # bytes of the file parsed at a time (4 MB: pyarrow's threads still get 4 blocks)
 
 
 def load_csv(path: str, target: str | None = None, delimiter: str = ",", want_target: bool = True,
@@ -89,7 +89,15 @@ def _describe(n: int) -> str:
 # ---- the fast reader ----------------------------------------------------------
 
 def _load_fast(path, target, delimiter, want_target, features) -> Raw | None:
-    """pyarrow's reader; None when pyarrow is missing or the exact reader must decide."""
+    """pyarrow's reader; None when pyarrow is missing or the exact reader must decide.
+
+    The file is parsed in pieces of about CHUNK_BYTES, cut at line ends, each
+    straight into its rows of one preallocated float32 array: the peak is that
+    array plus one piece, not a whole Arrow table next to the array. The rows
+    of every piece must equal its lines, so each sample's line number is known
+    (a blank line or a quoted line break inside sends the file to the exact
+    reader).
+    """
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -101,38 +109,57 @@ def _load_fast(path, target, delimiter, want_target, features) -> Raw | None:
         return None  # empty file, blank lines before the header, repeated names: the exact reader words it
     header = head[0]
     cols, tcol = choose_columns(path, header, target, want_target, features)
+    n = _record_lines(path) - 1
+    if n <= 0:
+        return None
     names = [f"c{j}" for j in range(len(header))]
     types = {names[j]: pa.float32() for j in cols}
     if tcol is not None:
         types[names[tcol]] = pa.string()
-    try:
-        table = pcsv.read_csv(
-            path,
-            read_options=pcsv.ReadOptions(column_names=names, skip_rows=1),
-            parse_options=pcsv.ParseOptions(delimiter=delimiter),
-            convert_options=pcsv.ConvertOptions(
-                column_types=types, include_columns=[names[j] for j in cols] + ([names[tcol]] if tcol is not None else []),
-                null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False))
-    except (pa.ArrowException, UnicodeDecodeError, OSError):
-        return None
-    n = table.num_rows
-    if n == 0 or _record_lines(path) != n + 1:
-        return None  # no rows, or blank lines / multi-line records: line numbers need the exact reader
+    options = dict(
+        read_options=pcsv.ReadOptions(column_names=names),
+        parse_options=pcsv.ParseOptions(delimiter=delimiter),
+        convert_options=pcsv.ConvertOptions(
+            column_types=types, include_columns=[names[j] for j in cols] + ([names[tcol]] if tcol is not None else []),
+            null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False))
 
     x = np.empty((n, len(cols)), np.float32)
-    for k, j in enumerate(cols):
-        start = 0
-        for chunk in table.column(names[j]).chunks:
-            x[start:start + len(chunk), k] = chunk.to_numpy(zero_copy_only=True)
-            start += len(chunk)
-        table = table.drop_columns([names[j]])  # frees the column's buffers as we go
-    if not np.isfinite(x).all():
+    targets = []
+    done = 0
+    with open(path, "rb") as f:
+        f.readline()  # the header (and a byte-order mark)
+        while piece := f.read(CHUNK_BYTES):
+            piece += f.readline()  # finish the last line
+            last = not f.peek(1) if hasattr(f, "peek") else False
+            rows = piece.count(b"\n") + (0 if piece.endswith(b"\n") else 1)
+            if last:
+                rows -= _trailing_blank_lines(piece[-4096:])
+            if rows == 0:
+                continue
+            try:
+                table = pcsv.read_csv(pa.py_buffer(piece), **options)
+            except (pa.ArrowException, UnicodeDecodeError):
+                return None
+            if table.num_rows != rows or done + rows > n:
+                return None
+            for k, j in enumerate(cols):
+                column = table.column(names[j])
+                at = done
+                for chunk in column.chunks:
+                    x[at:at + len(chunk), k] = chunk.to_numpy(zero_copy_only=True)
+                    at += len(chunk)
+            if tcol is not None:
+                targets.append(pc.utf8_trim_whitespace(table.column(names[tcol])))  # a copy: the piece can go
+            done += rows
+            del table
+            pa.default_memory_pool().release_unused()  # the piece's buffers back to the system before the next
+    if done != n or not np.isfinite(x).all():
         return None
 
     y = y_text = None
     is_text = False
     if tcol is not None:
-        texts = pc.utf8_trim_whitespace(table.column(names[tcol]))
+        texts = pa.chunked_array([c for t in targets for c in t.chunks], pa.string())
         if pc.any(pc.equal(pc.utf8_length(texts), 0)).as_py():
             return None
         try:
@@ -164,7 +191,7 @@ def _record_lines(path: str) -> int:
     """The number of lines in the file, not counting blank lines at its end."""
     count, tail = 0, b""
     with open(path, "rb") as f:
-        while block := f.read(READ_BLOCK):
+        while block := f.read(CHUNK_BYTES):
             count += block.count(b"\n")
             tail = block[-4096:] if len(block) >= 4096 else (tail + block)[-4096:]
     if tail and not tail.endswith(b"\n"):
