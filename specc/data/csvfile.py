@@ -130,12 +130,9 @@ def _load_fast(path, target, delimiter, want_target, features) -> Raw | None:
         f.readline()  # the header (and a byte-order mark)
         while piece := f.read(CHUNK_BYTES):
             piece += f.readline()  # finish the last line
-            last = not f.peek(1) if hasattr(f, "peek") else False
-            rows = piece.count(b"\n") + (0 if piece.endswith(b"\n") else 1)
-            if last:
-                rows -= _trailing_blank_lines(piece[-4096:])
-            if rows == 0:
-                continue
+            if done == n:
+                break  # only the blank lines at the end are left (n does not count them)
+            rows = min(piece.count(b"\n") + (0 if piece.endswith(b"\n") else 1), n - done)
             try:
                 table = pcsv.read_csv(pa.py_buffer(piece), **options)
             except (pa.ArrowException, UnicodeDecodeError):

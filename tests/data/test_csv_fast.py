@@ -46,10 +46,12 @@ GOOD = {
 }
 
 
+@pytest.mark.parametrize("piece", [1 << 22, 5], ids=["one piece", "a piece per line"])
 @pytest.mark.parametrize("name", GOOD)
-def test_fast_reader_reads_good_files_like_the_exact_one(tmp_path, monkeypatch, name):
+def test_fast_reader_reads_good_files_like_the_exact_one(tmp_path, monkeypatch, name, piece):
     text, kw = GOOD[name]
     path = write(tmp_path, text)
+    monkeypatch.setattr(csvfile, "CHUNK_BYTES", piece)
     with monkeypatch.context() as m:
         no_exact(m)
         fast = load_csv(path, **kw)
@@ -88,7 +90,9 @@ def test_line_numbers_of_the_fast_reader_feed_label_errors(tmp_path, monkeypatch
     rows = "".join(f"{i},{'cat' if i != 700 else 'emu'}\n" for i in range(1000))
     path = write(tmp_path, "a,label\n" + rows)
     no_exact(monkeypatch)
+    monkeypatch.setattr(csvfile, "CHUNK_BYTES", 1000)  # many pieces
     raw = load_csv(path)
+    assert raw.x[:, 0].tolist() == list(range(1000))
     i = int(np.flatnonzero(raw.y == "emu")[0])
     assert raw.where(i)[0].line == 702
 
