@@ -72,7 +72,8 @@ def decode_one(Image, path: str, mode: str, wh: tuple[int, int]) -> np.ndarray:
         with Image.open(path) as im:
             if im.format == "JPEG":
                 im.draft(mode, wh)  # decode JPEGs at a reduced scale when that is enough
-            im = im.convert(mode)
+            if im.mode != mode:
+                im = im.convert(mode)
             if im.size != wh:
                 im = im.resize(wh, Image.BILINEAR)
             a = np.asarray(im, dtype=np.uint8)

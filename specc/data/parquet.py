@@ -2,8 +2,8 @@
 
 The same rules as CSV (csvfile.choose_columns): the target defaults to the
 last column, `features=[...]` picks and orders the feature columns. Columns
-are read with pyarrow (the `data` extra) and copied once into a float32
-array. A Parquet file has no lines, so problems name the column and the row
+are read with pyarrow (the `data` extra) one at a time, each straight into
+its column of one preallocated float32 array. A Parquet file has no lines, so problems name the column and the row
 (counted from 1, as a spreadsheet would).
 """
 from __future__ import annotations
@@ -33,32 +33,43 @@ def load_parquet(path: str, target: str | None = None, want_target: bool = True,
     cols, tcol = choose_columns(path, header, target, want_target, features, where)
     names = [header[j] for j in cols] + ([header[tcol]] if tcol is not None else [])
     try:
-        table = pq.read_table(path, columns=names)
+        reader = pq.ParquetFile(path)
+        schema = reader.schema_arrow
+        n = reader.metadata.num_rows
     except (pa.ArrowException, OSError) as e:
         raise DataError(f"cannot read the Parquet file ({_reason(e)})", where) from None
-    n = table.num_rows
     if n == 0:
         raise DataError("the file has columns but no rows", where)
+    for j in cols:
+        _check_type(path, header[j], schema.field(header[j]).type, pa, numeric_only=True)
+    if tcol is not None:
+        _check_type(path, header[tcol], schema.field(header[tcol]).type, pa, numeric_only=False)
 
+    # column by column into one preallocated array: the peak is the array plus one column
     x = np.empty((n, len(cols)), np.float32)
+    try:
+        for k, j in enumerate(cols):
+            column = reader.read(columns=[header[j]]).column(0)
+            _check_nulls(path, header[j], column)
+            at = 0
+            for chunk in column.chunks:
+                x[at:at + len(chunk), k] = chunk.to_numpy(zero_copy_only=False)
+                at += len(chunk)
+            del column
+        target_column = reader.read(columns=[header[tcol]]).column(0) if tcol is not None else None
+    except (pa.ArrowException, OSError) as e:
+        raise DataError(f"cannot read the Parquet file ({_reason(e)})", where) from None
     for k, j in enumerate(cols):
-        name = header[j]
-        column = table.column(name)
-        _check_column(path, name, column, pa, numeric_only=True)
-        start = 0
-        for chunk in column.chunks:
-            x[start:start + len(chunk), k] = chunk.to_numpy(zero_copy_only=False)
-            start += len(chunk)
         bad = np.flatnonzero(~np.isfinite(x[:, k]))
         if len(bad):
-            raise DataError(f"column {name!r}, row {bad[0] + 1}: {x[bad[0], k]} is not a finite number", where)
+            raise DataError(f"column {header[j]!r}, row {bad[0] + 1}: {x[bad[0], k]} is not a finite number", where)
 
     y = y_text = None
     labels = False
     if tcol is not None:
         name = header[tcol]
-        column = table.column(name)
-        _check_column(path, name, column, pa, numeric_only=False)
+        column = target_column
+        _check_nulls(path, name, column)
         kind = column.type
         if pa.types.is_dictionary(kind):
             column, kind = column.cast(kind.value_type), kind.value_type
@@ -76,9 +87,8 @@ def load_parquet(path: str, target: str | None = None, want_target: bool = True,
                labels=labels, y_text=y_text)
 
 
-def _check_column(path, name, column, pa, numeric_only: bool) -> None:
-    """Missing values and non-numeric feature columns, named with the column and the first row."""
-    kind = column.type
+def _check_type(path, name, kind, pa, numeric_only: bool) -> None:
+    """Feature columns are numeric; a target holds numbers or labels."""
     numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
     if numeric_only and not numeric:
         raise DataError(f"column {name!r} holds {kind} values; feature columns must be numeric", Pos(path),
@@ -86,6 +96,10 @@ def _check_column(path, name, column, pa, numeric_only: bool) -> None:
     if not numeric and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
                             or pa.types.is_dictionary(kind)):
         raise DataError(f"the target {name!r} holds {kind} values; a target holds numbers or labels", Pos(path))
+
+
+def _check_nulls(path, name, column) -> None:
+    """Missing values, named with the column and the first row (counted from 1)."""
     if column.null_count:
         first = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
         raise DataError(f"column {name!r} has {column.null_count} missing value{'s' if column.null_count != 1 else ''} "
