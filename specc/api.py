@@ -33,12 +33,19 @@ class Compiled:
     def __repr__(self) -> str:
         return f"<specc.Compiled model {self.program.model.name!r} from {self.program.path}>"
 
-    def train(self, backend: str = "numpy", *, out=None, resume=None, quiet: bool = True, **options) -> "TrainedModel":
-        """Train and return the trained model. Extra keyword arguments go to the backend (device=, amp=, ...)."""
+    def train(self, backend: str = "numpy", *, out=None, resume=None, quiet: bool = True,
+              x=None, y=None, val=None, test=None, **options) -> "TrainedModel":
+        """Train and return the trained model. Extra keyword arguments go to the backend (device=, amp=, ...);
+        one the backend does not take is an error.
+
+        `x`, `y` (NumPy arrays or pandas DataFrames/Series), `val=(x, y)`, `test=(x, y)` train on arrays
+        instead of the data block's sources (see specc/data/arrays.py)."""
         from .driver import Trainer
 
+        check_backend_options(backend, options)
+        data = array_datasets(self.program, x, y, val, test)
         result = Trainer(self.program, backend=backend, out=out, resume=resume, quiet=quiet, options=options,
-                         overrides=self.overrides).run()
+                         overrides=self.overrides, data=data).run()
         return TrainedModel(self.program, result.params, result.run_dir, _preprocess_of(result.run_dir),
                             result.classes, result)
 
@@ -78,6 +85,66 @@ class TrainedModel:
             self._backend = backend_class("numpy")(self.program, self.params, seed=seed)
         out = self._backend.predict(Preprocess.from_arrays(self.preprocess).apply(x), batch_size)
         return out[0] if single else out
+
+
+    def evaluate(self, x, y) -> dict:
+        """Loss and the spec's metrics on raw inputs x and targets y (NumPy or pandas), with the
+        run's preprocessing and classes: {"loss": ..., "accuracy": ...}."""
+        return evaluate_arrays(self, x, y)
+
+
+def check_backend_options(backend, options: dict) -> None:
+    """Keyword arguments a backend does not take are an error, not silently ignored."""
+    import inspect
+
+    from .driver import backend_class
+    from .errors import SpecError, did_you_mean
+
+    params = inspect.signature(backend_class(backend).__init__).parameters
+    known = [p for p, v in params.items() if v.kind == v.KEYWORD_ONLY and p not in ("seed",)]
+    known += ["x", "y", "val", "test", "out", "resume", "quiet"]
+    for key in options:
+        if key not in known:
+            raise SpecError(f"train() got an unknown keyword argument {key!r}",
+                            hint=did_you_mean(key, known) or f"known: {', '.join(sorted(known))}")
+
+
+def array_datasets(program: Program, x, y, val, test):
+    """Datasets from arrays given to train(), or None to read the data block (x not given)."""
+    from .errors import SpecError
+
+    if x is None:
+        if y is not None or val is not None or test is not None:
+            raise SpecError("train(): y=, val= and test= go with x=; without x the data block is read")
+        return None
+    from .data import load_data
+    from .data.arrays import raws_from
+
+    return load_data(program, raws_from(x, y, val, test))
+
+
+def evaluate_arrays(model: "TrainedModel", x, y) -> dict:
+    """TrainedModel.evaluate: targets encoded with the run's classes, the run's saved preprocessing."""
+    from .data.arrays import to_raw
+    from .data.preprocess import Preprocess
+    from .data.targets import class_names, encode_targets, reshape_inputs, uses_indices
+    from .data.types import Datasets, Split
+    from .driver import evaluate_run
+    from .errors import SpecError
+
+    program = model.program
+    if model.run_dir is None:
+        raise SpecError("evaluate() needs a trained run (weights saved in a run directory)")
+    raw = to_raw(x, y, "evaluate")
+    pos = program.data.pos if program.data is not None else program.model.pos
+    xs = np.array(reshape_inputs(raw, program.model.input_shape, pos, program.source_text), np.float32)
+    if program.data is not None and program.data.target == "input":
+        raise SpecError("evaluate() takes targets; for an autoencoder (target = input) use predict()")
+    classes = tuple(model.classes) if model.classes else class_names(program, [raw])
+    ys, _ = encode_targets(raw, program, uses_indices(program, [raw]), classes, pos, program.source_text)
+    split = Split(xs, ys)
+    return evaluate_run(program, model.run_dir, split="test",
+                        data=Datasets(split, None, split, classes, Preprocess()))
 
 
 def _preprocess_of(run_dir) -> dict:

@@ -8,12 +8,13 @@ returns every independent problem instead of raising the first.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
 from ..errors import DataError, SpecError, SpecErrors
-from ..ir import Program, Source, Spec
+from ..ir import DataSpec, Program, Source, Spec
 from ..rng import stream
 from . import splits as _splits
 from .preprocess import CHUNK, Preprocess, given_stats, mean_std, mean_std_per_channel
@@ -80,15 +81,16 @@ def _finish_errors(errors: list, program: Program) -> list:
     return errors
 
 
-def _prepare(program: Program, errors: list):
-    """Everything up to the split; None when an error was collected."""
+def _prepare(program: Program, errors: list, arrays: dict[str, Raw] | None = None):
+    """Everything up to the split; None when an error was collected.
+    `arrays`: Raws given from Python ({"train", "val", "test"}) instead of the data block's sources."""
     d = program.data
     text = program.source_text
     if d is None:
         errors.append(SpecError("the spec has no data block", program.model.pos, source=text))
         return None
     try:
-        roles = _roles(program)
+        roles = _roles(program) if arrays is None else [(r, Source("arrays", {}, d.pos)) for r in arrays]
     except SpecError as e:
         errors.append(e)
         return None
@@ -97,14 +99,14 @@ def _prepare(program: Program, errors: list):
     xs, more_x = {}, {}
     for role, src in roles:
         try:
-            raw = load_source(src, program, role, want_target=not autoencoder)
+            raw = load_source(src, program, role, want_target=not autoencoder) if arrays is None else arrays[role]
             _check_counts(raw, program, src)
             raws[role] = raw
             xs[role] = reshape_inputs(raw, program.model.input_shape, src.pos, text)
             more_x[role] = reshape_more_inputs(raw, program, src.pos, text)
         except SpecError as e:
             errors.append(e)
-    val_frac, test_frac = _fractions(program, errors)
+    val_frac, test_frac = _fractions(program, errors) if arrays is None else (0.0, 0.0)
     _check_normalize(program, errors)
     _check_augment(program, errors)
     if errors:
@@ -251,10 +253,15 @@ def _raise(errors: list, program: Program):
     raise SpecErrors(errors)
 
 
-def load_data(program: Program) -> Datasets:
-    """Load, check, split and preprocess the data of a program (raises DataError / SpecErrors)."""
+def load_data(program: Program, arrays: dict[str, Raw] | None = None) -> Datasets:
+    """Load, check, split and preprocess the data of a program (raises DataError / SpecErrors).
+
+    `arrays` ({"train": Raw, "val": ..., "test": ...}, see data/arrays.py) replaces the
+    data block's sources; a spec without a data block then uses the defaults."""
     errors: list = []
-    prepared = _prepare(program, errors)
+    if arrays is not None and program.data is None:
+        program = dataclasses.replace(program, data=DataSpec(pos=program.model.pos))
+    prepared = _prepare(program, errors, arrays)
     if errors:
         _raise(errors, program)
     return _build(program, prepared)
