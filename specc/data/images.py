@@ -35,11 +35,10 @@ def list_images(root: str) -> tuple[list[str], list[str], list[str]]:
     files, labels = [], []
     for name in classes:
         folder = os.path.join(root, name)
-        found = sorted(f for f in os.listdir(folder)
-                       if f.lower().endswith(EXTENSIONS) and os.path.isfile(os.path.join(folder, f)))
+        found = sorted(e.path for e in os.scandir(folder) if e.name.lower().endswith(EXTENSIONS) and e.is_file())
         if not found:
             raise DataError(f"class folder {name!r} holds no images ({', '.join(EXTENSIONS)})", Pos(folder))
-        files += [os.path.join(folder, f) for f in found]
+        files += found
         labels += [name] * len(found)
     return classes, files, labels
 
