@@ -76,6 +76,8 @@ def decode_one(Image, path: str, mode: str, wh: tuple[int, int]) -> np.ndarray:
             if im.size != wh:
                 im = im.resize(wh, Image.BILINEAR)
             a = np.asarray(im, dtype=np.uint8)
+    except Image.UnidentifiedImageError:
+        raise DataError("cannot read the image: not a format Pillow decodes, or a damaged file", Pos(path)) from None
     except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise DataError(f"cannot read the image {path}: {e}", Pos(path)) from None
+        raise DataError(f"cannot read the image: {e}", Pos(path)) from None
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)

@@ -47,9 +47,9 @@ def test_unreadable_file_is_named(tmp_path):
     root = make_folder(tmp_path / "set")
     bad = tmp_path / "set" / "dog" / "broken.png"
     bad.write_bytes(b"\x89PNG not really")
-    with pytest.raises(DataError, match="cannot read the image .*broken.png") as e:
+    with pytest.raises(DataError, match="cannot read the image") as e:
         load_images(root, (6, 5), 3)
-    assert e.value.pos.file == str(bad)
+    assert e.value.pos.file == str(bad) and str(bad) in e.value.render()
 
 
 @pytest.mark.parametrize("layout, pattern", [
