@@ -133,10 +133,17 @@ def _specc_images(root):
 
 
 def _mnist_program(directory, standardize, val=0.0):
-    from specc.ir import DataSpec, Layer, Model, Program, Source, Spec, TrainSpec
-    layers = (Layer("dense_1", "dense", {"units": 10}, (784,), (10,)), Layer("softmax_1", "softmax", {}, (10,), (10,)))
-    data = DataSpec(train=Source("mnist", {"dir": directory}), scale=1 / 255, standardize=standardize, val=val)
-    return Program(Model("mlp", "image", (784,), layers), data, TrainSpec(Spec("cross_entropy"), Spec("sgd", {"lr": 0.1})))
+    """Compiled from text, so the bench follows the IR whatever its shape."""
+    from specc.frontend import compile_text
+    return compile_text(f"""
+model mlp {{
+    input image [784]
+    dense(10)
+    softmax
+}}
+data {{ train = mnist("{directory}"); scale = {1 / 255!r}; standardize = {str(standardize).lower()}; val = {val} }}
+train {{ loss = cross_entropy; optimizer = sgd(lr=0.1) }}
+""")
 
 
 def _idx_baseline(d):
