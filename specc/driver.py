@@ -405,7 +405,7 @@ class Trainer:
                     if self.program.data is not None and self.program.data.augment:  # a new copy per epoch
                         from .data.augment import augment_epoch
                         x = augment_epoch(self.data.train.x, self.program.data.augment, self.seed, st.epoch)
-                        self.backend.put_data("train", x, self.data.train.y)
+                        self.backend.put_data("train", [x, *self.data.train.more_x], self.data.train.targets)
                     order_epoch = st.epoch
 
                 # one optimizer step on train[order[start:stop]], lr from the schedule

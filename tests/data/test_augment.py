@@ -117,7 +117,8 @@ def _train_recording(tmp_path, backend, monkeypatch):
         put = cls.put_data
 
         def recording(self, split, x, y):
-            calls.append((split, np.array(x, np.float32)))
+            first = x[0] if isinstance(x, (list, tuple)) else x  # one array per model input
+            calls.append((split, np.array(first, np.float32)))
             return put(self, split, x, y)
         monkeypatch.setattr(cls, "put_data", recording)
 
