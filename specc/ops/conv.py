@@ -51,7 +51,8 @@ class Conv2d(OpDef):
     params_doc = "weight [filters, C, kh, kw], bias [filters]"
     examples = (Example((2, 6, 6), "conv2d(3, 3, pad=1)"),
                 Example((2, 6, 5), "conv2d(3, [3, 2], stride=[2, 1], pad=same)"),
-                Example((3, 7, 7), "conv2d(2, 3, stride=2, pad=1, bias=false)"))
+                Example((3, 7, 7), "conv2d(2, 3, stride=2, pad=1, bias=false)"),
+                Example((2, 7, 6), "conv2d(2, 4, stride=2, pad=same, bias=false)"))
 
     def resolve(self, attrs, ctx):
         ctx.need_image()

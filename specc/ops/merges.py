@@ -49,9 +49,12 @@ class Concat(Merge):
 
 ADD = Merge("add", "elementwise sum of values of one shape",
             (Example((4,), "dense(4, name=\"a\"); from x; dense(4, name=\"b\"); add(a, b)"),
-             Example((5,), "dense(4); residual { dense(4); tanh }")))
+             Example((5,), "dense(4); residual { dense(4); tanh }"),
+             Example((2, 4, 4), "residual { conv2d(2, 3, pad=1); relu }")))
 MULTIPLY = Merge("multiply", "elementwise product of values of one shape",
-                 (Example((4,), "dense(3, name=\"a\"); from x; dense(3, name=\"b\"); multiply(a, b)"),))
+                 (Example((4,), "dense(3, name=\"a\"); from x; dense(3, name=\"b\"); multiply(a, b)"),
+                  Example((4,), "dense(3, name=\"a\"); from x; dense(3, name=\"b\"); multiply(a, b, a)")))
 CONCAT = Concat("concat", "join values along the feature axis",
                 (Example((4,), "dense(3, name=\"a\"); from x; dense(2, name=\"b\"); concat(a, b); dense(2)"),
-                 Example((2, 4, 4), "conv2d(2, 3, pad=1, name=\"a\"); from x; conv2d(3, 1, name=\"b\"); concat(a, b)")))
+                 Example((2, 4, 4), "conv2d(2, 3, pad=1, name=\"a\"); from x; conv2d(3, 1, name=\"b\"); concat(a, b)"),
+                 Example((2, 4, 4), "conv2d(2, 3, pad=1, name=\"a\"); concat(a, x)")))

@@ -30,8 +30,10 @@ class Pool(OpDef):
 
 MAXPOOL = Pool("maxpool", "max over each receptive field",
                (Example((3, 4, 4), "maxpool(2)", distinct=True),
-                Example((2, 5, 7), "maxpool([3, 2], stride=[1, 2])", distinct=True)))
+                Example((2, 5, 7), "maxpool([3, 2], stride=[1, 2])", distinct=True),
+                Example((2, 5, 5), "maxpool(3, stride=1)", distinct=True)))
 AVGPOOL = Pool("avgpool", "mean over each receptive field",
                (Example((3, 4, 4), "avgpool(2)"), Example((2, 5, 6), "avgpool(3, stride=[2, 1])")))
 L2POOL = Pool("l2pool", "sqrt of the sum of squares over each receptive field",
-              (Example((3, 4, 4), "l2pool(2)"), Example((2, 5, 5), "l2pool([2, 3], stride=[1, 2])")))
+              (Example((3, 4, 4), "l2pool(2)"), Example((2, 5, 5), "l2pool([2, 3], stride=[1, 2])"),
+               Example((2, 4, 4), "relu; step(threshold=9.0); l2pool(2)", kinks=(0.0,))))

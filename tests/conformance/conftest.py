@@ -1,0 +1,5 @@
+"""Makes this directory's helper module (conformance_cases) importable under --import-mode=importlib."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
