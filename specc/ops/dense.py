@@ -40,7 +40,8 @@ class Maxout(OpDef):
     doc = "max over `pieces` affine maps"
     shape_doc = "[in] → [units]"
     params_doc = "weight [units·pieces, in] (row j·pieces + k is piece k of unit j), bias [units·pieces]"
-    examples = (Example((5,), "maxout(3, pieces=3)", distinct=True), Example((4,), "maxout(2)", distinct=True))
+    examples = (Example((5,), "maxout(3, pieces=3)", distinct=True), Example((4,), "maxout(2)", distinct=True),
+                Example((6,), "maxout(3, pieces=4)", distinct=True))
 
     def shape(self, attrs, ctx):
         ctx.need_vector()
