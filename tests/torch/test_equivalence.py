@@ -1,5 +1,9 @@
 """Cross-backend equivalence: the torch lowering against the NumPy reference.
 
+Losses, optimizers, schedules and whole training runs; each op alone (forward
+and gradients, float64 and float32) is the conformance suite's job
+(tests/conformance/test_torch.py).
+
 Most comparisons run both backends in float64, where both compute the same
 formulas and differ only by summation order (~1e-16 relative per op), so a
 tolerance of 1e-9 is still five orders of magnitude above the noise while any
@@ -14,7 +18,7 @@ torch = pytest.importorskip("torch")
 numpy_backend = pytest.importorskip("specc.backends.numpy.backend")
 
 import torch_irbuild as irbuild  # noqa: E402
-from torch_cases import LOSS_CASES, OP_CASES  # noqa: E402
+from torch_cases import LOSS_CASES  # noqa: E402
 from specc.backends.numpy.ops import Context  # noqa: E402
 from specc.backends.torch.backend import TorchBackend  # noqa: E402
 from specc.init import initial_params  # noqa: E402
@@ -74,27 +78,6 @@ def _compare(prog, x, y, training=True, tol=F64):
     with torch.no_grad():
         out_t = be.model.eval()(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(out_t, be_np.net.outputs(x), **tol)
-
-
-@pytest.mark.parametrize("case", OP_CASES, ids=[c[0] for c in OP_CASES])
-def test_op_forward_and_gradients_float64(case):
-    _id, shape, specs = case
-    prog = irbuild.program(shape, specs, loss="mse")
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal((6, *shape))
-    _compare(prog, x, _targets(prog, 6, "float", rng), training=_id != "dropout_eval")
-
-
-@pytest.mark.parametrize("case", OP_CASES, ids=[c[0] for c in OP_CASES])
-def test_op_forward_and_gradients_float32(case):
-    """float32: each op is a handful of roundings of values O(1); a few ulp (1.2e-7 each)
-    accumulated over sums of <= 50 terms stays below 1e-5 absolute and relative."""
-    _id, shape, specs = case
-    prog = irbuild.program(shape, specs, loss="mse")
-    rng = np.random.default_rng(4)
-    x = rng.standard_normal((6, *shape)).astype(np.float32)
-    _compare(prog, x, _targets(prog, 6, "float", rng).astype(np.float32), training=_id != "dropout_eval",
-             tol=dict(rtol=1e-5, atol=1e-5))
 
 
 @pytest.mark.parametrize("case", LOSS_CASES, ids=[f"{c[0] if isinstance(c[0], str) else c[0][0]}-{c[2]}" for c in LOSS_CASES])
