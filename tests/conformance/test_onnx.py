@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
-from conformance_cases import CASES, IDS, make_input, numpy_context, random_params
+from conformance_cases import CASES, make_input, numpy_context, random_params
 from onnx.reference import ReferenceEvaluator
 
 from specc.backends.onnx import runtime

@@ -1,10 +1,13 @@
 """The model runner and NumpyBackend: residual, batchnorm statistics, dropout,
 step, the update order against PyTorch, state handling, non-finite diagnosis.
 
-IR is built by hand here (small helpers below) so these tests do not depend on
-the front end.
+Models are written as spec text and compiled by the front end (tests/specbuild.py),
+so these tests run exactly the graphs users' specs produce.
 """
 from __future__ import annotations
+
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -14,57 +17,46 @@ from specc.backends.numpy.backend import NumpyBackend
 from specc.backends.numpy.model import Network
 from specc.backends.numpy.ops import Context
 from specc.init import initial_params
-from specc.ir import Layer, Model, Param, Program, Spec, TrainSpec
 
-SGD = Spec("sgd", {"lr": 0.1, "momentum": 0.9, "nesterov": False})
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from specbuild import call, program as _program  # noqa: E402
 
-
-# -- hand-built IR ------------------------------------------------------------------------------
-def dense(name, n_in, n_out, init="glorot_normal"):
-    return Layer(name, "dense", {"units": n_out, "bias": True, "init": init}, (n_in,), (n_out,), params=(
-        Param("weight", (n_out, n_in), init, fan_in=n_in, fan_out=n_out, decay=True),
-        Param("bias", (n_out,), "normal", {"std": 0.1})))
+SGD = ("sgd", {"lr": 0.1, "momentum": 0.9})
 
 
-def act(name, op, shape, **attrs):
-    return Layer(name, op, attrs, shape, shape)
-
-
-def batchnorm(name, c, shape):
-    return Layer(name, "batchnorm", {"momentum": 0.1, "eps": 1e-5}, shape, shape, params=(
-        Param("weight", (c,), "normal", {"std": 1.0}), Param("bias", (c,), "normal", {"std": 1.0}),
-        Param("running_mean", (c,), "zeros", trainable=False),
-        Param("running_var", (c,), "ones", trainable=False)))
-
-
-def residual(name, body):
-    return Layer(name, "residual", {}, body[0].in_shape, body[-1].out_shape, body=tuple(body))
-
-
-def program(layers, loss="cross_entropy", optimizer=SGD, **train):
-    model = Model("net", "x", layers[0].in_shape, tuple(layers))
-    return Program(model, None, TrainSpec(loss=Spec(loss, {}), optimizer=optimizer, **train))
+# -- programs from spec text ------------------------------------------------------------------
+def program(in_shape, items, loss="cross_entropy", optimizer=SGD, **train):
+    lines = [f"    loss = {loss}", f"    optimizer = {call(optimizer)}"] + [f"    {k} = {v}" for k, v in train.items()]
+    return _program(in_shape, items, name="net", train="\n".join(lines))
 
 
 def params64(prog, seed=0):
-    return {k: v.astype(np.float64) for k, v in initial_params(prog, seed).items()}
+    """Initial parameters in float64, with the constant-initialized ones (biases, batchnorm's
+    weight and bias) made random, so a wrong bias or scale path cannot hide behind 0 or 1."""
+    rng = np.random.default_rng(seed + 100)
+    out = {k: v.astype(np.float64) for k, v in initial_params(prog, seed).items()}
+    for key, layer, p in prog.all_params():
+        if p.trainable and p.init in ("zeros", "ones"):
+            out[key] = rng.normal(0.0, 1.0 if layer.op == "batchnorm" else 0.1, p.shape)
+    return out
 
 
 def mlp(**train):
-    return program([dense("dense_1", 4, 6), act("relu_1", "relu", (6,)), dense("dense_2", 6, 3),
-                    act("softmax_1", "softmax", (3,))], **train)
+    return program([4], [("dense", {"units": 6}), ("relu",), ("dense", {"units": 3}), ("softmax",)], **train)
+
+
+def net_of(prog, params):
+    return Network(prog.model, params, prog.train.losses)
 
 
 # -- the runner -------------------------------------------------------------------------------
 def test_whole_network_gradients_match_finite_differences():
     """Residual body, batchnorm (batch statistics) and a fused softmax loss, end to end.
-    Tolerance as in test_ops.py (float64 central differences, h = 1e-6)."""
-    layers = [dense("dense_1", 4, 6), residual("residual_1", [dense("dense_2", 6, 6), act("tanh_1", "tanh", (6,))]),
-              batchnorm("batchnorm_1", 6, (6,)), act("elu_1", "elu", (6,), alpha=1.0),
-              dense("dense_3", 6, 3), act("softmax_1", "softmax", (3,))]
-    prog = program(layers)
+    Tolerance as in tests/conformance/test_numpy.py (float64 central differences, h = 1e-6)."""
+    prog = program([4], [("dense", {"units": 6}), ("residual", [("dense", {"units": 6}), ("tanh",)]),
+                         ("batchnorm",), ("elu", {"alpha": 1.0}), ("dense", {"units": 3}), ("softmax",)])
     params = params64(prog)
-    net = Network(prog.model, params, prog.train.loss)
+    net = net_of(prog, params)
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((5, 4)), rng.integers(0, 3, 5)
     ctx = lambda: Context(True, update_buffers=False)  # noqa: E731
@@ -90,10 +82,9 @@ def test_whole_network_gradients_match_finite_differences():
 
 
 def test_residual_adds_the_input():
-    prog = program([residual("residual_1", [dense("dense_1", 3, 3), act("relu_1", "relu", (3,))]),
-                    act("softmax_1", "softmax", (3,))])
+    prog = program([3], [("residual", [("dense", {"units": 3}), ("relu",)]), ("softmax",)])
     params = params64(prog)
-    net = Network(prog.model, params, prog.train.loss)
+    net = net_of(prog, params)
     x = np.random.default_rng(0).standard_normal((4, 3))
     inner = np.maximum(x @ params["dense_1.weight"].T + params["dense_1.bias"], 0)
     z = x + inner
@@ -102,9 +93,9 @@ def test_residual_adds_the_input():
 
 
 def test_batchnorm_running_statistics_and_eval_mode():
-    prog = program([dense("dense_1", 3, 4), batchnorm("batchnorm_1", 4, (4,)), dense("dense_2", 4, 2)], loss="mse")
+    prog = program([3], [("dense", {"units": 4}), ("batchnorm", {"momentum": 0.1}), ("dense", {"units": 2})], loss="mse")
     params = params64(prog)
-    net = Network(prog.model, params, prog.train.loss)
+    net = net_of(prog, params)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((8, 3))
     h = x @ params["dense_1.weight"].T + params["dense_1.bias"]
@@ -121,31 +112,34 @@ def test_batchnorm_running_statistics_and_eval_mode():
 
 
 def test_dropout_is_inverted_reproducible_and_identity_in_eval():
-    prog = program([act("dropout_1", "dropout", (1000,), p=0.25)], loss="mse")
-    net = Network(prog.model, {}, prog.train.loss)
+    prog = program([1000], [("dropout", {"p": 0.25})], loss="mse")
+    net = net_of(prog, {})
     x = np.ones((50, 1000), np.float32)
-    y = net.forward(x, Context(True, seed=3, step=7))
+
+    def out(ctx, tape=None):
+        return net.forward(x, ctx, tape=tape)["dropout_1"]
+
+    y = out(Context(True, seed=3, step=7))
     kept = y != 0
     # 50k Bernoulli(0.75) draws: the kept fraction has sd ~0.002; 0.01 is a 5-sigma band
     assert abs(kept.mean() - 0.75) < 0.01
     np.testing.assert_allclose(y[kept], 1 / 0.75, rtol=1e-6)  # survivors scaled by 1/(1-p)
     assert y.dtype == np.float32
-    np.testing.assert_array_equal(y, net.forward(x, Context(True, seed=3, step=7)))  # same stream
-    assert not np.array_equal(y, net.forward(x, Context(True, seed=3, step=8)))  # new step, new mask
-    np.testing.assert_array_equal(net.forward(x, Context(False)), x)
+    np.testing.assert_array_equal(y, out(Context(True, seed=3, step=7)))  # same stream
+    assert not np.array_equal(y, out(Context(True, seed=3, step=8)))  # new step, new mask
+    np.testing.assert_array_equal(out(Context(False)), x)
     # the gradient goes through the same mask
     tape = []
-    net.forward(x, Context(True, seed=3, step=7), tape=tape)
-    dx, _ = net.backward(np.ones_like(x), tape)
-    np.testing.assert_array_equal(dx, y)
+    out(Context(True, seed=3, step=7), tape)
+    dvalues, _ = net.backward({"dropout_1": np.ones_like(x)}, tape)
+    np.testing.assert_array_equal(dvalues["x"], y)
 
 
 def test_step_passes_zero_gradient():
     """step's derivative is zero wherever it exists: layers below it get zero gradients."""
-    prog = program([dense("dense_1", 3, 4), act("step_1", "step", (4,), threshold=0.0), dense("dense_2", 4, 2)],
-                   loss="mse")
+    prog = program([3], [("dense", {"units": 4}), ("step", {"threshold": 0.0}), ("dense", {"units": 2})], loss="mse")
     params = params64(prog)
-    net = Network(prog.model, params, prog.train.loss)
+    net = net_of(prog, params)
     rng = np.random.default_rng(0)
     _, grads = net.loss_and_grads(rng.standard_normal((6, 3)), rng.standard_normal((6, 2)), Context(True))
     assert not grads["dense_1.weight"].any() and not grads["dense_1.bias"].any()
@@ -235,8 +229,8 @@ def test_float64_params_give_float64_compute():
 
 
 def test_nonfinite_layer_names_the_first_bad_layer():
-    prog = program([dense("dense_1", 4, 6), act("relu_1", "relu", (6,)), dense("dense_2", 6, 6),
-                    act("tanh_1", "tanh", (6,)), dense("dense_3", 6, 3), act("softmax_1", "softmax", (3,))])
+    prog = program([4], [("dense", {"units": 6}), ("relu",), ("dense", {"units": 6}), ("tanh",), ("dense", {"units": 3}),
+                         ("softmax",)])
     init = initial_params(prog, 0)
     init["dense_2.weight"] = np.full_like(init["dense_2.weight"], np.inf)
     be = NumpyBackend(prog, init, seed=0)
@@ -252,10 +246,10 @@ def test_nonfinite_layer_names_the_first_bad_layer():
 
 def test_options_for_regression_losses():
     """mse on a sigmoid model is not fused: the gradient flows through the sigmoid."""
-    prog = program([dense("dense_1", 2, 1), act("sigmoid_1", "sigmoid", (1,), steepness=1.0)], loss="mse")
+    prog = program([2], [("dense", {"units": 1}), ("sigmoid", {"steepness": 1.0})], loss="mse")
     params = params64(prog)
-    net = Network(prog.model, params, prog.train.loss)
-    assert not net.fused
+    net = net_of(prog, params)
+    assert [fused for _value, fused, _steep in net.loss_inputs] == [False]
     x, y = np.array([[0.5, -1.0]]), np.array([[1.0]])
     loss, grads = net.loss_and_grads(x, y, Context(True))
     o = 1 / (1 + np.exp(-(x @ params["dense_1.weight"].T + params["dense_1.bias"])))
@@ -267,24 +261,14 @@ def test_small_cnn_matches_torch_autograd():
     """Ops chained as in a real CNN (conv2d hands NHWC-memory views to the next op):
     outputs and every gradient equal torch's in float64 (tolerance: summation order only)."""
     F = torch.nn.functional
-    conv_attrs = lambda f, k, s, p: {"filters": f, "kernel": (k, k), "stride": (s, s), "pad": p,  # noqa: E731
-                                     "bias": True, "init": "he_normal"}
-    layers = [
-        Layer("conv2d_1", "conv2d", conv_attrs(4, 3, 1, (0, 0, 0, 0)), (2, 9, 9), (4, 7, 7), params=(
-            Param("weight", (4, 2, 3, 3), "he_normal", fan_in=18, fan_out=36, decay=True),
-            Param("bias", (4,), "normal", {"std": 0.1}))),
-        act("relu_1", "relu", (4, 7, 7)),
-        Layer("maxpool_1", "maxpool", {"size": (2, 2), "stride": (1, 1)}, (4, 7, 7), (4, 6, 6)),
-        Layer("conv2d_2", "conv2d", conv_attrs(3, 3, 2, (1, 1, 0, 0)), (4, 6, 6), (3, 3, 3), params=(
-            Param("weight", (3, 4, 3, 3), "he_normal", fan_in=36, fan_out=27, decay=True),
-            Param("bias", (3,), "normal", {"std": 0.1}))),
-        batchnorm("batchnorm_1", 3, (3, 3, 3)),
-        Layer("avgpool_1", "avgpool", {"size": (2, 2), "stride": (1, 1)}, (3, 3, 3), (3, 2, 2)),
-        Layer("flatten_1", "flatten", {}, (3, 2, 2), (12,)),
-        dense("dense_1", 12, 5), act("softmax_1", "softmax", (5,))]
-    prog = program(layers)
+    prog = program([2, 9, 9], [("conv2d", {"filters": 4, "kernel": 3, "init": "he_normal"}), ("relu",),
+                               ("maxpool", {"size": 2, "stride": 1}),
+                               ("conv2d", {"filters": 3, "kernel": 3, "stride": 2, "pad": "same", "init": "he_normal"}),
+                               ("batchnorm",), ("avgpool", {"size": 2, "stride": 1}), ("flatten",),
+                               ("dense", {"units": 5}), ("softmax",)])
+    assert prog.model.layers[3].attrs["pad"] == (0, 0, 1, 1)  # `same`, stride 2: the extra row/column at the end
     params = params64(prog)
-    net = Network(prog.model, params, prog.train.loss)
+    net = net_of(prog, params)
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((4, 2, 9, 9)), rng.integers(0, 5, 4)
     loss, grads, dx = net.loss_and_grads(x, y, Context(True, update_buffers=False), input_grad=True)
@@ -292,7 +276,7 @@ def test_small_cnn_matches_torch_autograd():
     t = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     xt = torch.tensor(x, requires_grad=True)
     h = F.max_pool2d(F.relu(F.conv2d(xt, t["conv2d_1.weight"], t["conv2d_1.bias"])), 2, 1)
-    h = F.conv2d(F.pad(h, (1, 0, 1, 0)), t["conv2d_2.weight"], t["conv2d_2.bias"], stride=2)
+    h = F.conv2d(F.pad(h, (0, 1, 0, 1)), t["conv2d_2.weight"], t["conv2d_2.bias"], stride=2)
     h = F.batch_norm(h, None, None, t["batchnorm_1.weight"], t["batchnorm_1.bias"], training=True)
     h = F.avg_pool2d(h, 2, 1).flatten(1)
     tl = F.cross_entropy(F.linear(h, t["dense_1.weight"], t["dense_1.bias"]), torch.tensor(y))
