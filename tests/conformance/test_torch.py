@@ -11,9 +11,10 @@ float64: both compute the same formulas and differ only by summation order
 magnitude above the noise while any semantic difference (a wrong pad side, a
 biased/unbiased variance, a missing 1/N) is >= 1e-3.
 float32: each value is a handful of roundings (1.2e-7 each) of O(1) numbers,
-summed over at most ~150 terms (a conv weight's gradient over batch x H x W);
-the gap stays below ~2e-6 (measured), so rtol 1e-5 / atol 2e-5 holds with a
-margin and is still far below a semantic difference.
+summed over at most ~150 terms (a conv weight's gradient over batch x H x W).
+Measured over every case, the largest gap beyond rtol * |NumPy| is 5.4e-7
+(batchnorm-1 at batch 3: gradients through batch statistics), so rtol 1e-5 /
+atol 1e-5 leaves an ~20x margin and is still far below a semantic difference.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from specc.backends.torch.model import build_model  # noqa: E402
 # Cases torch cannot reproduce, and why (checked by name, so a renamed case cannot hide here).
 SKIP = {"dropout-1": "training-mode dropout: the masks come from different generators (docs/ARCHITECTURE.md); "
                      "NumPy's mask is checked by finite differences, torch's dropout in tests/torch/test_lowering.py"}
-TOL = {np.float64: dict(rtol=1e-9, atol=1e-10), np.float32: dict(rtol=1e-5, atol=2e-5)}
+TOL = {np.float64: dict(rtol=1e-9, atol=1e-10), np.float32: dict(rtol=1e-5, atol=1e-5)}
 
 
 def torch_run(program, params, x, rs, training, dtype):
