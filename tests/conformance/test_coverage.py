@@ -39,3 +39,10 @@ def test_onnx_table_matches_the_exportable_ops():
     exportable = {name for name, op in OPS.items() if op.exportable}
     assert sorted(exportable - set(OP_TABLE)) == [], "exportable ops without an ONNX lowering"
     assert sorted(set(OP_TABLE) - exportable) == [], "ONNX lowerings for ops that do not exist or are not exportable"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.example.training], ids=lambda c: c.id)
+def test_training_batchnorm_cases_use_batches_of_two_or_more(case):
+    """Batch statistics of one example are degenerate (zero variance, a zero input gradient)."""
+    if any(layer.op == "batchnorm" for layer in case.program.model.layers):
+        assert min(case.example.batches) >= 2, f"{case.id}: give it batches=(2, ...) or more"
