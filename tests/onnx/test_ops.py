@@ -26,6 +26,9 @@ NODES = {
     "dropout": [(V, [("dropout", dict(p=0.5)), ("relu", {})], ["Relu"])],
     "batchnorm": [(V, [("batchnorm", dict(eps=1e-3))], ["BatchNormalization"]),
                   (IMG, [("batchnorm", {})], ["BatchNormalization"])],
+    "groupnorm": [((4, 3, 3), [("groupnorm", dict(groups=2))],
+                   ["Reshape", "ReduceMean", "Sub", "Mul", "ReduceMean", "Add", "Sqrt", "Div", "Shape", "Reshape",
+                    "Reshape", "Mul", "Reshape", "Add"])],
     "maxout": [(V, [("maxout", dict(units=3, pieces=4))], ["Gemm", "Reshape", "ReduceMax"])],
     "add": [(V, [("residual", [("dense", dict(units=6)), ("tanh", {})])], ["Gemm", "Tanh", "Add"]),
             (IMG, [("residual", [("conv2d", dict(filters=2, kernel=3, pad=1)), ("relu", {})])], ["Conv", "Relu", "Add"]),
@@ -49,6 +52,7 @@ NODES = {
     "elu": [(V, [("elu", dict(alpha=0.7))], ["Elu"])],
     "selu": [(V, [("selu", {})], ["Selu"])],
     "softplus": [(V, [("softplus", {})], ["Softplus"])],
+    "gelu": [(V, [("gelu", {})], ["Div", "Erf", "Add", "Mul", "Mul"])],
     "softmax": [(V, [("softmax", {})], ["Softmax"])],
     "log_softmax": [(V, [("log_softmax", {})], ["LogSoftmax"])],
 }
