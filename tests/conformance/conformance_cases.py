@@ -14,6 +14,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
 from specc.frontend import compile_text
 from specc.ir import Program
@@ -59,8 +60,6 @@ IDS = [c.id for c in CASES]
 
 def batch_cases(cases=None):
     """(case, batch size) pairs, one per batch size in each case's `batches`."""
-    import pytest
-
     return [pytest.param(c, n, id=f"{c.id}-n{n}") for c in (CASES if cases is None else cases)
             for n in c.example.batches]
 
