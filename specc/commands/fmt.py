@@ -15,11 +15,18 @@ def register(sub) -> None:
 
 def format_file(path: str) -> tuple[str, str]:
     """(original text, formatted text); the formatted text is checked to mean the same."""
-    from ..frontend import build_program, read_spec
+    from ..frontend import read_spec
+
+    text = read_spec(path)
+    return text, format_spec_text(text, path)
+
+
+def format_spec_text(text: str, path: str) -> str:
+    """The formatted text (also used by `specc lsp`); raises where fmt refuses."""
+    from ..frontend import build_program
     from ..parser import parse
     from ..printer import format_syntax
 
-    text = read_spec(path)
     spec = parse(text, path)
     new = format_syntax(spec)
     again = parse(new, path)
@@ -27,7 +34,7 @@ def format_file(path: str) -> tuple[str, str]:
     if again.items != spec.items or not same_comments:  # never rewrite a file into something else
         raise SpecError(f"{path}: internal error: formatting would change the spec; file left as is")
     build_program(spec)  # a file that does not check is reported, not rewritten
-    return text, new
+    return new
 
 
 def run(args) -> int:

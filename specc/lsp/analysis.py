@@ -1,0 +1,571 @@
+"""Everything the language server knows about a spec, as plain data.
+
+This is the only module of `specc.lsp` that touches the syntax tree, the IR, the
+op table and the section tables. The features read what it returns:
+
+  analyse(text, path) -> Analysis     problems, per-statement shapes and parameters,
+                                      symbols, definitions and references
+  op_doc(name) / op_docs()            signatures and documentation lines of the ops
+  section_keys(kind), key_values(kind, key), call_args(kind, key, callee)
+                                      what may be written in `data`/`train`
+  format_text(text, path)             `specc fmt`'s result, or its refusal
+
+Positions here are 0-based lines and columns (the LSP's), ends exclusive. When the
+IR becomes a graph (issue 11), `_statement_facts` and `_occurrences` are the places
+to re-point.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from .. import syntax as S
+from ..errors import Collector, SpecError, SpecErrors
+from ..frontend import _input, build_program
+from ..ops import INITIALIZERS, LOSSES, METRICS, OPS, OPTIMIZERS, REQUIRED, SCHEDULES, SOURCES
+from ..parser import parse
+from ..passes import blocks as block_pass
+from ..passes import layers as layer_pass
+from ..passes.layers import fmt_shape
+from ..passes.sections import DATA_KEYS, TRAIN_KEYS
+from ..passes.values import show
+
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_TOKEN_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*|[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|"([^"\\\n]|\\.)*"?')
+# Ops that take other values by name (the graph syntax of issue 11): their bare-name
+# arguments are references to named values.
+MERGE_OPS = ("add", "concat")
+
+
+# ---- the plain data the features use ----------------------------------------
+
+@dataclass(frozen=True)
+class Span:
+    line: int
+    start: int
+    end: int
+
+    def contains(self, line: int, column: int) -> bool:
+        return line == self.line and self.start <= column <= self.end
+
+
+@dataclass(frozen=True)
+class Problem:
+    span: Span
+    message: str
+    hint: str | None = None
+    severity: str = "error"  # "error" | "warning"
+
+
+@dataclass(frozen=True)
+class Use:
+    """One layer of the checked model made by a statement."""
+
+    name: str
+    op: str
+    in_shape: tuple | None
+    out_shape: tuple | None
+    params: tuple[tuple[str, tuple, str, bool], ...] = ()  # (short name, shape, init, trainable)
+    inner: int = 0  # parameters of layers nested inside (a residual's body)
+
+    @property
+    def n_params(self) -> int:
+        return sum(math.prod(shape) for _, shape, _, _ in self.params) + self.inner
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A statement of a model or block body with what the compiler made of it.
+
+    kind: "input", "layer", "block" (a block use) or "residual". In a model body,
+    `uses` are the layers the statement made, in order; in a block body, one per use
+    of the block (`in_block` names it).
+    """
+
+    span: Span
+    end: tuple[int, int]
+    kind: str
+    op: str
+    uses: tuple[Use, ...]
+    in_block: str | None = None
+    shape: tuple | None = None  # for `input`
+
+    @property
+    def n_params(self) -> int:
+        return sum(u.n_params for u in self.uses)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """A name in the text: `key` says what it names ("block:x", "value:x", "param:blk:x")."""
+
+    span: Span
+    key: str
+    is_definition: bool
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+    kind: str  # model | block | section | input | layer | residual | key
+    detail: str
+    first_line: int
+    last_line: int
+    selection: Span
+    children: tuple = ()
+
+
+@dataclass(frozen=True)
+class OpDoc:
+    """A callable thing (layer op, block, optimizer, source...) as shown to the user."""
+
+    name: str
+    kind: str
+    args: tuple[tuple[str, str | None], ...]  # (name, default as written, or None when required)
+    doc: str = ""
+
+    @property
+    def signature(self) -> str:
+        parts = [a if d is None else f"{a}={d}" for a, d in self.args]
+        return f"{self.name}({', '.join(parts)})" if self.args else self.name
+
+    @property
+    def snippet(self) -> str:
+        """The name with its required arguments as snippet placeholders."""
+        required = [a for a, d in self.args if d is None]
+        if not required:
+            return self.name
+        holes = ", ".join(f"${{{i}:{a}}}" for i, a in enumerate(required, 1))
+        return f"{self.name}({holes})"
+
+
+@dataclass
+class Analysis:
+    text: str
+    path: str
+    problems: list[Problem] = field(default_factory=list)
+    parsed: bool = False
+    statements: list[Statement] = field(default_factory=list)
+    occurrences: list[Occurrence] = field(default_factory=list)
+    symbols: list[Symbol] = field(default_factory=list)
+    blocks: dict[str, OpDoc] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list, repr=False)
+
+    def occurrence_at(self, line: int, column: int) -> Occurrence | None:
+        return next((o for o in self.occurrences if o.span.contains(line, column)), None)
+
+    def statement_at(self, line: int, column: int) -> Statement | None:
+        return next((s for s in self.statements if s.span.contains(line, column)), None)
+
+    def occurrences_of(self, key: str) -> list[Occurrence]:
+        return [o for o in self.occurrences if o.key == key]
+
+
+# ---- analyse -------------------------------------------------------------------
+
+def analyse(text: str, path: str = "<string>") -> Analysis:
+    """Parse and check `text` once; collect everything the features need."""
+    result = Analysis(text, path, lines=text.split("\n"))
+    try:
+        spec = parse(text, path)
+    except SpecError as e:
+        result.problems = [_problem(result.lines, e)]
+        return result
+    result.parsed = True
+    program, errors = None, []
+    try:
+        program = build_program(spec)
+    except SpecErrors as e:
+        errors = e.errors
+    except SpecError as e:
+        errors = [e]
+    result.problems = [_problem(result.lines, e) for e in errors]
+    if program is not None:
+        result.problems += [_problem(result.lines, e, "warning") for e in _warnings(program)]
+    table = block_pass.collect_blocks(spec, Collector(text))
+    result.blocks = {name: OpDoc(name, "block", tuple((p.name, None if p.default is None else show(p.default))
+                                                      for p in b.params), f"block defined at line {b.pos.line}")
+                     for name, b in table.items()}
+    result.statements = _statement_facts(spec, table, program, result.lines)
+    result.occurrences = _occurrences(spec, table, result.lines)
+    result.symbols = _symbols(spec, result.statements, result.lines)
+    return result
+
+
+def _warnings(program) -> list:
+    """What `specc check` reports about a model that checks (today: ops ONNX cannot export)."""
+    try:
+        from ..backends.onnx.support import unexportable
+    except ImportError:
+        return []
+    return unexportable(program)
+
+
+def _problem(lines: list[str], e: SpecError, severity: str = "error") -> Problem:
+    pos = e.pos
+    if pos is None or not pos.line or pos.file in ("--set",):
+        return Problem(Span(0, 0, 0), e.message, e.hint, severity)
+    return Problem(token_span(lines, pos.line - 1, max(pos.column - 1, 0)), e.message, e.hint, severity)
+
+
+def token_span(lines: list[str], line: int, column: int) -> Span:
+    """The word, number or string starting at (line, column); one character otherwise."""
+    if line >= len(lines):
+        line = max(len(lines) - 1, 0)
+        column = len(lines[line]) if lines else 0
+    text = lines[line].rstrip("\r") if lines else ""
+    m = _TOKEN_RE.match(text, column)
+    if m and m.end() > column:
+        return Span(line, column, m.end())
+    return Span(line, column, min(column + 1, len(text)) if column < len(text) else column)
+
+
+def _span(lines, pos, length: int) -> Span:
+    return Span(pos.line - 1, pos.column - 1, pos.column - 1 + length)
+
+
+def _name_after(lines, pos, keyword: str, name: str) -> Span:
+    """The span of `name` following `keyword` at pos (`block NAME`, `model NAME`, `input NAME`)."""
+    line = lines[pos.line - 1] if 0 < pos.line <= len(lines) else ""
+    m = re.compile(rf"{keyword}\s+({re.escape(name)})\b").search(line, max(pos.column - 1, 0))
+    if m:
+        return Span(pos.line - 1, m.start(1), m.end(1))
+    return Span(pos.line - 1, pos.column - 1, pos.column - 1 + len(keyword))
+
+
+def statement_end(lines: list[str], line: int, column: int) -> tuple[int, int]:
+    """Where a statement starting at (line, column) ends: before `;`, a comment or the line end.
+
+    Brackets opened in the statement may wrap lines; strings are skipped.
+    """
+    depth, in_string = 0, False
+    while line < len(lines):
+        text = lines[line].rstrip("\r")
+        end = len(text)
+        i = column
+        while i < len(text):
+            ch = text[i]
+            if in_string:
+                in_string = not (ch == '"' and text[i - 1] != "\\")
+            elif ch == '"':
+                in_string = True
+            elif ch in "([":
+                depth += 1
+            elif ch in ")]":
+                depth -= 1
+            elif depth <= 0 and ch in ";#{":
+                end = i
+                break
+            i += 1
+        if depth <= 0 or line + 1 >= len(lines):
+            return line, len(text[:end].rstrip())
+        line, column = line + 1, 0
+    return line, column
+
+
+# ---- statements: shapes and parameters per line ---------------------------------
+
+def _use(layer) -> Use:
+    inner = sum(_use(b).n_params for b in layer.body)
+    known = bool(layer.out_shape) or layer.op == "residual"
+    return Use(layer.name, layer.op, tuple(layer.in_shape) if layer.in_shape else None,
+               tuple(layer.out_shape) if known else None,
+               tuple((p.name, tuple(p.shape), _init_text(p), p.trainable) for p in layer.params), inner)
+
+
+def _init_text(p) -> str:
+    args = ", ".join(f"{v:g}" for v in p.init_args.values())
+    return f"{p.init}({args})" if args else p.init
+
+
+def _model_layers(decl, table, program):
+    """The model's top-level IR layers, and per body statement how many of them it made.
+
+    A checked program gives the layers; a spec with errors is rebuilt here statement by
+    statement (errors ignored: they are reported from build_program), so the lines
+    before an error still show their shapes.
+    """
+    if program is not None:
+        _, _, body = _input(decl, Collector())
+        counts = [len(block_pass.expand((s,), table, Collector())) for s in body]
+        return program.model.layers, body, counts, program.model.input_shape
+    _, in_shape, body = _input(decl, Collector())
+    raws, counts = [], []
+    for s in body:
+        raw = layer_pass.resolve_all(block_pass.expand((s,), table, Collector()), Collector())
+        raws += raw
+        counts.append(len(raw))
+    layer_pass.assign_names(raws, Collector())
+    return layer_pass.build(raws, in_shape, Collector()), body, counts, in_shape
+
+
+def _body_facts(body, counts, built, table, lines, out: list) -> None:
+    at = 0
+    for stmt, n in zip(body, counts):
+        made = built[at:at + n]
+        at += n
+        if isinstance(stmt, S.Residual):
+            line, col = stmt.pos.line - 1, stmt.pos.column - 1
+            out.append(Statement(Span(line, col, col + len("residual")), (line, col + len("residual")),
+                                 "residual", "residual", tuple(_use(l) for l in made)))
+            if made:
+                inner_counts = [len(block_pass.expand((s,), table, Collector())) for s in stmt.body]
+                _body_facts(stmt.body, inner_counts, made[0].body, table, lines, out)
+            continue
+        if isinstance(stmt, S.LayerUse):
+            kind = "layer" if stmt.op in OPS else "block"
+            out.append(Statement(_span(lines, stmt.pos, len(stmt.op)),
+                                 statement_end(lines, stmt.pos.line - 1, stmt.pos.column - 1),
+                                 kind, stmt.op, tuple(_use(l) for l in made)))
+
+
+def _walk_ir(layers):
+    for layer in layers:
+        yield layer
+        yield from _walk_ir(layer.body)
+
+
+def _block_facts(decl, all_layers, lines, out: list) -> None:
+    """Statements of a block body: one Use per place the block is used."""
+    by_pos = {}
+    for layer in all_layers:
+        by_pos.setdefault((layer.pos.line, layer.pos.column), []).append(layer)
+
+    def walk(body):
+        for stmt in body:
+            if isinstance(stmt, S.Residual):
+                walk(stmt.body)
+            elif isinstance(stmt, S.LayerUse):
+                made = by_pos.get((stmt.pos.line, stmt.pos.column), [])
+                out.append(Statement(_span(lines, stmt.pos, len(stmt.op)),
+                                     statement_end(lines, stmt.pos.line - 1, stmt.pos.column - 1),
+                                     "layer" if stmt.op in OPS else "block", stmt.op,
+                                     tuple(_use(l) for l in made), in_block=decl.name))
+    walk(decl.body)
+
+
+def _statement_facts(spec: S.SpecFile, table, program, lines) -> list[Statement]:
+    out: list[Statement] = []
+    if len(spec.models) != 1:
+        return out
+    decl = spec.models[0]
+    built, body, counts, in_shape = _model_layers(decl, table, program)
+    first = decl.body[0] if decl.body else None
+    if isinstance(first, S.InputDecl):
+        line, col = first.pos.line - 1, first.pos.column - 1
+        out.append(Statement(Span(line, col, col + len("input")), statement_end(lines, line, col),
+                             "input", "input", (), shape=tuple(in_shape) if in_shape else None))
+    _body_facts(body, counts, built, table, lines, out)
+    all_layers = list(_walk_ir(built))
+    for b in table.values():
+        _block_facts(b, all_layers, lines, out)
+    return out
+
+
+# ---- names: blocks, named values, block parameters ------------------------------
+
+def _values_in(value):
+    """Every NameV inside a value."""
+    if isinstance(value, S.NameV):
+        yield value
+    elif isinstance(value, S.ListV):
+        for v in value.items:
+            yield from _values_in(v)
+    elif isinstance(value, S.CallV):
+        for v in value.args:
+            yield from _values_in(v)
+        for k in value.kwargs:
+            yield from _values_in(k.value)
+
+
+def _occurrences(spec: S.SpecFile, table, lines) -> list[Occurrence]:
+    """Definitions and references of blocks, named values (`name="..."`, the input) and block parameters."""
+    out: list[Occurrence] = []
+    value_names: set[str] = set()
+    for b in table.values():
+        out.append(Occurrence(_name_after(lines, b.pos, "block", b.name), f"block:{b.name}", True))
+        for p in b.params:
+            out.append(Occurrence(_span(lines, p.pos, len(p.name)), f"param:{b.name}:{p.name}", True))
+
+    def defs(body):
+        for stmt in body:
+            if isinstance(stmt, S.Residual):
+                defs(stmt.body)
+            elif isinstance(stmt, S.InputDecl) and stmt.name:
+                value_names.add(stmt.name)
+                out.append(Occurrence(_name_after(lines, stmt.pos, "input", stmt.name), f"value:{stmt.name}", True))
+            elif isinstance(stmt, S.LayerUse):
+                for k in stmt.kwargs:
+                    if k.name == "name" and isinstance(k.value, S.Lit) and isinstance(k.value.value, str):
+                        v = k.value
+                        if NAME_RE.match(v.value):
+                            span = Span(v.pos.line - 1, v.pos.column, v.pos.column + len(v.value))
+                            value_names.add(v.value)
+                            out.append(Occurrence(span, f"value:{v.value}", True))
+
+    def refs(body, block=None):
+        params = {p.name for p in block.params} if block else set()
+        for stmt in body:
+            if isinstance(stmt, S.Residual):
+                refs(stmt.body, block)
+            elif isinstance(stmt, S.LayerUse):
+                if stmt.op in table:
+                    out.append(Occurrence(_span(lines, stmt.pos, len(stmt.op)), f"block:{stmt.op}", False))
+                values = list(stmt.args) + [k.value for k in stmt.kwargs if k.name != "name"]
+                for v in values:
+                    for n in _values_in(v):
+                        if n.id in params:
+                            out.append(Occurrence(_span(lines, n.pos, len(n.id)), f"param:{block.name}:{n.id}", False))
+                        elif n.id in value_names:
+                            out.append(Occurrence(_span(lines, n.pos, len(n.id)), f"value:{n.id}", False))
+
+    for item in spec.items:
+        if isinstance(item, (S.ModelDecl, S.BlockDecl)):
+            defs(item.body)
+    for item in spec.items:
+        if isinstance(item, S.ModelDecl):
+            refs(item.body)
+        elif isinstance(item, S.BlockDecl):
+            refs(item.body, table.get(item.name) if table.get(item.name) is item else None)
+    return out
+
+
+# ---- symbols: the outline --------------------------------------------------------
+
+def _symbols(spec: S.SpecFile, statements: list[Statement], lines) -> list[Symbol]:
+    by_span = {(s.span.line, s.span.start): s for s in statements}
+
+    def body_symbols(body):
+        out = []
+        for stmt in body:
+            line = stmt.pos.line - 1
+            if isinstance(stmt, S.InputDecl):
+                fact = by_span.get((line, stmt.pos.column - 1))
+                shape = fmt_shape(fact.shape) if fact and fact.shape else show(stmt.shape)
+                out.append(Symbol(stmt.name or "input", "input", shape, line, line,
+                                  Span(line, stmt.pos.column - 1, stmt.pos.column - 1 + len("input"))))
+            elif isinstance(stmt, S.Residual):
+                fact = by_span.get((line, stmt.pos.column - 1))
+                name = fact.uses[0].name if fact and fact.uses else "residual"
+                out.append(Symbol(name, "residual", "residual", line, max(stmt.end_line - 1, line),
+                                  Span(line, stmt.pos.column - 1, stmt.pos.column - 1 + len("residual")),
+                                  tuple(body_symbols(stmt.body))))
+            elif isinstance(stmt, S.LayerUse):
+                fact = by_span.get((line, stmt.pos.column - 1))
+                names = [u.name for u in fact.uses] if fact and not fact.in_block else []
+                shape = fmt_shape(fact.uses[-1].out_shape) if fact and fact.uses and fact.uses[-1].out_shape else ""
+                name = names[0] if len(names) == 1 else stmt.op
+                detail = " ".join(x for x in (stmt.op if name != stmt.op else "", shape) if x)
+                out.append(Symbol(name, "layer", detail, line, line, _span(lines, stmt.pos, len(stmt.op))))
+        return out
+
+    out = []
+    for item in spec.items:
+        first, last = item.pos.line - 1, max(item.end_line - 1, item.pos.line - 1)
+        if isinstance(item, S.ModelDecl):
+            out.append(Symbol(item.name, "model", "model", first, last, _name_after(lines, item.pos, "model", item.name),
+                              tuple(body_symbols(item.body))))
+        elif isinstance(item, S.BlockDecl):
+            params = ", ".join(p.name for p in item.params)
+            out.append(Symbol(item.name, "block", f"block({params})", first, last,
+                              _name_after(lines, item.pos, "block", item.name), tuple(body_symbols(item.body))))
+        elif isinstance(item, S.Section):
+            keys = tuple(Symbol(a.key, "key", show(a.value), a.pos.line - 1, a.pos.line - 1,
+                                _span(lines, a.pos, len(a.key))) for a in item.assigns)
+            out.append(Symbol(item.kind, "section", "", first, last, _span(lines, item.pos, len(item.kind)), keys))
+    return out
+
+
+# ---- ops and section tables --------------------------------------------------------
+
+def _default_text(value) -> str | None:
+    if value is REQUIRED:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    return str(value)
+
+
+def op_doc(name: str) -> OpDoc | None:
+    schema = OPS.get(name)
+    if schema is None:
+        return None
+    return OpDoc(name, schema.kind, tuple((a.name, _default_text(a.default)) for a in schema.args), schema.doc)
+
+
+def op_docs() -> list[OpDoc]:
+    return [op_doc(name) for name in OPS]
+
+
+def section_keys(kind: str) -> tuple[str, ...]:
+    return {"data": DATA_KEYS, "train": TRAIN_KEYS}.get(kind, ())
+
+
+def _table_docs(table: dict, kind: str) -> list[OpDoc]:
+    return [OpDoc(name, kind, tuple((a, _default_text(d)) for a, d in args.items())) for name, args in table.items()]
+
+
+def _source_docs() -> list[OpDoc]:
+    return [OpDoc(name, "source", tuple((a, _default_text(d)) for a, _, d in args)) for name, args in SOURCES.items()]
+
+
+_BOOL = [OpDoc("true", "value", ()), OpDoc("false", "value", ())]
+
+
+def key_values(kind: str, key: str) -> list[OpDoc]:
+    """The values allowed after `key =` in a `data` or `train` section."""
+    if kind == "train":
+        if key == "loss":
+            return [OpDoc(n, "loss", tuple((a, _default_text(d)) for a, d in args.items()),
+                          f"expects the model to end in {last}" if last else "") for n, (args, last) in LOSSES.items()]
+        if key == "optimizer":
+            return _table_docs(OPTIMIZERS, "optimizer")
+        if key == "schedule":
+            return _table_docs(SCHEDULES, "schedule")
+        if key == "metrics":
+            return _table_docs(METRICS, "metric")
+        if key == "early_stop":
+            return [OpDoc("patience", "rule", (("k", None), ("monitor", "val_loss"), ("min_delta", "0.0")))]
+    if kind == "data":
+        if key in ("source", "train", "test", "val"):
+            return _source_docs()
+        if key in ("standardize", "shuffle"):
+            return _BOOL
+        if key == "target":
+            return [OpDoc("input", "value", (), "an autoencoder: the target is the input")]
+    return []
+
+
+def call_args(kind: str, key: str | None, callee: str, analysis: Analysis | None = None) -> list[tuple[str, str | None]]:
+    """Argument names of `callee(...)`: a layer op or block in a body, a table entry in a section."""
+    if kind in ("model", "block", "residual"):
+        doc = op_doc(callee) or (analysis.blocks.get(callee) if analysis else None)
+        args = list(doc.args) if doc else []
+        if doc and doc.kind != "block":
+            args.append(("name", f'"{callee}_<n>"'))
+        return args
+    for doc in key_values(kind, key or ""):
+        if doc.name == callee:
+            return list(doc.args)
+    return []
+
+
+def layer_arg_values(op: str, arg: str) -> list[str]:
+    """Named values an op's argument takes (`init=`, `pad=`, booleans)."""
+    schema = OPS.get(op)
+    a = schema.arg(arg) if schema else None
+    if a is None:
+        return []
+    return {"init": ["auto", *INITIALIZERS], "pad": ["same", "valid"], "bool": ["true", "false"]}.get(a.type, [])
+
+
+# ---- formatting -----------------------------------------------------------------------
+
+def format_text(text: str, path: str = "<string>") -> str:
+    """`specc fmt`'s canonical text; raises SpecError/SpecErrors where fmt refuses."""
+    from ..commands.fmt import format_spec_text
+
+    return format_spec_text(text, path)

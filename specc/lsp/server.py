@@ -1,0 +1,179 @@
+"""The language server: documents in, features out. One function per feature.
+
+Checks run off the event loop in one worker thread, so the editor's requests are answered
+while a big file is re-checked. Each edit takes a ticket; a check whose ticket is no longer
+the newest when it would start, or when it finishes, is dropped (its result would describe
+text the user has already changed).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from lsprotocol import types as T
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from .. import __version__
+from . import completion, diagnostics, formatting, hover, inlay, navigation, symbols
+from .analysis import Analysis, analyse
+
+
+class SpecServer(LanguageServer):
+    def __init__(self):
+        super().__init__("specc", __version__, text_document_sync_kind=T.TextDocumentSyncKind.Incremental)
+        self.latest: dict[str, int] = {}  # uri -> ticket of the newest edit
+        self.running: set[str] = set()  # uris with a check in flight
+        self.analyses: dict[str, Analysis] = {}  # uri -> analysis of the newest checked text
+        self.checks = ThreadPoolExecutor(1, thread_name_prefix="specc-check")
+        self.tickets = itertools.count(1)
+        self.dropped = 0  # checks whose result was superseded by a newer edit
+
+    def path_of(self, uri: str) -> str:
+        return to_fs_path(uri) or uri
+
+    async def _analyse(self, uri: str, text: str) -> Analysis:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.checks, analyse, text, self.path_of(uri))
+
+    async def analysis(self, uri: str) -> Analysis:
+        """The analysis of the document's current text: the last check's, or wait for the one in flight."""
+        doc = self.workspace.get_text_document(uri)
+        while uri in self.running and self.analyses.get(uri, _NONE).text != doc.source:
+            await asyncio.sleep(0.005)
+        cached = self.analyses.get(uri)
+        if cached is None or cached.text != doc.source:
+            cached = await self._analyse(uri, doc.source)
+            self.analyses[uri] = cached
+        return cached
+
+    def _related_information(self) -> bool:
+        caps = self.client_capabilities.text_document
+        publish = caps.publish_diagnostics if caps else None
+        return bool(publish and publish.related_information)
+
+    async def check(self, uri: str) -> None:
+        """Re-check a document and publish its diagnostics.
+
+        One check per document runs at a time. Edits that arrive meanwhile only move the
+        ticket; when the check ends, its result is dropped if a newer edit came in, and the
+        newest text is checked next (the edits in between are never checked).
+        """
+        self.latest[uri] = next(self.tickets)
+        if uri in self.running:
+            return
+        self.running.add(uri)
+        try:
+            while uri in self.latest:
+                ticket = self.latest[uri]
+                doc = self.workspace.get_text_document(uri)
+                text, version = doc.source, doc.version
+                result = await self._analyse(uri, text)
+                if self.latest.get(uri) != ticket:
+                    self.dropped += 1
+                    continue
+                self.analyses[uri] = result
+                self.text_document_publish_diagnostics(T.PublishDiagnosticsParams(
+                    uri, diagnostics.diagnostics(result, uri, self._related_information()), version=version))
+                break
+        finally:
+            self.running.discard(uri)
+
+    def close(self, uri: str) -> None:
+        self.latest.pop(uri, None)
+        self.analyses.pop(uri, None)
+        self.text_document_publish_diagnostics(T.PublishDiagnosticsParams(uri, []))
+
+
+_NONE = Analysis("\0", "")  # stands for "no analysis yet" (no document has this text)
+
+
+server = SpecServer()
+
+
+@server.feature(T.TEXT_DOCUMENT_DID_OPEN)
+async def did_open(ls: SpecServer, params: T.DidOpenTextDocumentParams):
+    await ls.check(params.text_document.uri)
+
+
+@server.feature(T.TEXT_DOCUMENT_DID_CHANGE)
+async def did_change(ls: SpecServer, params: T.DidChangeTextDocumentParams):
+    await ls.check(params.text_document.uri)
+
+
+@server.feature(T.TEXT_DOCUMENT_DID_SAVE)
+async def did_save(ls: SpecServer, params: T.DidSaveTextDocumentParams):
+    await ls.check(params.text_document.uri)  # data files next to the spec may have changed
+
+
+@server.feature(T.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: SpecServer, params: T.DidCloseTextDocumentParams):
+    ls.close(params.text_document.uri)
+
+
+@server.feature(T.TEXT_DOCUMENT_INLAY_HINT)
+async def inlay_hints(ls: SpecServer, params: T.InlayHintParams):
+    return inlay.inlay_hints(await ls.analysis(params.text_document.uri), params.range.start.line, params.range.end.line)
+
+
+@server.feature(T.TEXT_DOCUMENT_HOVER)
+async def on_hover(ls: SpecServer, params: T.HoverParams):
+    return hover.hover(await ls.analysis(params.text_document.uri), params.position.line, params.position.character)
+
+
+@server.feature(T.TEXT_DOCUMENT_COMPLETION, T.CompletionOptions(trigger_characters=["(", ",", "=", "[", " "]))
+def on_completion(ls: SpecServer, params: T.CompletionParams):
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    cached = ls.analyses.get(params.text_document.uri)  # blocks of the last check: the text being typed may not parse
+    analysis = Analysis(doc.source, ls.path_of(doc.uri), lines=doc.source.split("\n"),
+                        blocks=cached.blocks if cached else {})
+    items = completion.completions(analysis, params.position.line, params.position.character)
+    return T.CompletionList(is_incomplete=False, items=items)
+
+
+@server.feature(T.TEXT_DOCUMENT_DEFINITION)
+async def on_definition(ls: SpecServer, params: T.DefinitionParams):
+    return navigation.definition(await ls.analysis(params.text_document.uri), params.text_document.uri,
+                                 params.position.line, params.position.character)
+
+
+@server.feature(T.TEXT_DOCUMENT_REFERENCES)
+async def on_references(ls: SpecServer, params: T.ReferenceParams):
+    return navigation.references(await ls.analysis(params.text_document.uri), params.text_document.uri,
+                                 params.position.line, params.position.character,
+                                 params.context.include_declaration)
+
+
+@server.feature(T.TEXT_DOCUMENT_PREPARE_RENAME)
+async def on_prepare_rename(ls: SpecServer, params: T.PrepareRenameParams):
+    return navigation.prepare_rename(await ls.analysis(params.text_document.uri), params.position.line,
+                                     params.position.character)
+
+
+@server.feature(T.TEXT_DOCUMENT_RENAME, T.RenameOptions(prepare_provider=True))
+async def on_rename(ls: SpecServer, params: T.RenameParams):
+    return navigation.rename(await ls.analysis(params.text_document.uri), params.text_document.uri,
+                             params.position.line, params.position.character, params.new_name)
+
+
+@server.feature(T.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+async def on_document_symbol(ls: SpecServer, params: T.DocumentSymbolParams):
+    return symbols.document_symbols(await ls.analysis(params.text_document.uri))
+
+
+@server.feature(T.TEXT_DOCUMENT_FORMATTING)
+def on_formatting(ls: SpecServer, params: T.DocumentFormattingParams):
+    doc = ls.workspace.get_text_document(params.text_document.uri)
+    edits, refusal = formatting.format_document(doc.source, ls.path_of(doc.uri))
+    if refusal:
+        ls.window_show_message(T.ShowMessageParams(T.MessageType.Warning, refusal))
+    return edits
+
+
+def main() -> None:
+    # Hand the GIL between the check thread and the thread reading stdin often, so edits
+    # arriving during a check are read (and supersede it) promptly.
+    sys.setswitchinterval(0.001)
+    server.start_io()
