@@ -30,6 +30,7 @@ from ..passes import layers as layer_pass
 from ..passes.layers import fmt_shape
 from ..passes.sections import DATA_KEYS, TRAIN_KEYS
 from ..passes.values import show
+from .incremental import IncrementalParser
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TOKEN_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*|[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|"([^"\\\n]|\\.)*"?')
@@ -164,11 +165,14 @@ class Analysis:
 
 # ---- analyse -------------------------------------------------------------------
 
-def analyse(text: str, path: str = "<string>") -> Analysis:
-    """Parse and check `text` once; collect everything the features need."""
+def analyse(text: str, path: str = "<string>", parser: IncrementalParser | None = None) -> Analysis:
+    """Parse and check `text` once; collect everything the features need.
+
+    `parser` (one per open document) re-parses only what changed since its last text.
+    """
     result = Analysis(text, path, lines=text.split("\n"))
     try:
-        spec = parse(text, path)
+        spec = parser.parse(text) if parser is not None else parse(text, path)
     except SpecError as e:
         result.problems = [_problem(result.lines, e)]
         return result
@@ -279,6 +283,13 @@ def _init_text(p) -> str:
     return f"{p.init}({args})" if args else p.init
 
 
+def _count(stmt, table) -> int:
+    """How many top-level layers a statement of a checked model makes (a block use: its expansion)."""
+    if isinstance(stmt, S.LayerUse) and stmt.op in table:
+        return len(block_pass.expand((stmt,), table, Collector()))
+    return 1
+
+
 def _model_layers(decl, table, program):
     """The model's top-level IR layers, and per body statement how many of them it made.
 
@@ -288,7 +299,7 @@ def _model_layers(decl, table, program):
     """
     if program is not None:
         _, _, body = _input(decl, Collector())
-        counts = [len(block_pass.expand((s,), table, Collector())) for s in body]
+        counts = [_count(s, table) for s in body]
         return program.model.layers, body, counts, program.model.input_shape
     _, in_shape, body = _input(decl, Collector())
     raws, counts = [], []
@@ -310,7 +321,7 @@ def _body_facts(body, counts, built, table, lines, out: list) -> None:
             out.append(Statement(Span(line, col, col + len("residual")), (line, col + len("residual")),
                                  "residual", "residual", tuple(_use(l) for l in made)))
             if made:
-                inner_counts = [len(block_pass.expand((s,), table, Collector())) for s in stmt.body]
+                inner_counts = [_count(s, table) for s in stmt.body]
                 _body_facts(stmt.body, inner_counts, made[0].body, table, lines, out)
             continue
         if isinstance(stmt, S.LayerUse):

@@ -19,6 +19,7 @@ from pygls.uris import to_fs_path
 from .. import __version__
 from . import completion, diagnostics, formatting, hover, inlay, navigation, symbols
 from .analysis import Analysis, analyse
+from .incremental import IncrementalParser
 
 
 class SpecServer(LanguageServer):
@@ -27,6 +28,8 @@ class SpecServer(LanguageServer):
         self.latest: dict[str, int] = {}  # uri -> ticket of the newest edit
         self.running: set[str] = set()  # uris with a check in flight
         self.analyses: dict[str, Analysis] = {}  # uri -> analysis of the newest checked text
+        self.parsers: dict[str, IncrementalParser] = {}  # uri -> its parser (reuses unchanged pieces)
+        self.blocks: dict[str, dict] = {}  # uri -> blocks of the last text that parsed (for completion)
         self.checks = ThreadPoolExecutor(1, thread_name_prefix="specc-check")
         self.tickets = itertools.count(1)
         self.dropped = 0  # checks whose result was superseded by a newer edit
@@ -36,7 +39,12 @@ class SpecServer(LanguageServer):
 
     async def _analyse(self, uri: str, text: str) -> Analysis:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.checks, analyse, text, self.path_of(uri))
+        path = self.path_of(uri)
+        parser = self.parsers.setdefault(uri, IncrementalParser(path))
+        result = await loop.run_in_executor(self.checks, analyse, text, path, parser)
+        if result.parsed:
+            self.blocks[uri] = result.blocks
+        return result
 
     async def analysis(self, uri: str) -> Analysis:
         """The analysis of the document's current text: the last check's, or wait for the one in flight."""
@@ -84,6 +92,8 @@ class SpecServer(LanguageServer):
     def close(self, uri: str) -> None:
         self.latest.pop(uri, None)
         self.analyses.pop(uri, None)
+        self.parsers.pop(uri, None)
+        self.blocks.pop(uri, None)
         self.text_document_publish_diagnostics(T.PublishDiagnosticsParams(uri, []))
 
 
@@ -124,11 +134,10 @@ async def on_hover(ls: SpecServer, params: T.HoverParams):
 
 
 @server.feature(T.TEXT_DOCUMENT_COMPLETION, T.CompletionOptions(trigger_characters=["(", ",", "=", "[", " "]))
-def on_completion(ls: SpecServer, params: T.CompletionParams):
-    doc = ls.workspace.get_text_document(params.text_document.uri)
-    cached = ls.analyses.get(params.text_document.uri)  # blocks of the last check: the text being typed may not parse
-    analysis = Analysis(doc.source, ls.path_of(doc.uri), lines=doc.source.split("\n"),
-                        blocks=cached.blocks if cached else {})
+async def on_completion(ls: SpecServer, params: T.CompletionParams):
+    uri = params.text_document.uri
+    current = await ls.analysis(uri)  # text being typed often does not parse: blocks of the last that did
+    analysis = Analysis(current.text, current.path, lines=current.lines, blocks=ls.blocks.get(uri, {}))
     items = completion.completions(analysis, params.position.line, params.position.character)
     return T.CompletionList(is_incomplete=False, items=items)
 
