@@ -72,6 +72,18 @@ def _value_hover(analysis: Analysis, line: int, column: int) -> tuple[str, T.Ran
     return None
 
 
+def _value_text(analysis: Analysis, name: str) -> str:
+    """A named value: the layer that makes it (or the input) and its shape."""
+    for stmt in analysis.statements:
+        if stmt.kind == "input" and any(o.key == f"value:{name}" and o.is_definition and o.span.line == stmt.span.line
+                                        for o in analysis.occurrences):
+            return f"named value `{name}`: the input, {_shape(stmt.shape)}"
+        for use in stmt.uses:
+            if use.name == name and not stmt.in_block:
+                return f"named value `{name}`: the output of {_use_lines(use)[0]}"
+    return f"named value `{name}`"
+
+
 def hover(analysis: Analysis, line: int, column: int) -> T.Hover | None:
     stmt = analysis.statement_at(line, column)
     if stmt is not None:
@@ -82,7 +94,7 @@ def hover(analysis: Analysis, line: int, column: int) -> T.Hover | None:
         if kind == "block":
             text = _signature(analysis.blocks[name])
         elif kind == "value":
-            text = f"named value `{name}`"
+            text = _value_text(analysis, name)
         else:
             block, _, param = name.partition(":")
             text = f"parameter `{param}` of block `{block}`"

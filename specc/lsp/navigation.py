@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from lsprotocol import types as T
+from pygls.exceptions import JsonRpcException
 
 from .analysis import NAME_RE, Analysis, op_doc
 from .convert import lsp_range
@@ -29,8 +30,10 @@ def prepare_rename(analysis: Analysis, line: int, column: int) -> T.Range | None
     return lsp_range(occ.span) if occ else None
 
 
-class RenameRefused(ValueError):
-    """The new name is not allowed; the message says why."""
+class RenameRefused(JsonRpcException):
+    """The new name is not allowed; the client shows the message (LSP error RequestFailed)."""
+
+    CODE = -32803
 
 
 def rename(analysis: Analysis, uri: str, line: int, column: int, new_name: str) -> T.WorkspaceEdit | None:

@@ -153,13 +153,16 @@ async def test_named_values_in_merges_and_rename_refusals(client):
     await diagnostics_of(client, uri, 1)
     [loc] = await client.text_document_definition_async(T.DefinitionParams(doc(uri), T.Position(5, 9)))
     assert (loc.range.start.line, loc.range.start.character, loc.range.end.character) == (2, 19, 23)
+    hover = await client.text_document_hover_async(T.HoverParams(doc(uri), T.Position(6, 12)))
+    assert hover.contents.value == "named value `x`: the input, [8]"
     refs = await client.text_document_references_async(T.ReferenceParams(
         text_document=doc(uri), position=T.Position(2, 20), context=T.ReferenceContext(include_declaration=False)))
     assert sorted((r.range.start.line, r.range.start.character) for r in refs) == [(5, 8), (6, 14)]
     edit = await client.text_document_rename_async(T.RenameParams(text_document=doc(uri), position=T.Position(6, 11), new_name="inputs"))
     assert sorted((e.range.start.line, e.range.start.character) for e in edit.changes[uri]) == [(1, 10), (6, 11)]
-    with pytest.raises(Exception, match="already defined"):
+    with pytest.raises(Exception, match="already defined") as refused:
         await client.text_document_rename_async(T.RenameParams(text_document=doc(uri), position=T.Position(5, 9), new_name="right"))
+    assert str(refused.value) == "`right` is already defined"  # a clean refusal, not an internal error
     with pytest.raises(Exception, match="not a name"):
         await client.text_document_rename_async(T.RenameParams(text_document=doc(uri), position=T.Position(5, 9), new_name="2x"))
 
@@ -199,5 +202,4 @@ async def test_a_check_superseded_by_a_newer_edit_is_dropped(client):
         change_line(client, uri, version, 2, len("    dense(16)"), f"    dense({version})")
     await diagnostics_of(client, uri, 11)
     answered = [p.version for p in client.published if p.uri == uri and p.version > 1]
-    print("answered versions", answered)
     assert answered[-1] == 11 and len(answered) < 10
