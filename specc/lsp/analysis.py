@@ -143,15 +143,40 @@ class OpDoc:
 
 @dataclass
 class Analysis:
+    """One version of a document, checked. Problems are computed at once (they are
+    published after every edit); statements, occurrences and symbols on first use."""
+
     text: str
     path: str
     problems: list[Problem] = field(default_factory=list)
     parsed: bool = False
-    statements: list[Statement] = field(default_factory=list)
-    occurrences: list[Occurrence] = field(default_factory=list)
-    symbols: list[Symbol] = field(default_factory=list)
     blocks: dict[str, OpDoc] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list, repr=False)
+    _inputs: tuple | None = field(default=None, repr=False)  # (spec, block table, program or None)
+    _facts: tuple | None = field(default=None, repr=False)
+
+    def complete(self) -> tuple:
+        """(statements, occurrences, symbols), computed once."""
+        if self._facts is None:
+            if self._inputs is None:
+                self._facts = ([], [], [])
+            else:
+                spec, table, program = self._inputs
+                statements = _statement_facts(spec, table, program, self.lines)
+                self._facts = (statements, _occurrences(spec, table, self.lines), _symbols(spec, statements, self.lines))
+        return self._facts
+
+    @property
+    def statements(self) -> list[Statement]:
+        return self.complete()[0]
+
+    @property
+    def occurrences(self) -> list[Occurrence]:
+        return self.complete()[1]
+
+    @property
+    def symbols(self) -> list[Symbol]:
+        return self.complete()[2]
 
     def occurrence_at(self, line: int, column: int) -> Occurrence | None:
         return next((o for o in self.occurrences if o.span.contains(line, column)), None)
@@ -191,9 +216,7 @@ def analyse(text: str, path: str = "<string>", parser: IncrementalParser | None 
     result.blocks = {name: OpDoc(name, "block", tuple((p.name, None if p.default is None else show(p.default))
                                                       for p in b.params), f"block defined at line {b.pos.line}")
                      for name, b in table.items()}
-    result.statements = _statement_facts(spec, table, program, result.lines)
-    result.occurrences = _occurrences(spec, table, result.lines)
-    result.symbols = _symbols(spec, result.statements, result.lines)
+    result._inputs = (spec, table, program)
     return result
 
 

@@ -85,9 +85,18 @@ class SpecServer(LanguageServer):
                 self.analyses[uri] = result
                 self.text_document_publish_diagnostics(T.PublishDiagnosticsParams(
                     uri, diagnostics.diagnostics(result, uri, self._related_information()), version=version))
-                break
+                # Shapes, names and outline for the hints and hovers the editor asks for next,
+                # unless the user has typed again.
+                await asyncio.get_running_loop().run_in_executor(self.checks, self._complete_if_newest,
+                                                                 uri, ticket, result)
+                if self.latest.get(uri) == ticket:
+                    break  # else an edit came in meanwhile: check the newest text
         finally:
             self.running.discard(uri)
+
+    def _complete_if_newest(self, uri: str, ticket: int, result: Analysis) -> None:
+        if self.latest.get(uri) == ticket:
+            result.complete()
 
     def close(self, uri: str) -> None:
         self.latest.pop(uri, None)
