@@ -209,9 +209,9 @@ def analyse(text: str, path: str = "<string>", parser: IncrementalParser | None 
         errors = e.errors
     except SpecError as e:
         errors = [e]
-    result.problems = [_problem(result.lines, e) for e in errors]
+    result.problems = [_problem(result.lines, e, path=path) for e in errors]
     if program is not None:
-        result.problems += [_problem(result.lines, e, "warning") for e in _warnings(program)]
+        result.problems += [_problem(result.lines, e, "warning", path) for e in _warnings(program)]
     table = block_pass.collect_blocks(spec, Collector(text))
     result.blocks = {name: OpDoc(name, "block", tuple((p.name, None if p.default is None else show(p.default))
                                                       for p in b.params), f"block defined at line {b.pos.line}")
@@ -229,10 +229,13 @@ def _warnings(program) -> list:
     return unexportable(program)
 
 
-def _problem(lines: list[str], e: SpecError, severity: str = "error") -> Problem:
+def _problem(lines: list[str], e: SpecError, severity: str = "error", path: str | None = None) -> Problem:
+    """A problem at its token; one without a place in this file goes on the first line."""
     pos = e.pos
-    if pos is None or not pos.line or pos.file in ("--set",):
+    if pos is None or not pos.line:
         return Problem(Span(0, 0, 0), e.message, e.hint, severity)
+    if path is not None and pos.file != path:  # e.g. a row of a data file
+        return Problem(Span(0, 0, 0), f"{pos}: {e.message}", e.hint, severity)
     return Problem(token_span(lines, pos.line - 1, max(pos.column - 1, 0)), e.message, e.hint, severity)
 
 
