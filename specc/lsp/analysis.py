@@ -10,9 +10,10 @@ op table and the section tables. The features read what it returns:
                                       what may be written in `data`/`train`
   format_text(text, path)             `specc fmt`'s result, or its refusal
 
-Positions here are 0-based lines and columns (the LSP's), ends exclusive. When the
-IR becomes a graph (issue 11), `_statement_facts` and `_occurrences` are the places
-to re-point.
+Positions here are 0-based lines and columns (the LSP's), ends exclusive. The IR is
+read in `_model_layers` and `_statement_facts` (the graph's layers, matched back to the
+statements that made them), the op definitions in `op_doc`/`layer_arg_values`, the
+catalog in `key_values`, names in `_occurrences` (from the syntax tree).
 """
 from __future__ import annotations
 
@@ -22,21 +23,18 @@ from dataclasses import dataclass, field
 
 from .. import syntax as S
 from ..errors import Collector, SpecError, SpecErrors
-from ..frontend import _input, build_program
+from ..frontend import _inputs, build_program
 from ..ops import INITIALIZERS, LOSSES, METRICS, OPS, OPTIMIZERS, REQUIRED, SCHEDULES, SOURCES
+from ..ops.base import Bool, Choice, Init, Pad, fmt_shape
 from ..parser import parse
 from ..passes import blocks as block_pass
 from ..passes import layers as layer_pass
-from ..passes.layers import fmt_shape
 from ..passes.sections import DATA_KEYS, TRAIN_KEYS
-from ..passes.values import show
+from ..values import show
 from .incremental import IncrementalParser
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TOKEN_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*|[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|"([^"\\\n]|\\.)*"?')
-# Ops that take other values by name (the graph syntax of issue 11): their bare-name
-# arguments are references to named values.
-MERGE_OPS = ("add", "concat")
 
 
 # ---- the plain data the features use ----------------------------------------
@@ -61,14 +59,19 @@ class Problem:
 
 @dataclass(frozen=True)
 class Use:
-    """One layer of the checked model made by a statement."""
+    """One layer of the checked model made by a statement (a node of the graph)."""
 
     name: str
     op: str
-    in_shape: tuple | None
+    inputs: tuple[str, ...]
+    in_shapes: tuple[tuple | None, ...]
     out_shape: tuple | None
     params: tuple[tuple[str, tuple, str, bool], ...] = ()  # (short name, shape, init, trainable)
-    inner: int = 0  # parameters of layers nested inside (a residual's body)
+    inner: int = 0  # parameters of the layers inside (a residual's body)
+
+    @property
+    def in_shape(self) -> tuple | None:
+        return self.in_shapes[0] if self.in_shapes else None
 
     @property
     def n_params(self) -> int:
@@ -79,7 +82,7 @@ class Use:
 class Statement:
     """A statement of a model or block body with what the compiler made of it.
 
-    kind: "input", "layer", "block" (a block use) or "residual". In a model body,
+    kind: "input", "layer", "block" (a block use), "residual", "from" or "output". In a model body,
     `uses` are the layers the statement made, in order; in a block body, one per use
     of the block (`in_block` names it).
     """
@@ -221,12 +224,13 @@ def analyse(text: str, path: str = "<string>", parser: IncrementalParser | None 
 
 
 def _warnings(program) -> list:
-    """What `specc check` reports about a model that checks (today: ops ONNX cannot export)."""
+    """The front end's warnings (e.g. a value never used) and ops ONNX cannot export."""
+    found = list(getattr(program, "warnings", ()))
     try:
         from ..backends.onnx.support import unexportable
     except ImportError:
-        return []
-    return unexportable(program)
+        return found
+    return found + list(unexportable(program))
 
 
 def _problem(lines: list[str], e: SpecError, severity: str = "error", path: str | None = None) -> Problem:
@@ -296,11 +300,9 @@ def statement_end(lines: list[str], line: int, column: int) -> tuple[int, int]:
 
 # ---- statements: shapes and parameters per line ---------------------------------
 
-def _use(layer) -> Use:
-    inner = sum(_use(b).n_params for b in layer.body)
-    known = bool(layer.out_shape) or layer.op == "residual"
-    return Use(layer.name, layer.op, tuple(layer.in_shape) if layer.in_shape else None,
-               tuple(layer.out_shape) if known else None,
+def _use(layer, inner: int = 0) -> Use:
+    return Use(layer.name, layer.op, tuple(layer.inputs), tuple(tuple(s) if s else None for s in layer.in_shapes),
+               tuple(layer.out_shape) if layer.out_shape else None,
                tuple((p.name, tuple(p.shape), _init_text(p), p.trainable) for p in layer.params), inner)
 
 
@@ -309,75 +311,95 @@ def _init_text(p) -> str:
     return f"{p.init}({args})" if args else p.init
 
 
-def _count(stmt, table) -> int:
-    """How many top-level layers a statement of a checked model makes (a block use: its expansion)."""
-    if isinstance(stmt, S.LayerUse) and stmt.op in table:
-        return len(block_pass.expand((stmt,), table, Collector()))
-    return 1
-
-
 def _model_layers(decl, table, program):
-    """The model's top-level IR layers, and per body statement how many of them it made.
+    """The model graph's layers (in execution order) and inputs.
 
-    A checked program gives the layers; a spec with errors is rebuilt here statement by
-    statement (errors ignored: they are reported from build_program), so the lines
+    A checked program gives them; a spec with errors is run through the same passes
+    here with its errors ignored (they are reported from build_program), so the lines
     before an error still show their shapes.
     """
     if program is not None:
-        _, _, body = _input(decl, Collector())
-        counts = [_count(s, table) for s in body]
-        return program.model.layers, body, counts, program.model.input_shape
-    _, in_shape, body = _input(decl, Collector())
-    raws, counts = [], []
-    for s in body:
-        raw = layer_pass.resolve_all(block_pass.expand((s,), table, Collector()), Collector())
-        raws += raw
-        counts.append(len(raw))
-    layer_pass.assign_names(raws, Collector())
-    return layer_pass.build(raws, in_shape, Collector()), body, counts, in_shape
+        return program.model.layers, program.model.inputs
+    inputs, body = _inputs(decl, Collector())
+    if not inputs:
+        return (), ()
+    raw = layer_pass.resolve_all(block_pass.expand(tuple(body), table, Collector()), Collector())
+    layer_pass.assign_names(raw, Collector(), {i.name: i.pos for i in inputs})
+    built, _ = layer_pass.build(raw, inputs, Collector())
+    return built, inputs
 
 
-def _body_facts(body, counts, built, table, lines, out: list) -> None:
-    at = 0
-    for stmt, n in zip(body, counts):
-        made = built[at:at + n]
-        at += n
-        if isinstance(stmt, S.Residual):
+def _expected_layers(stmt, table) -> int:
+    """How many graph layers a block use makes (a residual is its body plus an `add`)."""
+    def count(items):
+        n = 0
+        for item, _scope in items:
+            if isinstance(item, S.LayerUse):
+                n += 1
+            elif isinstance(item, S.Residual):
+                n += 1 + count(item.body)
+        return n
+    return count(block_pass.expand((stmt,), table, Collector()))
+
+
+class _Matcher:
+    """Walks a model body in the order the graph was built, taking each statement's layers.
+
+    Layers come in source order; a residual's body comes before its `add`. A layer or
+    residual statement owns the layer at its own position; a block use owns the next
+    layers that sit inside block bodies, as many as its expansion makes.
+    """
+
+    def __init__(self, built, table, lines, block_lines):
+        self.built, self.table, self.lines, self.block_lines = built, table, lines, block_lines
+        self.at = 0
+        self.out: list[Statement] = []
+
+    def _take_at(self, pos):
+        if self.at < len(self.built) and self.built[self.at].pos == pos:
+            self.at += 1
+            return [self.built[self.at - 1]]
+        return []
+
+    def _in_block(self, layer) -> bool:
+        return any(a <= layer.pos.line <= b for a, b in self.block_lines)
+
+    def walk(self, body) -> None:
+        for stmt in body:
             line, col = stmt.pos.line - 1, stmt.pos.column - 1
-            out.append(Statement(Span(line, col, col + len("residual")), (line, col + len("residual")),
-                                 "residual", "residual", tuple(_use(l) for l in made)))
-            if made:
-                inner_counts = [_count(s, table) for s in stmt.body]
-                _body_facts(stmt.body, inner_counts, made[0].body, table, lines, out)
-            continue
-        if isinstance(stmt, S.LayerUse):
-            kind = "layer" if stmt.op in OPS else "block"
-            out.append(Statement(_span(lines, stmt.pos, len(stmt.op)),
-                                 statement_end(lines, stmt.pos.line - 1, stmt.pos.column - 1),
-                                 kind, stmt.op, tuple(_use(l) for l in made)))
+            if isinstance(stmt, S.Residual):
+                start = self.at
+                self.walk(stmt.body)
+                inner = sum(_use(l).n_params for l in self.built[start:self.at])
+                made = self._take_at(stmt.pos)
+                self.out.append(Statement(Span(line, col, col + len("residual")), (line, col + len("residual")),
+                                          "residual", "residual", tuple(_use(l, inner) for l in made)))
+            elif isinstance(stmt, S.LayerUse):
+                if stmt.op in OPS:
+                    made, kind = self._take_at(stmt.pos), "layer"
+                else:
+                    made, kind, n = [], "block", _expected_layers(stmt, self.table)
+                    while len(made) < n and self.at < len(self.built) and self._in_block(self.built[self.at]):
+                        made.append(self.built[self.at])
+                        self.at += 1
+                self.out.append(Statement(_span(self.lines, stmt.pos, len(stmt.op)),
+                                          statement_end(self.lines, line, col), kind, stmt.op,
+                                          tuple(_use(l) for l in made)))
 
 
-def _walk_ir(layers):
-    for layer in layers:
-        yield layer
-        yield from _walk_ir(layer.body)
-
-
-def _block_facts(decl, all_layers, lines, out: list) -> None:
+def _block_facts(decl, by_pos, lines, out: list) -> None:
     """Statements of a block body: one Use per place the block is used."""
-    by_pos = {}
-    for layer in all_layers:
-        by_pos.setdefault((layer.pos.line, layer.pos.column), []).append(layer)
-
     def walk(body):
         for stmt in body:
             if isinstance(stmt, S.Residual):
                 walk(stmt.body)
-            elif isinstance(stmt, S.LayerUse):
+            if isinstance(stmt, (S.LayerUse, S.Residual)):
                 made = by_pos.get((stmt.pos.line, stmt.pos.column), [])
-                out.append(Statement(_span(lines, stmt.pos, len(stmt.op)),
-                                     statement_end(lines, stmt.pos.line - 1, stmt.pos.column - 1),
-                                     "layer" if stmt.op in OPS else "block", stmt.op,
+                word = stmt.op if isinstance(stmt, S.LayerUse) else "residual"
+                kind = "residual" if isinstance(stmt, S.Residual) else "layer" if stmt.op in OPS else "block"
+                end = statement_end(lines, stmt.pos.line - 1, stmt.pos.column - 1) if kind != "residual" else \
+                    (stmt.pos.line - 1, stmt.pos.column - 1 + len(word))
+                out.append(Statement(_span(lines, stmt.pos, len(word)), end, kind, word,
                                      tuple(_use(l) for l in made), in_block=decl.name))
     walk(decl.body)
 
@@ -387,16 +409,21 @@ def _statement_facts(spec: S.SpecFile, table, program, lines) -> list[Statement]
     if len(spec.models) != 1:
         return out
     decl = spec.models[0]
-    built, body, counts, in_shape = _model_layers(decl, table, program)
-    first = decl.body[0] if decl.body else None
-    if isinstance(first, S.InputDecl):
-        line, col = first.pos.line - 1, first.pos.column - 1
-        out.append(Statement(Span(line, col, col + len("input")), statement_end(lines, line, col),
-                             "input", "input", (), shape=tuple(in_shape) if in_shape else None))
-    _body_facts(body, counts, built, table, lines, out)
-    all_layers = list(_walk_ir(built))
+    built, inputs = _model_layers(decl, table, program)
+    shapes = {i.name: i.shape for i in inputs}
+    for stmt in decl.body:
+        if isinstance(stmt, S.InputDecl):
+            line, col = stmt.pos.line - 1, stmt.pos.column - 1
+            out.append(Statement(Span(line, col, col + len("input")), statement_end(lines, line, col),
+                                 "input", "input", (), shape=shapes.get(stmt.name or "input")))
+    matcher = _Matcher(built, table, lines, [(b.pos.line, b.end_line) for b in table.values()])
+    matcher.walk([s for s in decl.body if not isinstance(s, S.InputDecl)])
+    out += matcher.out
+    by_pos: dict = {}
+    for layer in built:
+        by_pos.setdefault((layer.pos.line, layer.pos.column), []).append(layer)
     for b in table.values():
-        _block_facts(b, all_layers, lines, out)
+        _block_facts(b, by_pos, lines, out)
     return out
 
 
@@ -416,55 +443,83 @@ def _values_in(value):
             yield from _values_in(k.value)
 
 
+def _given_name(stmt: S.LayerUse):
+    """The `name="..."` literal of a layer or block use, if it is a valid name."""
+    for k in stmt.kwargs:
+        v = k.value
+        if k.name == "name" and isinstance(v, S.Lit) and isinstance(v.value, str) and NAME_RE.match(v.value):
+            return v
+    return None
+
+
 def _occurrences(spec: S.SpecFile, table, lines) -> list[Occurrence]:
-    """Definitions and references of blocks, named values (`name="..."`, the input) and block parameters."""
+    """Definitions and references of names, from the syntax tree.
+
+    Keys: `block:B`, `param:B:p` (a block's parameter), `value:v` (an input, a layer or
+    block use with `name="v"`), `local:B:v` (a name given inside block B: local to each
+    use), `output:o` (`output o`, and the keys of `data`/`train` maps naming outputs).
+    References: block uses, `from v`, names passed as arguments (merges: `add(a, b)`).
+    """
     out: list[Occurrence] = []
-    value_names: set[str] = set()
+    names: dict[str | None, set] = {None: set()}  # block name (None: the model) -> names defined there
+    outputs: set = set()
     for b in table.values():
         out.append(Occurrence(_name_after(lines, b.pos, "block", b.name), f"block:{b.name}", True))
         for p in b.params:
             out.append(Occurrence(_span(lines, p.pos, len(p.name)), f"param:{b.name}:{p.name}", True))
 
-    def defs(body):
+    def defs(body, block):
+        prefix = f"local:{block}:" if block else "value:"
         for stmt in body:
             if isinstance(stmt, S.Residual):
-                defs(stmt.body)
-            elif isinstance(stmt, S.InputDecl) and stmt.name:
-                value_names.add(stmt.name)
-                out.append(Occurrence(_name_after(lines, stmt.pos, "input", stmt.name), f"value:{stmt.name}", True))
-            elif isinstance(stmt, S.LayerUse):
-                for k in stmt.kwargs:
-                    if k.name == "name" and isinstance(k.value, S.Lit) and isinstance(k.value.value, str):
-                        v = k.value
-                        if NAME_RE.match(v.value):
-                            span = Span(v.pos.line - 1, v.pos.column, v.pos.column + len(v.value))
-                            value_names.add(v.value)
-                            out.append(Occurrence(span, f"value:{v.value}", True))
+                defs(stmt.body, block)
+            elif isinstance(stmt, S.InputDecl) and stmt.name and not block:
+                names[None].add(stmt.name)
+                out.append(Occurrence(_name_after(lines, stmt.pos, "input", stmt.name), prefix + stmt.name, True))
+            elif isinstance(stmt, S.OutputStmt) and stmt.name and not block:
+                outputs.add(stmt.name)
+                out.append(Occurrence(_name_after(lines, stmt.pos, "output", stmt.name), f"output:{stmt.name}", True))
+            elif isinstance(stmt, S.LayerUse) and (lit := _given_name(stmt)):
+                names.setdefault(block, set()).add(lit.value)
+                span = Span(lit.pos.line - 1, lit.pos.column, lit.pos.column + len(lit.value))  # inside the quotes
+                out.append(Occurrence(span, prefix + lit.value, True))
 
-    def refs(body, block=None):
-        params = {p.name for p in block.params} if block else set()
+    def key_of(name: str, block: S.BlockDecl | None) -> str | None:
+        if block is not None and any(p.name == name for p in block.params):
+            return f"param:{block.name}:{name}"
+        if block is not None and name in names.get(block.name, ()):
+            return f"local:{block.name}:{name}"
+        return f"value:{name}" if name in names[None] else None
+
+    def refs(body, block):
         for stmt in body:
             if isinstance(stmt, S.Residual):
                 refs(stmt.body, block)
+            elif isinstance(stmt, S.FromStmt) and (key := key_of(stmt.name, block)):
+                out.append(Occurrence(_name_after(lines, stmt.pos, "from", stmt.name), key, False))
             elif isinstance(stmt, S.LayerUse):
                 if stmt.op in table:
                     out.append(Occurrence(_span(lines, stmt.pos, len(stmt.op)), f"block:{stmt.op}", False))
                 values = list(stmt.args) + [k.value for k in stmt.kwargs if k.name != "name"]
-                for v in values:
-                    for n in _values_in(v):
-                        if n.id in params:
-                            out.append(Occurrence(_span(lines, n.pos, len(n.id)), f"param:{block.name}:{n.id}", False))
-                        elif n.id in value_names:
-                            out.append(Occurrence(_span(lines, n.pos, len(n.id)), f"value:{n.id}", False))
+                for n in (n for v in values for n in _values_in(v)):
+                    if key := key_of(n.id, block):
+                        out.append(Occurrence(_span(lines, n.pos, len(n.id)), key, False))
 
     for item in spec.items:
-        if isinstance(item, (S.ModelDecl, S.BlockDecl)):
-            defs(item.body)
+        if isinstance(item, S.ModelDecl):
+            defs(item.body, None)
+        elif isinstance(item, S.BlockDecl) and table.get(item.name) is item:
+            defs(item.body, item.name)
     for item in spec.items:
         if isinstance(item, S.ModelDecl):
-            refs(item.body)
-        elif isinstance(item, S.BlockDecl):
-            refs(item.body, table.get(item.name) if table.get(item.name) is item else None)
+            refs(item.body, None)
+        elif isinstance(item, S.BlockDecl) and table.get(item.name) is item:
+            refs(item.body, item)
+        elif isinstance(item, S.Section):  # `loss = {digit: cross_entropy}`: keys name outputs
+            for a in item.assigns:
+                if isinstance(a.value, S.MapV):
+                    out += [Occurrence(_span(lines, pos, len(key)), f"output:{key}", False)
+                            for key, _v, pos in a.value.items if key in outputs]
     return out
 
 
@@ -488,6 +543,9 @@ def _symbols(spec: S.SpecFile, statements: list[Statement], lines) -> list[Symbo
                 out.append(Symbol(name, "residual", "residual", line, max(stmt.end_line - 1, line),
                                   Span(line, stmt.pos.column - 1, stmt.pos.column - 1 + len("residual")),
                                   tuple(body_symbols(stmt.body))))
+            elif isinstance(stmt, S.OutputStmt):
+                out.append(Symbol(stmt.name or "output", "output", "output", line, line,
+                                  Span(line, stmt.pos.column - 1, stmt.pos.column - 1 + len("output"))))
             elif isinstance(stmt, S.LayerUse):
                 fact = by_span.get((line, stmt.pos.column - 1))
                 names = [u.name for u in fact.uses] if fact and not fact.in_block else []
@@ -527,10 +585,15 @@ def _default_text(value) -> str | None:
 
 
 def op_doc(name: str) -> OpDoc | None:
-    schema = OPS.get(name)
-    if schema is None:
+    """An op's signature and documentation line, from its definition. A merge's first
+    arguments are the values it merges (`add(a, b)`)."""
+    op = OPS.get(name)
+    if op is None:
         return None
-    return OpDoc(name, schema.kind, tuple((a.name, _default_text(a.default)) for a in schema.args), schema.doc)
+    args = tuple((a.name, None if a.required else _default_text(a.default)) for a in op.args)
+    if op.kind == "merge":
+        args = (("a", None), ("b", None)) + args
+    return OpDoc(name, op.kind, args, op.doc)
 
 
 def op_docs() -> list[OpDoc]:
@@ -591,12 +654,20 @@ def call_args(kind: str, key: str | None, callee: str, analysis: Analysis | None
 
 
 def layer_arg_values(op: str, arg: str) -> list[str]:
-    """Named values an op's argument takes (`init=`, `pad=`, booleans)."""
-    schema = OPS.get(op)
-    a = schema.arg(arg) if schema else None
+    """Named values an op's argument takes (`init=`, `pad=`, booleans, choices)."""
+    definition = OPS.get(op)
+    a = definition.arg(arg) if definition else None
     if a is None:
         return []
-    return {"init": ["auto", *INITIALIZERS], "pad": ["same", "valid"], "bool": ["true", "false"]}.get(a.type, [])
+    if isinstance(a.type, Init):
+        return ["auto", *INITIALIZERS]
+    if isinstance(a.type, Pad):
+        return ["same", "valid"]
+    if isinstance(a.type, Bool):
+        return ["true", "false"]
+    if isinstance(a.type, Choice):
+        return list(a.type.options)
+    return []
 
 
 # ---- formatting -----------------------------------------------------------------------

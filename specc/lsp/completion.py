@@ -27,6 +27,12 @@ TOP_LEVEL = [
      "loss, optimizer, schedule, epochs"),
 ]
 
+BODY = [
+    ("residual", "residual {\n    $0\n}", "y = x + f(x)"),
+    ("from", "from ${1:value}", "continue from an earlier value (a branch)"),
+    ("output", "output ${1:name}", "mark the current value as a model output"),
+]
+
 
 @dataclass
 class Context:
@@ -57,10 +63,14 @@ def context(lines: list[str], line: int, column: int) -> Context:
             in_string = True
         elif ch == "#":
             comment = True
+        elif ch == "{" and (parens or text[stmt_start:i].rstrip().endswith("=")):
+            parens.append((None, i + 1))  # a map value: `loss = {digit: cross_entropy}`
         elif ch == "{":
             head = _HEADER.search(text[text.rfind("\n", 0, i) + 1:i])
             braces.append(head.group(1) if head else None)
             parens, stmt_start = [], i + 1
+        elif ch == "}" and parens:
+            parens.pop()
         elif ch == "}":
             if braces:
                 braces.pop()
@@ -76,7 +86,7 @@ def context(lines: list[str], line: int, column: int) -> Context:
     callee, fragment = None, ""
     if parens:
         callee, start = parens[-1]
-        fragment = re.split(r"[,(]", text[start:])[-1]
+        fragment = re.split(r"[,({:]", text[start:])[-1]
     return Context(braces[-1] if braces else None, callee, text[stmt_start:], fragment)
 
 
@@ -113,10 +123,10 @@ def completions(analysis: Analysis, line: int, column: int) -> list[T.Completion
     if ctx.section in ("model", "block", "residual"):
         if not _WORD_ONLY.match(ctx.statement):
             return []
-        items = [_item(d, T.CompletionItemKind.Function) for d in op_docs() if d.kind != "container"]
+        items = [_item(d, T.CompletionItemKind.Function) for d in op_docs()]
         items += [_item(d, T.CompletionItemKind.Module) for d in analysis.blocks.values()]
-        items.append(T.CompletionItem("residual", kind=T.CompletionItemKind.Keyword, detail="y = x + f(x)",
-                                      insert_text="residual {\n    $0\n}", insert_text_format=T.InsertTextFormat.Snippet))
+        items += [T.CompletionItem(label, kind=T.CompletionItemKind.Keyword, detail=detail, insert_text=snippet,
+                                   insert_text_format=T.InsertTextFormat.Snippet) for label, snippet, detail in BODY]
         return items
     key = _KEY_VALUE.match(ctx.statement)
     if key:

@@ -22,7 +22,9 @@ def _shape(shape) -> str:
 
 
 def _use_lines(use: Use) -> list[str]:
-    head = f"`{use.name}` ({use.op}): {_shape(use.in_shape)} → {_shape(use.out_shape)}"
+    into = ", ".join(f"`{n}` {_shape(s)}" for n, s in zip(use.inputs, use.in_shapes)) if len(use.inputs) > 1 \
+        else _shape(use.in_shape)
+    head = f"`{use.name}` ({use.op}): {into} → {_shape(use.out_shape)}"
     if use.n_params:
         head += f" · {use.n_params:,} parameters"
     out = [head]

@@ -8,7 +8,7 @@ from .convert import full_lines, lsp_range
 
 _KIND = {"model": T.SymbolKind.Class, "block": T.SymbolKind.Function, "section": T.SymbolKind.Namespace,
          "input": T.SymbolKind.Variable, "layer": T.SymbolKind.Field, "residual": T.SymbolKind.Struct,
-         "key": T.SymbolKind.Property}
+         "key": T.SymbolKind.Property, "output": T.SymbolKind.Interface}
 
 
 def _symbol(s: Symbol, lines) -> T.DocumentSymbol:

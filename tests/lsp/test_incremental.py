@@ -14,7 +14,7 @@ from specc.lsp.incremental import IncrementalParser, shift
 from specc.parser import parse
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "examples").glob("*.nn"))
+EXAMPLES = sorted((ROOT / "examples").glob("*.nn")) + [ROOT / "tests" / "lsp" / "graph.nn"]
 sys.path.insert(0, str(ROOT / "bench"))
 from parse_1000 import spec as deep_spec  # noqa: E402
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import pytest
-from lsp_client import EXAMPLES, change_line, diagnostics_of, open_doc, wait_for
+from lsp_client import EXAMPLES, ROOT, change_line, diagnostics_of, open_doc, wait_for
 from lsprotocol import types as T
+
+from specc.ops import OPS
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -51,7 +53,7 @@ async def test_hover_shows_signature_doc_shapes_params_and_init(client):
     line = line_of(MNIST_CNN, "dense(1000)")
     hover = await client.text_document_hover_async(T.HoverParams(doc(uri), T.Position(line, 6)))
     text = hover.contents.value
-    for part in ("dense(units, init=auto, bias=true)", "y = W x + b", "`dense_1` (dense): [640] → [1000]",
+    for part in ("dense(units, init=auto, bias=true)", OPS["dense"].doc, "`dense_1` (dense): [640] → [1000]",
                  "641,000 parameters", "`weight` [1000, 640] init he_normal", "`bias` [1000] init zeros"):
         assert part in text
     use = line_of(MNIST_CNN, "conv_pool(40)")
@@ -203,3 +205,45 @@ async def test_a_check_superseded_by_a_newer_edit_is_dropped(client):
     await diagnostics_of(client, uri, 11)
     answered = [p.version for p in client.published if p.uri == uri and p.version > 1]
     assert answered[-1] == 11 and len(answered) < 10
+
+
+GRAPH = (ROOT / "tests" / "lsp" / "graph.nn").read_text()
+
+
+async def test_graph_syntax_shapes_hover_and_names(client):
+    uri = (ROOT / "tests" / "lsp" / "graph.nn").as_uri()
+    open_doc(client, uri, GRAPH)
+    assert await diagnostics_of(client, uri, 1) == []
+    hints = await client.text_document_inlay_hint_async(T.InlayHintParams(
+        text_document=doc(uri), range=T.Range(T.Position(0, 0), T.Position(30, 0))))
+    by_line = {h.position.line: h.label for h in hints}
+    assert by_line[line_of(GRAPH, "branch(16")] == "→ [16] · 544 params"  # the block use: both its dense layers
+    assert by_line[line_of(GRAPH, "concat(left, right)")] == "→ [32]"
+    assert by_line[line_of(GRAPH, "add(inner, outer)")] == "→ [16]"
+    hover = await client.text_document_hover_async(T.HoverParams(doc(uri), T.Position(line_of(GRAPH, "concat"), 5)))
+    assert "`concat_1` (concat): `add_1` [16], `right` [16] → [32]" in hover.contents.value
+
+    at = line_of(GRAPH, "from trunk")  # `from NAME` goes to the layer named NAME
+    [loc] = await client.text_document_definition_async(T.DefinitionParams(doc(uri), T.Position(at, 10)))
+    assert (loc.range.start.line, loc.range.start.character) == (line_of(GRAPH, 'name="trunk"'), 20)
+    inner = line_of(GRAPH, "add(inner, outer)")  # names given in a block are local to it
+    refs = await client.text_document_references_async(T.ReferenceParams(
+        text_document=doc(uri), position=T.Position(inner, 9), context=T.ReferenceContext(include_declaration=True)))
+    assert sorted(r.range.start.line for r in refs) == [line_of(GRAPH, 'name="inner"'), inner]
+    edit = await client.text_document_rename_async(T.RenameParams(
+        text_document=doc(uri), position=T.Position(line_of(GRAPH, "concat"), 12), new_name="branch_out"))
+    assert sorted((e.range.start.line, e.range.start.character) for e in edit.changes[uri]) == [
+        (line_of(GRAPH, 'name="left"'), 21), (line_of(GRAPH, "concat"), 11)]
+    symbols = await client.text_document_document_symbol_async(T.DocumentSymbolParams(doc(uri)))
+    model = next(s for s in symbols if s.name == "two_towers")
+    assert [c.name for c in model.children][-1] == "probs"
+
+
+async def test_front_end_warnings_are_warnings(client):
+    uri = "untitled:unused.nn"
+    text = GRAPH.replace("    concat(left, right)\n", "    from left\n")  # `right` is now computed for nothing
+    open_doc(client, uri, text)
+    [diag] = await diagnostics_of(client, uri, 1)
+    assert diag.severity == T.DiagnosticSeverity.Warning
+    assert diag.message == "value `right` is computed but never used"
+    assert diag.range.start.line == line_of(text, 'tanh(name="right")')

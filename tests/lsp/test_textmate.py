@@ -1,4 +1,4 @@
-"""The VS Code TextMate grammar, run over the example specs (and the README's, and a residual): every token class where expected.
+"""The VS Code TextMate grammar, run over the example specs (and the README's, a residual, the graph syntax): every token class where expected.
 
 The grammar keeps to a subset of TextMate (`match`, `name`, `captures`, `include`,
 `patterns`; all single-line); `tokenize` reads that subset as VS Code does: at each
@@ -106,6 +106,12 @@ EXPECTED = [  # (example, token text, scope)
     ("digits.nn", "true", "constant.language.boolean.specc"),
     ("README.md", ";", "punctuation.separator.specc"),
     ("tests/frontend/ok/residual.nn", "residual", "keyword.other.residual.specc"),
+    ("tests/lsp/graph.nn", "from", "keyword.other.from.specc"),
+    ("tests/lsp/graph.nn", "trunk", "variable.other.value.specc"),
+    ("tests/lsp/graph.nn", "output", "keyword.other.output.specc"),
+    ("tests/lsp/graph.nn", "probs", "variable.other.output.specc"),
+    ("tests/lsp/graph.nn", "concat", "support.function.layer.specc"),
+    ("tests/lsp/graph.nn", "add", "support.function.layer.specc"),
 ]
 
 
@@ -117,7 +123,8 @@ def test_token_has_its_scope(example, text, scope):
 
 def test_every_scope_of_the_grammar_appears_in_the_examples():
     defined = {n for _, name, caps in RULES for n in [name, *caps.values()] if n}
-    corpus = [f"examples/{p.name}" for p in EXAMPLES] + ["README.md", "tests/frontend/ok/residual.nn"]
+    corpus = [f"examples/{p.name}" for p in EXAMPLES] + ["README.md", "tests/frontend/ok/residual.nn",
+                                                         "tests/lsp/graph.nn"]
     seen = set().union(*(scopes_of(p).keys() for p in corpus))
     assert defined - seen == set()
 
@@ -125,7 +132,7 @@ def test_every_scope_of_the_grammar_appears_in_the_examples():
 def test_layer_rule_lists_every_op():
     layer_rule = GRAMMAR["repository"]["layer"]["match"]
     names = set(re.search(r"\\b\((.*?)\)\\b", layer_rule).group(1).split("|"))
-    assert names == {n for n, s in OPS.items() if s.kind != "container"}
+    assert names == set(OPS)
 
 
 def test_comments_and_strings_win_over_what_they_contain():
