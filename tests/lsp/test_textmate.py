@@ -18,7 +18,7 @@ from specc.ops import OPS
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GRAMMAR = json.loads((ROOT / "editors" / "vscode" / "syntaxes" / "specc.tmLanguage.json").read_text())
 EXAMPLES = sorted((ROOT / "examples").glob("*.nn"))
-KNOWN_KEYS = {"match", "name", "captures", "include", "patterns"}
+KNOWN_KEYS = {"match", "name", "captures", "include", "patterns", "comment"}
 
 
 def _flatten(rules):
@@ -80,7 +80,7 @@ EXPECTED = [  # (example, token text, scope)
      "comment.line.number-sign.specc"),
     ("mnist_cnn.nn", "block", "storage.type.block.specc"),
     ("mnist_cnn.nn", "conv_pool", "entity.name.function.block.specc"),
-    ("mnist_cnn.nn", "conv_pool", "entity.name.function.call.specc"),
+    ("mnist_cnn.nn", "conv_pool", "support.function.layer.specc"),  # a use of the block
     ("mnist_cnn.nn", "model", "storage.type.model.specc"),
     ("mnist_cnn.nn", "mnist_cnn", "entity.name.type.model.specc"),
     ("mnist_cnn.nn", "input", "keyword.other.input.specc"),
@@ -112,6 +112,7 @@ EXPECTED = [  # (example, token text, scope)
     ("tests/lsp/graph.nn", "probs", "variable.other.output.specc"),
     ("tests/lsp/graph.nn", "concat", "support.function.layer.specc"),
     ("tests/lsp/graph.nn", "add", "support.function.layer.specc"),
+    ("tests/lsp/graph.nn", "branch", "support.function.layer.specc"),  # a block use is a layer too
 ]
 
 
@@ -129,10 +130,10 @@ def test_every_scope_of_the_grammar_appears_in_the_examples():
     assert defined - seen == set()
 
 
-def test_layer_rule_lists_every_op():
-    layer_rule = GRAMMAR["repository"]["layer"]["match"]
-    names = set(re.search(r"\\b\((.*?)\)\\b", layer_rule).group(1).split("|"))
-    assert names == set(OPS)
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_every_op_as_a_statement_is_a_layer(op):
+    for line in (f"    {op}", f"    {op}(2)  # note", f"    dense(4); {op}"):
+        assert (op, "support.function.layer.specc") in tokenize(line), line
 
 
 def test_comments_and_strings_win_over_what_they_contain():
