@@ -452,6 +452,16 @@ def _given_name(stmt: S.LayerUse):
     return None
 
 
+def _key_in_map(lines, pos, key: str) -> Span | None:
+    """Where `key:` is written in the map that opens at pos (the syntax tree keeps no key positions)."""
+    pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(key)}\s*:")
+    for line in range(pos.line - 1, min(pos.line + 20, len(lines))):
+        m = pattern.search(lines[line], pos.column - 1 if line == pos.line - 1 else 0)
+        if m:
+            return Span(line, m.start(), m.start() + len(key))
+    return None
+
+
 def _occurrences(spec: S.SpecFile, table, lines) -> list[Occurrence]:
     """Definitions and references of names, from the syntax tree.
 
@@ -518,8 +528,10 @@ def _occurrences(spec: S.SpecFile, table, lines) -> list[Occurrence]:
         elif isinstance(item, S.Section):  # `loss = {digit: cross_entropy}`: keys name outputs
             for a in item.assigns:
                 if isinstance(a.value, S.MapV):
-                    out += [Occurrence(_span(lines, pos, len(key)), f"output:{key}", False)
-                            for key, _v, pos in a.value.items if key in outputs]
+                    for key, _value in a.value.items:
+                        span = _key_in_map(lines, a.value.pos, key)
+                        if key in outputs and span:
+                            out.append(Occurrence(span, f"output:{key}", False))
     return out
 
 
