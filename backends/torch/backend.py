@@ -40,25 +40,48 @@ RULES = ("perceptron", "adaline")  # optimizers whose "gradient" is the rule's e
 DEVICE_DATA_FRACTION = 0.5
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    """"auto" -> CUDA when available (this rank's GPU under torchrun), else CPU."""
-    name = str(device or "auto")
+def choose_device(requested, *, cuda: bool, count: int, current: int, local_rank: int | None) -> str:
+    """The device a run uses, as "cpu" or "cuda:N" (always with an index).
+
+    Pure, so it is tested without a GPU. `local_rank` is None outside torchrun.
+    A bare "cuda" means the current GPU (torch.cuda.set_device needs an index);
+    under torchrun every rank takes the GPU of its LOCAL_RANK, and an explicit
+    index is refused: it would put every rank on one GPU (NCCL: "Duplicate GPU").
+    """
+    name = str(requested or "auto")
     if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and dist_env.is_distributed():
-        name = f"cuda:{dist_env.local_rank()}"
+        name = "cuda" if cuda else "cpu"
     try:
         dev = torch.device(name)
     except RuntimeError:
-        raise SpecError(f"unknown device {device!r}", hint="use auto, cpu, cuda or cuda:N") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise SpecError(f"device {device!r} requested but no CUDA GPU is visible", hint="use --device cpu")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise SpecError(f"device {device!r} does not exist ({torch.cuda.device_count()} GPU(s) visible)")
-    elif dev.type != "cpu":
-        raise SpecError(f"unsupported device {device!r}", hint="use auto, cpu, cuda or cuda:N")
-    return dev
+        raise SpecError(f"unknown device {requested!r}", hint="use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cpu":
+        return "cpu"
+    if dev.type != "cuda":
+        raise SpecError(f"unsupported device {requested!r}", hint="use auto, cpu, cuda or cuda:N")
+    if not cuda:
+        raise SpecError(f"device {requested!r} requested but no CUDA GPU is visible", hint="use --device cpu")
+    if local_rank is not None:
+        if dev.index is not None:
+            raise SpecError(f"device {requested!r} names one GPU, but under torchrun every rank would use it",
+                            hint="use --device cuda: each rank takes the GPU of its LOCAL_RANK")
+        index = local_rank
+    else:
+        index = current if dev.index is None else dev.index
+    if index >= count:
+        raise SpecError(f"device cuda:{index} does not exist ({count} GPU(s) visible)",
+                        hint="under torchrun, start at most as many processes per node as there are GPUs"
+                        if local_rank is not None else "use cuda:0 .. cuda:N-1, or cuda")
+    return f"cuda:{index}"
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """"auto" -> CUDA when available (this rank's GPU under torchrun), else CPU; see choose_device."""
+    cuda = torch.cuda.is_available()
+    name = choose_device(device, cuda=cuda, count=torch.cuda.device_count() if cuda else 0,
+                         current=torch.cuda.current_device() if cuda else 0,
+                         local_rank=dist_env.local_rank() if dist_env.is_distributed() else None)
+    return torch.device(name)
 
 
 class _Parts(torch.nn.Module):
