@@ -84,6 +84,15 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def _zero_loss(hs, outs):
+    """0 * everything the forward returned, so every parameter gets a (zero) gradient.
+
+    A parameter left without one (e.g. a last layer the losses' inputs do not reach)
+    makes DDP skip its bucket on this rank only, and the ranks' all-reduces no longer match.
+    """
+    return sum(t.sum() for t in [*hs, *(outs or ())]) * 0.0
+
+
 class _Parts(torch.nn.Module):
     """Adapter so DDP / torch.compile wrap forward_parts (the loss needs the logits)."""
 
@@ -280,7 +289,7 @@ class TorchBackend:
             if hi > lo:
                 loss = self._loss(hs, outs, y)
             else:  # this rank got no samples of a tiny last batch: join the all-reduce with zeros
-                loss = sum(h.sum() for h in hs) * 0.0
+                loss = _zero_loss(hs, outs)
         if self.world > 1:
             scale = dist_env.loss_scale(hi - lo, stop - start, self.world)
             loss = loss * scale

@@ -1,10 +1,14 @@
-"""One rank of the 2-process DDP test (run by test_distributed.py with RANK/WORLD_SIZE set).
+"""One rank of the DDP tests (run by test_distributed.py with RANK/WORLD_SIZE set).
 
-Trains the same small program as the test's single-process reference and writes
-this rank's losses and final weights to <out>/rank<R>.npz.
+    python ddp_worker.py OUT_DIR [CASE]
+
+Trains CASE's small program as the tests' single-process reference does and
+writes this rank's losses, final weights and batchnorm statistics to
+<out>/rank<R>.npz.
 """
 import os
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,38 +19,61 @@ from specc.backends.torch.backend import TorchBackend  # noqa: E402
 from specc.backends.torch.distributed import agree, is_main_process  # noqa: E402
 from specc.init import initial_params  # noqa: E402
 
-N, BATCH, STEPS = 30, 7, 12  # batches of 7 (and a last one of 2) do not divide by 2 ranks
 
-SPECS = [("dense", {"units": 8}), ("tanh",), ("dense", {"units": 3}), ("softmax",)]
+@dataclass(frozen=True)
+class Case:
+    layers: tuple
+    loss: str
+    n: int
+    batch: int
+    steps: int = 12
 
 
-def make_program():
-    return irbuild.program([4], SPECS, loss="cross_entropy", optimizer=("sgd", {"lr": 0.2, "momentum": 0.5}),
-                           batch=BATCH, steps=STEPS, l2=1e-3, clip_norm=1.0)
+CASES = {
+    # batches of 7 (and a last one of 2) do not divide by 2 ranks: exercises the loss scaling
+    "mlp": Case((("dense", {"units": 8}), ("tanh",), ("dense", {"units": 3}), ("softmax",)), "cross_entropy", 30, 7),
+    # 29 = 4*7 + 1: the last batch leaves rank 0 without samples; mse on a dense output is not
+    # fused, so the last layer is only reached through the model output
+    "empty_shard": Case((("dense", {"units": 8}), ("tanh",), ("dense", {"units": 3})), "mse", 29, 7),
+    # batch statistics over the global batch; the last batch of 2 gives each rank one sample
+    "batchnorm": Case((("dense", {"units": 8}), ("batchnorm",), ("tanh",), ("dense", {"units": 3}), ("softmax",)),
+                      "cross_entropy", 30, 7),
+}
 
 
-def data():
+def make_program(case="mlp"):
+    c = CASES[case]
+    return irbuild.program([4], list(c.layers), loss=c.loss, optimizer=("sgd", {"lr": 0.2, "momentum": 0.5}),
+                           batch=c.batch, steps=c.steps, l2=1e-3, clip_norm=1.0)
+
+
+def data(case="mlp"):
+    c = CASES[case]
     rng = np.random.default_rng(0)
-    return rng.standard_normal((N, 4)).astype(np.float32), rng.integers(0, 3, N)
+    x = rng.standard_normal((c.n, 4)).astype(np.float32)
+    y = rng.integers(0, 3, c.n)
+    return x, (np.eye(3, dtype=np.float32)[y] if c.loss == "mse" else y)
 
 
-def train(backend):
-    x, y = data()
+def train(backend, case="mlp"):
+    c = CASES[case]
+    x, y = data(case)
     backend.put_data("train", x, y)
     handles, step = [], 0
-    while step < STEPS:
-        backend.set_order(np.random.default_rng([1, step]).permutation(N))
-        for start in range(0, N, BATCH):
-            if step == STEPS:
+    while step < c.steps:
+        backend.set_order(np.random.default_rng([1, step]).permutation(c.n))
+        for start in range(0, c.n, c.batch):
+            if step == c.steps:
                 break
-            handles.append(backend.train_step(start, min(start + BATCH, N), 0.2, step))
+            handles.append(backend.train_step(start, min(start + c.batch, c.n), 0.2, step))
             step += 1
     return backend.losses_to_numpy(handles), backend.get_params()
 
 
 if __name__ == "__main__":
-    prog = make_program()
+    case = sys.argv[2] if len(sys.argv) > 2 else "mlp"
+    prog = make_program(case)
     be = TorchBackend(prog, initial_params(prog), seed=0, device="cpu")
-    losses, params = train(be)
+    losses, params = train(be, case)
     np.savez(os.path.join(sys.argv[1], f"rank{be.rank}.npz"), losses=losses, main=np.array(is_main_process()),
              world=np.array(be.world), agreed=np.array(agree(be.rank == 1)), **params)
