@@ -395,6 +395,7 @@ class Trainer:
                     st.epoch_time += time.perf_counter() - t0
                     self._checkpoint()
                     self._write_logs(final=True)
+                    self._ended_normally()
                     raise Interrupted(st.step, self.run_dir)
 
                 # batch order of this epoch (seeded by epoch, so a resumed run sees the same order)
@@ -523,6 +524,8 @@ class Trainer:
         value = row.get(es.monitor)
         if value is None:
             return
+        if _world(self.backend) > 1:  # every rank decides on the same number, so no rank stops alone
+            value = self.backend.all_mean(value)
         if monitor_mode(es.monitor) == "min":
             improved = st.best_value is None or value < st.best_value - es.min_delta
         else:
@@ -558,7 +561,14 @@ class Trainer:
         if self.main:
             with self._writing(rundir.MANIFEST):
                 save_json(self.run_dir / rundir.MANIFEST, self.manifest)
+        self._ended_normally()
         return result
+
+    def _ended_normally(self) -> None:
+        """Tell a multi-process backend that this rank ended normally (only then do ranks wait
+        for each other at exit; a failed rank leaves at once instead of hanging the others)."""
+        if _world(self.backend) > 1:
+            self.backend.finished()
 
     # -------------------------------------------------------------- files
 
@@ -641,15 +651,11 @@ class Trainer:
         stop at the same step, or the others hang in their next all-reduce: the
         ranks agree (one all-reduce of the flag) at the loss-sync points only.
         """
-        from .backends.torch.distributed import is_distributed  # no torch import
-
-        if not is_distributed():
+        if _world(self.backend) == 1:
             return self.stop_signal is not None
         if not at_sync_point:
             return False
-        from .backends.torch.distributed import agree
-
-        if agree(self.stop_signal is not None):
+        if self.backend.agree(self.stop_signal is not None):
             self.stop_signal = self.stop_signal or "another rank"
             return True
         return False
@@ -680,6 +686,12 @@ class Trainer:
         if previous:
             for sig, h in previous.items():
                 signal.signal(sig, h)
+
+
+def _world(backend) -> int:
+    """Processes training together (torchrun). A backend with `world` > 1 also has
+    agree(flag), all_mean(value) and finished() (backends/torch/backend.py)."""
+    return int(getattr(backend, "world", 1))
 
 
 def _csv_cell(value) -> str:

@@ -159,7 +159,13 @@ class TorchBackend:
         net = _Parts(self.model, need_out)
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
-            net = DDP(net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+            from .syncbn import synchronize
+            # Batch statistics over the global batch keep the running statistics identical on
+            # every rank, so DDP need not broadcast rank 0's buffers before each forward.
+            synchronize(self.model)
+            net = DDP(net, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                      forward_sync_buffers=False)
         if compile:
             net = torch.compile(net)
         self.train_net = net if (compile or self.world > 1) else (lambda x: self.model.forward_parts(x, need_out))
@@ -207,6 +213,20 @@ class TorchBackend:
     def is_main_process(self) -> bool:
         """Only rank 0 writes the run directory and prints."""
         return self.rank == 0
+
+    # -- decisions every rank must take together (the driver calls these when world > 1) ---
+    def agree(self, flag: bool) -> bool:
+        """True on every rank when true on any (stop signals, early stopping)."""
+        return dist_env.agree(flag) if self.world > 1 else bool(flag)
+
+    def all_mean(self, value: float) -> float:
+        """The mean over the ranks, so a monitored value is the same number everywhere."""
+        return dist_env.all_mean(value) if self.world > 1 else float(value)
+
+    def finished(self) -> None:
+        """The run ended normally: at exit the ranks leave the process group together."""
+        if self.world > 1:
+            dist_env.finished()
 
     def _data_device(self, nbytes: int) -> torch.device:
         if self.device.type != "cuda":

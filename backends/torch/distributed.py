@@ -25,6 +25,7 @@ Nothing here imports torch at module level: the driver may call
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 
 
@@ -50,27 +51,66 @@ def is_main_process() -> bool:
     return rank() == 0
 
 
+# Seconds a collective may wait for the other ranks before it fails (torch's defaults are
+# 10 minutes on NCCL, 30 on gloo). A rank that died is usually noticed at once (gloo: the
+# connection resets; torchrun stops the others); this bounds the cases that are not.
+DEFAULT_TIMEOUT = 300.0
+
+_finished = False  # set by finished(): this rank ended its run normally
+
+
+def timeout_seconds() -> float:
+    """SPECC_DIST_TIMEOUT (seconds) or DEFAULT_TIMEOUT."""
+    value = os.environ.get("SPECC_DIST_TIMEOUT")
+    try:
+        seconds = float(value) if value else DEFAULT_TIMEOUT
+    except ValueError:
+        seconds = DEFAULT_TIMEOUT
+    return seconds if seconds > 0 else DEFAULT_TIMEOUT
+
+
 def init_process_group(device) -> None:
     """Join the process group described by the environment (idempotent)."""
+    import datetime
+
     import torch.distributed as dist
 
     if dist.is_initialized():
         return
     backend = "nccl" if device.type == "cuda" else "gloo"
-    dist.init_process_group(backend=backend)
+    kwargs = {"device_id": device} if device.type == "cuda" else {}
+    dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=timeout_seconds()), **kwargs)
     atexit.register(_shutdown)
 
 
+def finished() -> None:
+    """This rank's run ended normally (done, or a stop every rank agreed on): at exit it
+    waits for the others before leaving the group."""
+    global _finished
+    _finished = True
+
+
 def _shutdown() -> None:
-    """Leave the group together at exit: a rank that exits while another is still
-    in a collective tears gloo's threads down mid-flight ("terminate called
-    without an active exception")."""
+    """Leave the process group at exit.
+
+    After a normal end the ranks leave together (a barrier): one that exits while
+    another is still in a collective tears gloo's threads down mid-flight. After a
+    failure there is no barrier: the others are inside a gradient all-reduce that
+    this rank will never join, and a barrier would keep this process alive, so
+    torchrun would not see the failure until the timeout. Leaving at once makes
+    their collective fail (gloo) or lets torchrun stop them.
+    """
     import torch.distributed as dist
 
-    if dist.is_initialized():
+    if not dist.is_initialized():
+        return
+    if _finished:
         try:
             dist.barrier()
         finally:
+            dist.destroy_process_group()
+    else:
+        with contextlib.suppress(Exception):
             dist.destroy_process_group()
 
 
@@ -86,6 +126,13 @@ def loss_scale(local: int, global_: int, w: int) -> float:
     return w * local / global_
 
 
+def _collective_device():
+    import torch
+    import torch.distributed as dist
+
+    return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+
+
 def agree(flag: bool) -> bool:
     """True on every rank when it is true on any rank (e.g. an early-stop or interrupt
     decision), so no rank leaves the training loop alone and hangs the others.
@@ -97,7 +144,20 @@ def agree(flag: bool) -> bool:
 
     if not dist.is_initialized():
         return bool(flag)
-    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    t = torch.tensor([1.0 if flag else 0.0], device=_collective_device())
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item() > 0)
+
+
+def all_mean(value: float) -> float:
+    """The mean of `value` over the ranks (float64), the same number on every rank."""
+    if not is_distributed():
+        return float(value)
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        return float(value)
+    t = torch.tensor([float(value)], dtype=torch.float64, device=_collective_device())
+    dist.all_reduce(t)
+    return float(t.item()) / dist.get_world_size()

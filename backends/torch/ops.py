@@ -72,7 +72,11 @@ class BatchNorm(nn.Module):
         self.register_buffer("running_var", torch.ones(channels))
         self.momentum, self.eps = float(momentum), float(eps)
 
+    sync = None  # under DDP: syncbn.synced_batch_norm (statistics of every rank's samples)
+
     def forward(self, x):
+        if self.training and self.sync is not None:
+            return self.sync(self, x)
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             self.training, self.momentum, self.eps)
 

@@ -62,8 +62,7 @@ def _run_ranks(tmp_path, case, world=2, timeout=120):
 
 
 def _single_process(case):
-    prog = ddp_worker.make_program(case)
-    return ddp_worker.train(TorchBackend(prog, initial_params(prog), seed=0, device="cpu"), case)
+    return ddp_worker.train(ddp_worker.backend(case), case)
 
 
 def _assert_ranks_match(ranks, ref_losses, ref_params, rtol=1e-5, atol=1e-6):
@@ -90,3 +89,12 @@ def test_a_rank_without_samples_still_joins_every_gradient_all_reduce(tmp_path):
     ranks' collectives no longer match (gloo: "collective mismatch"; NCCL: a hang)."""
     ranks = _run_ranks(tmp_path, "empty_shard")
     _assert_ranks_match(ranks, *_single_process("empty_shard"))
+
+
+def test_batchnorm_uses_the_global_batch(tmp_path):
+    """Batch statistics over every rank's samples: DDP(2) equals one process (weights and
+    running statistics), and the last batch of 2 (one sample per rank) does not raise."""
+    ranks = _run_ranks(tmp_path, "batchnorm")
+    losses, params = _single_process("batchnorm")
+    assert any(k.endswith("running_var") for k in params)
+    _assert_ranks_match(ranks, losses, params, rtol=1e-10, atol=1e-12)

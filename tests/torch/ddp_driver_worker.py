@@ -1,0 +1,73 @@
+"""One rank of the driver-level DDP tests, started by torchrun (test_distributed_driver.py).
+
+    torchrun --nproc_per_node=2 ddp_driver_worker.py OUT_DIR CASE
+
+Runs the shared driver (specc.driver.Trainer) with the torch backend on CPU and
+writes this rank's result to <out>/result<R>.npz. CASE:
+  plain       batchnorm + early stopping, as in one process
+  skewed_val  each rank sees a different validation loss (as ranks with their own
+              batchnorm statistics did): the early-stop decision must still be shared
+  fail        rank 0 raises mid-run (a disk-full or rank-0-only check)
+"""
+import os
+import sys
+
+import numpy as np
+
+from specc.backends.torch.backend import TorchBackend
+from specc.driver import Trainer
+from specc.frontend import compile_text
+
+SPEC = """
+model m {
+    input p [2]
+    dense(16)
+    batchnorm
+    tanh
+    dense(2)
+    softmax
+}
+data { source = spirals(n=200, noise=0.1); split = [0.7, 0.3, 0.0] }
+train {
+    loss = cross_entropy
+    optimizer = sgd(lr=0.3, momentum=0.9)
+    batch = 16
+    epochs = 40
+    early_stop = patience(2, monitor=val_loss, min_delta=0.01)
+    seed = 3
+}
+"""
+FAIL_AT_STEP = 20
+
+
+class SkewedVal(TorchBackend):
+    """Rank 0's validation loss keeps falling, rank 1's keeps rising (their mean is the true one)."""
+
+    evaluations = 0
+
+    def evaluate(self, split, batch_size):
+        loss, out = super().evaluate(split, batch_size)
+        self.evaluations += 1
+        return loss + 0.1 * self.evaluations * (1 if self.rank == 1 else -1), out
+
+
+class FailsOnRank0(TorchBackend):
+    def train_step(self, start, stop, lr, step):
+        if self.rank == 0 and step == FAIL_AT_STEP:
+            raise OSError(28, "No space left on device")
+        return super().train_step(start, stop, lr, step)
+
+
+def main(out, case):
+    backend = {"plain": TorchBackend, "skewed_val": SkewedVal, "fail": FailsOnRank0}[case]
+    rank = int(os.environ.get("RANK", "0"))
+    with open(os.path.join(out, f"pid{rank}"), "w") as f:  # so a hung test can stop this process
+        f.write(str(os.getpid()))
+    result = Trainer(compile_text(SPEC), backend=backend, out=os.path.join(out, "run"),
+                     options={"device": "cpu", "dtype": "float64"}).run()
+    np.savez(os.path.join(out, f"result{rank}.npz"), epochs=np.array(result.epochs),
+             stopped_early=np.array(result.stopped_early), **result.params)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])

@@ -1,0 +1,90 @@
+"""The driver under torchrun (2 CPU processes, gloo): batchnorm, early stopping, failures.
+
+Each test starts `python -m torch.distributed.run` with ddp_driver_worker.py, as
+a user would start `torchrun ... -m specc train`.
+"""
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
+    pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
+
+import ddp_driver_worker as worker  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _torchrun(out, case, timeout=120):
+    """(exit code, seconds, output) of a 2-process torchrun of the worker.
+
+    torchrun starts each worker in a session of its own: on a timeout the workers
+    (pids in <out>/pid<R>) are killed too, and the output goes to a file, whose
+    end does not wait for them.
+    """
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
+           "--monitor_interval=0.2", os.path.join(HERE, "ddp_driver_worker.py"), str(out), case]
+    log = out / "torchrun.log"
+    t0 = time.monotonic()
+    with open(log, "wb") as f:
+        proc = subprocess.Popen(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=f, stderr=subprocess.STDOUT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for pid_file in [*out.glob("pid*")]:
+                with contextlib.suppress(OSError, ValueError):
+                    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"torchrun still running after {timeout} s (a hang):\n{log.read_text(errors='replace')}")
+    return proc.returncode, time.monotonic() - t0, log.read_text(errors="replace")
+
+
+def _results(out):
+    return [dict(np.load(out / f"result{r}.npz", allow_pickle=False)) for r in range(2)]
+
+
+def test_batchnorm_and_early_stopping_under_ddp_match_one_process(tmp_path):
+    rc, _, output = _torchrun(tmp_path, "plain")
+    assert rc == 0, output
+    ranks = _results(tmp_path)
+    single = tmp_path / "single"
+    single.mkdir()
+    worker.main(str(single), "plain")
+    ref = dict(np.load(single / "result0.npz", allow_pickle=False))
+    assert bool(ref["stopped_early"]) and int(ref["epochs"]) < 40  # the case exercises early stopping
+    for r in ranks:
+        assert int(r["epochs"]) == int(ref["epochs"]) and bool(r["stopped_early"])
+        for k, v in ref.items():  # float64: only the order of the sums differs
+            np.testing.assert_allclose(r[k], v, rtol=1e-9, atol=1e-12, err_msg=k)
+
+
+def test_ranks_that_see_different_validation_losses_stop_together(tmp_path):
+    """Without a shared decision rank 1 stops early and rank 0 waits in its next all-reduce."""
+    rc, _, output = _torchrun(tmp_path, "skewed_val", timeout=90)
+    assert rc == 0, output
+    ranks = _results(tmp_path)
+    assert int(ranks[0]["epochs"]) == int(ranks[1]["epochs"])
+
+
+def test_a_rank_that_raises_ends_the_whole_run_quickly(tmp_path):
+    """Rank 0 fails at step 20 while rank 1 is in a gradient all-reduce: torchrun must exit
+    non-zero in seconds, not after the collective timeout (10-30 minutes)."""
+    rc, seconds, output = _torchrun(tmp_path, "fail", timeout=60)
+    assert rc != 0, output
+    assert "No space left on device" in output
+    assert seconds < 30, output
