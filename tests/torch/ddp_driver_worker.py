@@ -1,9 +1,9 @@
 """One rank of the driver-level DDP tests, started by torchrun (test_distributed_driver.py).
 
-    torchrun --nproc_per_node=2 ddp_driver_worker.py OUT_DIR CASE
+    torchrun --nproc_per_node=2 ddp_driver_worker.py OUT_DIR CASE[,CASE...]
 
 Runs the shared driver (specc.driver.Trainer) with the torch backend on CPU and
-writes this rank's result to <out>/result<R>.npz. CASE:
+writes this rank's result to <out>/<case>/result<R>.npz. CASE:
   plain       batchnorm + early stopping, as in one process
   skewed_val  each rank sees a different validation loss (as ranks with their own
               batchnorm statistics did): the early-stop decision must still be shared
@@ -61,8 +61,8 @@ class FailsOnRank0(TorchBackend):
 def main(out, case):
     backend = {"plain": TorchBackend, "skewed_val": SkewedVal, "fail": FailsOnRank0}[case]
     rank = int(os.environ.get("RANK", "0"))
-    with open(os.path.join(out, f"pid{rank}"), "w") as f:  # so a hung test can stop this process
-        f.write(str(os.getpid()))
+    out = os.path.join(out, case)
+    os.makedirs(out, exist_ok=True)
     result = Trainer(compile_text(SPEC), backend=backend, out=os.path.join(out, "run"),
                      options={"device": "cpu", "dtype": "float64"}).run()
     np.savez(os.path.join(out, f"result{rank}.npz"), epochs=np.array(result.epochs),
@@ -70,4 +70,7 @@ def main(out, case):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    with open(os.path.join(sys.argv[1], f"pid{os.environ.get('RANK', '0')}"), "w") as f:
+        f.write(str(os.getpid()))  # so a hung test can stop this process
+    for name in sys.argv[2].split(","):
+        main(sys.argv[1], name)

@@ -1,10 +1,10 @@
 """One rank of the DDP tests (run by test_distributed.py with RANK/WORLD_SIZE set).
 
-    python ddp_worker.py OUT_DIR [CASE]
+    python ddp_worker.py OUT_DIR CASE[,CASE...]
 
-Trains CASE's small program as the tests' single-process reference does and
+Trains each CASE's small program as the tests' single-process reference does and
 writes this rank's losses, final weights and batchnorm statistics to
-<out>/rank<R>.npz.
+<out>/<case>/rank<R>.npz (one process pair runs every case: each start costs seconds).
 """
 import os
 import sys
@@ -78,8 +78,10 @@ def train(backend, case="mlp"):
 
 
 if __name__ == "__main__":
-    case = sys.argv[2] if len(sys.argv) > 2 else "mlp"
-    be = backend(case)
-    losses, params = train(be, case)
-    np.savez(os.path.join(sys.argv[1], f"rank{be.rank}.npz"), losses=losses, main=np.array(is_main_process()),
-             world=np.array(be.world), agreed=np.array(agree(be.rank == 1)), **params)
+    for case in sys.argv[2].split(","):
+        be = backend(case)
+        losses, params = train(be, case)
+        os.makedirs(os.path.join(sys.argv[1], case), exist_ok=True)
+        np.savez(os.path.join(sys.argv[1], case, f"rank{be.rank}.npz"), losses=losses,
+                 main=np.array(is_main_process()), world=np.array(be.world), agreed=np.array(agree(be.rank == 1)),
+                 **params)

@@ -44,21 +44,28 @@ def test_shards_cover_the_batch_and_scales_average_to_the_global_mean():
         assert ddp == pytest.approx(losses.mean(), rel=1e-12)
 
 
-def _run_ranks(tmp_path, case, world=2, timeout=120):
-    """Start `world` ddp_worker.py processes as torchrun would; their outputs on failure."""
-    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": str(world),
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory):
+    """Each case's per-rank results, from one pair of worker processes started as torchrun would."""
+    out = tmp_path_factory.mktemp("ddp")
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2",
            "OMP_NUM_THREADS": "1"}
-    procs = [subprocess.Popen([sys.executable, os.path.join(HERE, "ddp_worker.py"), str(tmp_path), case],
+    procs = [subprocess.Popen([sys.executable, os.path.join(HERE, "ddp_worker.py"), str(out),
+                               ",".join(ddp_worker.CASES)],
                               env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for r in range(world)]
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for r in range(2)]
     try:
-        outs = [p.communicate(timeout=timeout)[0].decode() for p in procs]
+        outs = [p.communicate(timeout=180)[0].decode() for p in procs]
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
-    assert all(p.returncode == 0 for p in procs), "\n".join(outs)
-    return [dict(np.load(tmp_path / f"rank{r}.npz", allow_pickle=False)) for r in range(world)]
+    failed = "\n".join(outs) if any(p.returncode != 0 for p in procs) else None
+
+    def results(case):
+        assert failed is None, failed
+        return [dict(np.load(out / case / f"rank{r}.npz", allow_pickle=False)) for r in range(2)]
+    return results
 
 
 def _single_process(case):
@@ -76,25 +83,23 @@ def _assert_ranks_match(ranks, ref_losses, ref_params, rtol=1e-5, atol=1e-6):
         np.testing.assert_array_equal(ranks[0][k], ranks[1][k], err_msg=k)
 
 
-def test_two_gloo_processes_match_single_process(tmp_path):
-    ranks = _run_ranks(tmp_path, "mlp")
-    assert [bool(r["main"]) for r in ranks] == [True, False] and int(ranks[0]["world"]) == 2
-    assert all(bool(r["agreed"]) for r in ranks)  # rank 1's flag reached rank 0
-    _assert_ranks_match(ranks, *_single_process("mlp"))
+def test_two_gloo_processes_match_single_process(ranks):
+    results = ranks("mlp")
+    assert [bool(r["main"]) for r in results] == [True, False] and int(results[0]["world"]) == 2
+    assert all(bool(r["agreed"]) for r in results)  # rank 1's flag reached rank 0
+    _assert_ranks_match(results, *_single_process("mlp"))
 
 
-def test_a_rank_without_samples_still_joins_every_gradient_all_reduce(tmp_path):
+def test_a_rank_without_samples_still_joins_every_gradient_all_reduce(ranks):
     """29 samples in batches of 7: rank 0 gets nothing of the last batch. Under an unfused
     loss its zero loss must still reach the last layer, or DDP skips that bucket and the
     ranks' collectives no longer match (gloo: "collective mismatch"; NCCL: a hang)."""
-    ranks = _run_ranks(tmp_path, "empty_shard")
-    _assert_ranks_match(ranks, *_single_process("empty_shard"))
+    _assert_ranks_match(ranks("empty_shard"), *_single_process("empty_shard"))
 
 
-def test_batchnorm_uses_the_global_batch(tmp_path):
+def test_batchnorm_uses_the_global_batch(ranks):
     """Batch statistics over every rank's samples: DDP(2) equals one process (weights and
     running statistics), and the last batch of 2 (one sample per rank) does not raise."""
-    ranks = _run_ranks(tmp_path, "batchnorm")
     losses, params = _single_process("batchnorm")
     assert any(k.endswith("running_var") for k in params)
-    _assert_ranks_match(ranks, losses, params, rtol=1e-10, atol=1e-12)
+    _assert_ranks_match(ranks("batchnorm"), losses, params, rtol=1e-10, atol=1e-12)

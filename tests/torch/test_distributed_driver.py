@@ -54,18 +54,21 @@ def _torchrun(out, case, timeout=120):
     return proc.returncode, time.monotonic() - t0, log.read_text(errors="replace")
 
 
-def _results(out):
-    return [dict(np.load(out / f"result{r}.npz", allow_pickle=False)) for r in range(2)]
+@pytest.fixture(scope="module")
+def finished_runs(tmp_path_factory):
+    """One torchrun for the cases that end normally: (exit code, output, results of a case)."""
+    out = tmp_path_factory.mktemp("ddp_driver")
+    rc, _, output = _torchrun(out, "plain,skewed_val")
+    return rc, output, lambda case: [dict(np.load(out / case / f"result{r}.npz", allow_pickle=False))
+                                     for r in range(2)]
 
 
-def test_batchnorm_and_early_stopping_under_ddp_match_one_process(tmp_path):
-    rc, _, output = _torchrun(tmp_path, "plain")
+def test_batchnorm_and_early_stopping_under_ddp_match_one_process(finished_runs, tmp_path):
+    rc, output, results = finished_runs
     assert rc == 0, output
-    ranks = _results(tmp_path)
-    single = tmp_path / "single"
-    single.mkdir()
-    worker.main(str(single), "plain")
-    ref = dict(np.load(single / "result0.npz", allow_pickle=False))
+    ranks = results("plain")
+    worker.main(str(tmp_path), "plain")
+    ref = dict(np.load(tmp_path / "plain" / "result0.npz", allow_pickle=False))
     assert bool(ref["stopped_early"]) and int(ref["epochs"]) < 40  # the case exercises early stopping
     for r in ranks:
         assert int(r["epochs"]) == int(ref["epochs"]) and bool(r["stopped_early"])
@@ -73,11 +76,11 @@ def test_batchnorm_and_early_stopping_under_ddp_match_one_process(tmp_path):
             np.testing.assert_allclose(r[k], v, rtol=1e-9, atol=1e-12, err_msg=k)
 
 
-def test_ranks_that_see_different_validation_losses_stop_together(tmp_path):
+def test_ranks_that_see_different_validation_losses_stop_together(finished_runs):
     """Without a shared decision rank 1 stops early and rank 0 waits in its next all-reduce."""
-    rc, _, output = _torchrun(tmp_path, "skewed_val", timeout=90)
+    rc, output, results = finished_runs
     assert rc == 0, output
-    ranks = _results(tmp_path)
+    ranks = results("skewed_val")
     assert int(ranks[0]["epochs"]) == int(ranks[1]["epochs"])
 
 
