@@ -36,6 +36,9 @@ from .optim import flat_state, load_flat_state, make_optimizer
 
 RULES = ("perceptron", "adaline")  # optimizers whose "gradient" is the rule's error signal
 
+# The fp16 GradScaler's state in the flat optimizer state (see optimizer_state).
+SCALER_KEYS = ("grad_scaler.scale", "grad_scaler.growth_tracker")
+
 # Keep data on the GPU only while it takes at most this share of the free memory.
 DEVICE_DATA_FRACTION = 0.5
 
@@ -152,6 +155,8 @@ class TorchBackend:
 
         self.amp_dtype = self._amp_dtype(amp)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
+        if self.opt is not None and train.weight_decay and self.decay_params:
+            self.opt.register_step_pre_hook(self._decay_weights)
 
         # Training forward: only what the losses read (the logits of a fused output activation).
         # Plain eager single-process training calls the model directly (one module call less per step).
@@ -360,7 +365,8 @@ class TorchBackend:
         return self._loss(hs, outs, y), (z * e).sum()
 
     def _regularize_and_clip(self):
-        """ARCHITECTURE.md update order: + l2*w -> clip global norm -> w *= (1 - weight_decay)."""
+        """ARCHITECTURE.md update order: + l2*w -> clip global norm -> w *= (1 - weight_decay)
+        (the last in _decay_weights)."""
         train = self.program.train
         if train.l2:
             pairs = [(p.grad, p) for p in self.decay_params if p.grad is not None]
@@ -369,9 +375,21 @@ class TorchBackend:
                 torch._foreach_add_(list(grads), list(ws), alpha=float(train.l2))
         if train.clip_norm is not None:
             torch.nn.utils.clip_grad_norm_(self.params, float(train.clip_norm))
-        if train.weight_decay and self.decay_params:
-            with torch.no_grad():
-                torch._foreach_mul_(self.decay_params, 1.0 - float(train.weight_decay))
+
+    def _decay_weights(self, opt, _args, _kwargs):
+        """w *= (1 - weight_decay), just before the update (an optimizer step pre-hook).
+
+        Inside the step, so it is skipped with the step when GradScaler finds inf/NaN
+        gradients. A fused optimizer is called even then, with `found_inf` (1.0 on a
+        step to skip) set on it: the factor becomes 1 without reading it on the host.
+        """
+        decay = float(self.program.train.weight_decay)
+        found_inf = getattr(opt, "found_inf", None)
+        with torch.no_grad():
+            if found_inf is None:
+                torch._foreach_mul_(self.decay_params, 1.0 - decay)
+            else:
+                torch._foreach_mul_(self.decay_params, 1.0 - decay * (1.0 - found_inf))
 
     def losses_to_numpy(self, handles: list) -> np.ndarray:
         if not handles:
@@ -458,9 +476,21 @@ class TorchBackend:
         self.model.load_canonical(params)
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
-        return flat_state(self.opt, self.param_names) if self.opt is not None else {}
+        """The optimizer's flat state, plus the fp16 loss scale: a resumed run continues with
+        the scale (and growth count) it had, as the uninterrupted run does."""
+        state = flat_state(self.opt, self.param_names) if self.opt is not None else {}
+        if self.scaler is not None:
+            sd = self.scaler.state_dict()
+            state[SCALER_KEYS[0]] = np.array(sd["scale"], np.float64)
+            state[SCALER_KEYS[1]] = np.array(sd["_growth_tracker"], np.int64)
+        return state
 
     def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
+        state = dict(state)
+        scale, growth = (state.pop(k, None) for k in SCALER_KEYS)
+        if self.scaler is not None and scale is not None and growth is not None:
+            self.scaler.load_state_dict({**self.scaler.state_dict(), "scale": float(scale),
+                                         "_growth_tracker": int(growth)})
         if self.opt is not None:
             load_flat_state(self.opt, self.param_names, state)
 
