@@ -81,7 +81,8 @@ def load_flat_state(opt: torch.optim.Optimizer, names: list[str], flat: dict[str
             raise SpecError(f"the saved optimizer state {key!r} names no trainable parameter of this model",
                             hint="resume with the model and optimizer the checkpoint was trained with")
         state.setdefault(index[pname], {})[sname] = torch.from_numpy(np.array(value, dtype=np.float32))
-    if step > 0:
-        for i in range(len(names)):
-            state.setdefault(i, {})["step"] = torch.tensor(float(step), dtype=torch.float32)
+    # torch reads state["step"] wherever a parameter has state, also at step 0 (adagrad's
+    # sums exist from the start; a NumPy checkpoint has zero moments at step 0).
+    for i in (range(len(names)) if step > 0 else list(state)):
+        state.setdefault(i, {})["step"] = torch.tensor(float(step), dtype=torch.float32)
     opt.load_state_dict({"state": state, "param_groups": sd["param_groups"]})
