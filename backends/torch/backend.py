@@ -15,7 +15,9 @@ Speed rules that shape this file:
 Options: device="auto"|"cpu"|"cuda"|"cuda:N" (auto = CUDA when present),
 amp=False|True|"bf16"|"fp16" (CUDA only; True = bf16 where supported),
 compile=False|True, dtype=None|"float64" (float64 for exact comparisons; default
-follows the initial parameters). Unknown options are ignored. Under torchrun the backend
+follows the initial parameters), fast_math=False|True (CUDA: TF32 and non-deterministic
+kernels; the default is IEEE float32 and deterministic, see numerics.py). Unknown options
+are ignored. Under torchrun the backend
 joins the process group and trains with DistributedDataParallel; see
 backends/torch/distributed.py for the commands and the sharding rule.
 """
@@ -30,6 +32,7 @@ import torch
 from ...errors import DataError, SpecError
 from ...ir import Program
 from . import distributed as dist_env
+from . import numerics
 from .losses import dense_target, make_loss
 from .model import build_model
 from .optim import flat_state, load_flat_state, make_optimizer
@@ -111,9 +114,11 @@ class TorchBackend:
     name = "torch"
 
     def __init__(self, program: Program, params: dict[str, np.ndarray], *, seed: int,
-                 device: str = "auto", amp=False, compile: bool = False, dtype=None, **options):
+                 device: str = "auto", amp=False, compile: bool = False, dtype=None, fast_math: bool = False,
+                 **options):
         self.program = program
         self.device = resolve_device(device)
+        self.numerics = numerics.configure(self.device, bool(fast_math))  # IEEE fp32, deterministic (CUDA)
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)  # NCCL and the default stream follow it
         self.world, self.rank = 1, 0

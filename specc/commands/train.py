@@ -39,12 +39,15 @@ def register(subparsers) -> None:
     p.add_argument("--amp", nargs="?", const=True, default=None, choices=["bf16", "fp16"],
                    help="mixed precision (torch on CUDA); bf16 or fp16, default the backend's choice")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the model (torch)")
+    p.add_argument("--fast-math", action="store_true", default=None,
+                   help="CUDA: allow TF32 and non-deterministic kernels for speed (torch; recorded in the manifest)")
     p.set_defaults(func=run)
 
 
 def backend_options(args) -> dict:
     """Pass-through options for the backend; unset flags are left out."""
-    return {k: v for k, v in (("device", args.device), ("amp", args.amp), ("compile", args.compile)) if v is not None}
+    given = (("device", args.device), ("amp", args.amp), ("compile", args.compile), ("fast_math", args.fast_math))
+    return {k: v for k, v in given if v is not None}
 
 
 def _fmt(value) -> str:
