@@ -11,6 +11,11 @@ on seeded random MNIST-shaped data (no download). Three ways to run one epoch:
 * resident    the best hand-written loop: data on the device, a randperm per epoch,
               gathered batches, detached losses synced once per epoch.
 
+Like with like: both hand-written loops use the optimizer the backend builds
+(backends/torch/optim.make_optimizer: fused SGD on CUDA, foreach on CPU), and all
+three run under the numerics the backend sets on CUDA (IEEE float32 and
+deterministic kernels, or TF32 and autotuning with --fast-math; numerics.py).
+
 Each variant runs one warm-up epoch, then `--repeat` timed epochs interleaved with
 the others (the machine is shared; interleaving spreads the noise), and the best
 epoch of each is reported. Ratios are backend samples/s over each baseline's.
@@ -28,7 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from specc.backends.torch.backend import TorchBackend
+from specc.backends.torch.backend import TorchBackend, resolve_device
+from specc.backends.torch.optim import make_optimizer
 from specc.frontend import compile_text
 from specc.init import initial_params
 
@@ -63,7 +69,7 @@ model lenet_like {
 train { loss = cross_entropy; optimizer = sgd(lr=0.1, momentum=0.9); batch = 64; epochs = 1 }
 """
 
-LR, MOM = 0.1, 0.9
+LR = 0.1  # the specs' learning rate
 
 
 def hand_model(kind: str, params: dict[str, np.ndarray]) -> nn.Module:
@@ -84,8 +90,13 @@ def hand_model(kind: str, params: dict[str, np.ndarray]) -> nn.Module:
     return net
 
 
-def run_backend(program, params, x, y, device, batch):
-    be = TorchBackend(program, params, seed=0, device=device)
+def same_optimizer(program, net, device):
+    """The optimizer the backend would build for these parameters (fused on CUDA, foreach on CPU)."""
+    return make_optimizer(program.train.optimizer, list(net.parameters()), resolve_device(device))
+
+
+def run_backend(program, params, x, y, device, batch, fast_math=False):
+    be = TorchBackend(program, params, seed=0, device=device, fast_math=fast_math)
     be.put_data("train", x, y)
     n = len(x)
 
@@ -97,10 +108,10 @@ def run_backend(program, params, x, y, device, batch):
     return epoch
 
 
-def run_dataloader(kind, params, x, y, device, batch):
-    dev = torch.device(device)
+def run_dataloader(kind, program, params, x, y, device, batch):
+    dev = resolve_device(device)
     net = hand_model(kind, params).to(dev)
-    opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOM)
+    opt = same_optimizer(program, net, device)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
                                          batch_size=batch, shuffle=True, pin_memory=dev.type == "cuda")
     loss_fn = nn.CrossEntropyLoss()
@@ -119,10 +130,10 @@ def run_dataloader(kind, params, x, y, device, batch):
     return epoch
 
 
-def run_resident(kind, params, x, y, device, batch):
-    dev = torch.device(device)
+def run_resident(kind, program, params, x, y, device, batch):
+    dev = resolve_device(device)
     net = hand_model(kind, params).to(dev)
-    opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOM, foreach=dev.type == "cuda" or None)
+    opt = same_optimizer(program, net, device)
     xt, yt = torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev)
     n = len(x)
 
@@ -146,7 +157,7 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def bench(kind, text, n, device, repeat, batch):
+def bench(kind, text, n, device, repeat, batch, fast_math=False):
     program = compile_text(text)
     params = initial_params(program)
     rng = np.random.default_rng(0)
@@ -154,9 +165,9 @@ def bench(kind, text, n, device, repeat, batch):
     x = rng.standard_normal((n, *shape)).astype(np.float32)
     y = rng.integers(0, 10, n).astype(np.int64)
     variants = {
-        "backend": run_backend(program, params, x, y, device, batch),
-        "dataloader": run_dataloader(kind, params, x, y, device, batch),
-        "resident": run_resident(kind, params, x, y, device, batch),
+        "backend": run_backend(program, params, x, y, device, batch, fast_math),  # sets the numerics first
+        "dataloader": run_dataloader(kind, program, params, x, y, device, batch),
+        "resident": run_resident(kind, program, params, x, y, device, batch),
     }
     best = {k: float("inf") for k in variants}
     for e in range(repeat + 1):
@@ -169,7 +180,10 @@ def bench(kind, text, n, device, repeat, batch):
             if e > 0:  # epoch 0 warms up (allocator, kernels, caches)
                 best[name] = min(best[name], dt)
     rate = {k: n / v for k, v in best.items()}
-    print(f"{kind}: {n} samples, batch {batch}, device {device}, best of {repeat} epochs")
+    cuda = resolve_device(device).type == "cuda"
+    numerics = ("TF32, autotuned" if fast_math else "IEEE fp32, deterministic") if cuda else "fp32"
+    print(f"{kind}: {n} samples, batch {batch}, device {device} ({numerics}), {'fused' if cuda else 'foreach'} "
+          f"SGD in all three, best of {repeat} epochs")
     for k, v in rate.items():
         print(f"  {k:<11} {v:>12,.0f} samples/s   epoch {best[k]:.3f} s")
     print(f"  ratio backend/dataloader = {rate['backend'] / rate['dataloader']:.2f}")
@@ -184,12 +198,13 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", choices=["mlp", "cnn"], default=None)
+    ap.add_argument("--fast-math", action="store_true", help="CUDA: TF32 and autotuned kernels (numerics.py)")
     args = ap.parse_args()
     gpu = torch.device(args.device).type == "cuda"
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
     for kind, text, default_n in (("mlp", MLP, 60000 if gpu else 20000), ("cnn", CNN, 60000 if gpu else 4096)):
         if args.only in (None, kind):
-            bench(kind, text, args.samples or default_n, args.device, args.repeat, args.batch)
+            bench(kind, text, args.samples or default_n, args.device, args.repeat, args.batch, args.fast_math)
 
 
 if __name__ == "__main__":
