@@ -4,12 +4,14 @@ One machine, N GPUs (or N CPU processes with gloo):
 
     torchrun --nproc_per_node=N -m specc train model.nn --backend torch
 
-Several machines (run the same command on every node, node_rank 0..nnodes-1;
-MASTER is the address of node 0, reachable from every node):
+Several machines (the same command on every node; HOST is one node's address,
+reachable from every node; ranks are assigned at the rendezvous):
 
-    torchrun --nnodes=2 --nproc_per_node=8 --node_rank=0 \\
-        --rdzv_backend=c10d --rdzv_endpoint=MASTER:29500 \\
+    torchrun --nnodes=2 --nproc_per_node=8 \\
+        --rdzv_backend=c10d --rdzv_endpoint=HOST:29500 \\
         -m specc train model.nn --backend torch
+
+(docs/cli.md, "Several processes and machines", says what holds under torchrun.)
 
 torchrun sets RANK / WORLD_SIZE / LOCAL_RANK; TorchBackend sees them and joins
 the process group itself (NCCL on CUDA, gloo on CPU). Every rank runs the same
