@@ -38,6 +38,7 @@ train {
 }
 """
 FAIL_AT_STEP = 20
+DEVICE = os.environ.get("SPECC_TEST_DEVICE", "cpu")  # bench/gpu.sh sets cuda: the same cases over NCCL
 
 
 class SkewedVal(TorchBackend):
@@ -64,7 +65,7 @@ def main(out, case):
     out = os.path.join(out, case)
     os.makedirs(out, exist_ok=True)
     result = Trainer(compile_text(SPEC), backend=backend, out=os.path.join(out, "run"),
-                     options={"device": "cpu", "dtype": "float64"}).run()
+                     options={"device": DEVICE, "dtype": "float64"}).run()
     np.savez(os.path.join(out, f"result{rank}.npz"), epochs=np.array(result.epochs),
              stopped_early=np.array(result.stopped_early), **result.params)
 

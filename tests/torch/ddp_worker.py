@@ -57,9 +57,12 @@ def data(case="mlp"):
     return x, (np.eye(3, dtype=np.float32)[y] if c.loss == "mse" else y)
 
 
+DEVICE = os.environ.get("SPECC_TEST_DEVICE", "cpu")  # bench/gpu.sh sets cuda: the same cases over NCCL
+
+
 def backend(case="mlp"):
     prog = make_program(case)
-    return TorchBackend(prog, initial_params(prog), seed=0, device="cpu", dtype=CASES[case].dtype)
+    return TorchBackend(prog, initial_params(prog), seed=0, device=DEVICE, dtype=CASES[case].dtype)
 
 
 def train(backend, case="mlp"):

@@ -86,8 +86,10 @@ def test_ranks_that_see_different_validation_losses_stop_together(finished_runs)
 
 def test_a_rank_that_raises_ends_the_whole_run_quickly(tmp_path):
     """Rank 0 fails at step 20 while rank 1 is in a gradient all-reduce: torchrun must exit
-    non-zero in seconds, not after the collective timeout (10-30 minutes)."""
-    rc, seconds, output = _torchrun(tmp_path, "fail", timeout=60)
+    non-zero in seconds, not after the collective timeout (10-30 minutes). gloo notices
+    the closed connection; over NCCL torchrun stops rank 1 (SIGTERM, SIGKILL after 30 s)."""
+    limit = 30 if worker.DEVICE == "cpu" else 60
+    rc, seconds, output = _torchrun(tmp_path, "fail", timeout=2 * limit)
     assert rc != 0, output
     assert "No space left on device" in output
-    assert seconds < 30, output
+    assert seconds < limit, output
