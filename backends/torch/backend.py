@@ -4,7 +4,8 @@ Speed rules that shape this file:
 * Data that fits stays on the device (put_data); every epoch the driver's batch
   order is uploaded once (set_order) and batches are gathered on the device by
   slicing it, so there is no host-to-device copy per batch.
-  Batches are gathered into buffers reused every step.
+  Batches are gathered into buffers reused every step. Data that does not fit
+  stays in pinned host memory and is staged asynchronously (staging.py).
 * No per-step host sync on CUDA: train_step returns the detached loss tensor and
   losses_to_numpy stacks many of them and syncs once. (On CPU, where reading a
   scalar is free, a non-finite loss is diagnosed before the update, as in NumPy.)
@@ -36,6 +37,7 @@ from . import numerics
 from .losses import dense_target, make_loss
 from .model import build_model
 from .optim import flat_state, load_flat_state, make_optimizer
+from .staging import PinnedStaging
 
 RULES = ("perceptron", "adaline")  # optimizers whose "gradient" is the rule's error signal
 
@@ -187,6 +189,7 @@ class TorchBackend:
         self._y: dict[str, torch.Tensor | None] = {}
         self._order: torch.Tensor | None = None
         self._gather: dict[str, torch.Tensor] = {}  # batch buffers (see _batch)
+        self._staging: PinnedStaging | None = None  # for data kept in host memory on CUDA
         self._last: tuple[int, int] | None = None
         self._nonfinite: str | None = None
 
@@ -272,18 +275,20 @@ class TorchBackend:
     def _batch(self, split: str, idx):
         """Gather split[idx] (every input and target) into buffers reused every step (no allocation per batch).
 
-        Safe because each step's backward finishes before the next gather; not used when
-        the data lives off the device (an async copy may still read the pinned buffer).
+        Safe because each step's backward finishes before the next gather. Data that
+        lives off the device goes through pinned staging buffers (staging.py).
         """
         xs, ys = self._x[split], self._y[split]
+        if xs[0].device != self.device:
+            if self._staging is None:
+                self._staging = PinnedStaging(self.device)
+            return self._staging.batch(xs, ys, idx)
         x = [self._gather_one(f"x{k}", t, idx) for k, t in enumerate(xs)]
         if ys is None:  # no target: autoencoder (target = input)
             return x, x
         return x, [self._gather_one(f"y{k}", t, idx) for k, t in enumerate(ys)]
 
     def _gather_one(self, key: str, t: torch.Tensor, idx) -> torch.Tensor:
-        if t.device != self.device:
-            return t.index_select(0, idx).to(self.device, non_blocking=True)
         n = idx.shape[0]
         buf = self._gather.get(key)
         if buf is None or buf.shape[0] < n or buf.shape[1:] != t.shape[1:] or buf.dtype != t.dtype:
