@@ -11,6 +11,7 @@ writes this rank's result to <out>/<case>/result<R>.npz. CASE:
 """
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -53,8 +54,12 @@ class SkewedVal(TorchBackend):
 
 
 class FailsOnRank0(TorchBackend):
+    stamp = None  # file that gets the wall time of the failure (the test measures from there)
+
     def train_step(self, start, stop, lr, step):
         if self.rank == 0 and step == FAIL_AT_STEP:
+            with open(self.stamp, "w") as f:
+                f.write(repr(time.time()))
             raise OSError(28, "No space left on device")
         return super().train_step(start, stop, lr, step)
 
@@ -64,6 +69,7 @@ def main(out, case):
     rank = int(os.environ.get("RANK", "0"))
     out = os.path.join(out, case)
     os.makedirs(out, exist_ok=True)
+    FailsOnRank0.stamp = os.path.join(out, "failed_at")
     result = Trainer(compile_text(SPEC), backend=backend, out=os.path.join(out, "run"),
                      options={"device": DEVICE, "dtype": "float64"}).run()
     np.savez(os.path.join(out, f"result{rank}.npz"), epochs=np.array(result.epochs),
