@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SpecError
+from .files import regular_file
 from .ir import Pos
 
 CHECKPOINT_VERSION = 1
@@ -98,6 +99,7 @@ def load_npz(path) -> dict[str, np.ndarray]:
     where = Pos(file=str(path))
     if not path.exists():
         raise SpecError(f"{path} does not exist", where)
+    regular_file(path, path.name)
     if not zipfile.is_zipfile(path):  # np.load would take it for a pickle or a bare .npy
         raise SpecError(f"cannot read {path.name}: the file is truncated or corrupt (not an .npz archive)", where,
                         hint="re-run training, or resume from an earlier copy")

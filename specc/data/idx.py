@@ -14,6 +14,7 @@ import zlib
 import numpy as np
 
 from ..errors import DataError
+from ..files import regular_data_file
 from ..ir import Pos
 from .types import Raw, shape_str
 
@@ -73,8 +74,8 @@ def read_idx(path: str, ndim: int | None = None, what: str = "IDX") -> np.ndarra
 def find_file(directory: str, base: str) -> str:
     for name in (base, base + ".gz"):
         p = os.path.join(directory, name)
-        if os.path.isfile(p):
-            return p
+        if os.path.lexists(p):
+            return regular_data_file(p, "MNIST file")  # a FIFO would block, a device never ends
     raise DataError(f"no {base} (or {base}.gz) in {directory}", Pos(directory),
                     hint="mnist(dir) expects the four standard IDX file names, plain or .gz")
 

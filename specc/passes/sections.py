@@ -64,7 +64,7 @@ def resolve_source(v, spec_dir: str, what: str) -> Source:
         if not is_value(value):
             resolved[arg] = value  # default
         elif typ == "path":
-            p = as_str(value, w)
+            p = os.path.expanduser(as_str(value, w))  # `~/data.csv` as in a shell
             resolved[arg] = p if os.path.isabs(p) else os.path.normpath(os.path.join(spec_dir, p))
         elif typ == "int":
             resolved[arg] = as_int(value, w, lo=1)
