@@ -614,7 +614,9 @@ class Trainer:
         params = self.backend.get_params()
         if self.main:
             with self._writing(rundir.WEIGHTS):
-                save_weights(self.run_dir / rundir.WEIGHTS, params)
+                save_weights(self.run_dir / rundir.WEIGHTS, params,
+                             {"spec_hash": self.hash, "model_hash": rundir.model_hash(self.program),
+                              "params": {k: list(v.shape) for k, v in params.items()}})
         self._checkpoint()
         self._write_logs(final=True)
         result = RunResult(self.run_dir, params, list(st.history), st.step, st.epoch, st.best_epoch,
@@ -778,7 +780,7 @@ def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="num
     (e.g. the data file changed), the recomputed transform is undone and the
     saved one applied, so the weights always see inputs prepared as in training.
     """
-    from .checkpoint import check_weights, load_npz, load_weights
+    from .checkpoint import check_owner, check_weights, load_npz, load_weights_record
     from .init import initial_params
 
     run_dir = Path(run_dir)
@@ -786,7 +788,8 @@ def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="num
         run_dir = run_dir.parent
     run_dir = rundir.require_run_dir(run_dir)
     weights_path = run_dir / rundir.WEIGHTS
-    params = load_weights(weights_path)
+    params, record = load_weights_record(weights_path)
+    check_owner(record, rundir.model_hash(program), weights_path)
     check_weights(params, initial_params(program), weights_path)
     if data is None:
         from .data import load_data

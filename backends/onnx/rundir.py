@@ -23,12 +23,25 @@ def _load_npz(path: str) -> dict[str, np.ndarray]:
         raise DataError(f"cannot read {path}: {e}", Pos(path)) from None
 
 
-def load_weights(path: str) -> dict[str, np.ndarray]:
-    """Canonical parameters from a run directory (its weights.npz) or an .npz file."""
+def load_weights(path: str, program: Program | None = None) -> dict[str, np.ndarray]:
+    """Canonical parameters from a run directory (its weights.npz) or an .npz file.
+
+    With `program`, weights whose record names another model are refused.
+    """
+    from specc.checkpoint import check_owner, load_weights_record
+    from specc.rundir import model_hash
+
+    path = os.path.expanduser(path)
     file = os.path.join(path, "weights.npz") if os.path.isdir(path) else path
     if not os.path.exists(file):
         raise DataError(f"no weights at {file}", Pos(file), "pass a run directory (with weights.npz) to --weights")
-    return _load_npz(file)
+    if not file.endswith(".npz"):
+        raise DataError(f"{file} is not a weights archive (.npz)", Pos(file),
+                        "pass a run directory of `specc train` or its weights.npz")
+    params, record = load_weights_record(file)
+    if program is not None:
+        check_owner(record, model_hash(program), file)
+    return params
 
 
 def load_preprocess(run_dir: str) -> dict:

@@ -46,7 +46,7 @@ def _inputs(program, weights: str | None):
                   "statistics; the exported model expects standardized inputs", file=sys.stderr)
         scale = data.scale if data is not None else None
         return initial_params(program), {"scale": scale, "mean": None, "std": None}, spec_classes
-    params = {k: v.astype(np.float32) for k, v in rundir.load_weights(weights).items()}
+    params = {k: v.astype(np.float32) for k, v in rundir.load_weights(weights, program).items()}
     if os.path.isdir(weights):
         preprocess = rundir.load_preprocess(weights)
         classes = rundir.load_classes(weights) or spec_classes
