@@ -28,6 +28,7 @@ import numpy as np
 
 from .errors import SpecError
 from .files import regular_file
+from .limits import check_npy_sizes
 from .ir import Pos
 
 CHECKPOINT_VERSION = 1
@@ -103,6 +104,7 @@ def load_npz(path) -> dict[str, np.ndarray]:
     if not zipfile.is_zipfile(path):  # np.load would take it for a pickle or a bare .npy
         raise SpecError(f"cannot read {path.name}: the file is truncated or corrupt (not an .npz archive)", where,
                         hint="re-run training, or resume from an earlier copy")
+    check_npy_sizes(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}

@@ -202,6 +202,9 @@ class Trainer:
         if program.data is None and data is None:
             raise SpecError("the spec has no `data { }` block; training needs one", Pos(file=program.path))
         self.program, self.train_spec = program, program.train
+        from .limits import check_model_memory
+
+        check_model_memory(program, program.train.batch)  # `dense(2000000000)`: an error before any allocation
         self.quiet, self.options = quiet, {k: v for k, v in (options or {}).items() if v is not None}
         self.overrides = list(overrides or ())
         self.interrupt_after, self.handle_signals = interrupt_after, handle_signals

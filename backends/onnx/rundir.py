@@ -16,6 +16,11 @@ from specc.ir import Pos, Program
 
 
 def _load_npz(path: str) -> dict[str, np.ndarray]:
+    from specc.files import regular_data_file
+    from specc.limits import check_npy_sizes
+
+    regular_data_file(path, "archive")
+    check_npy_sizes(path, DataError)
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}

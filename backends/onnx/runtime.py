@@ -16,8 +16,11 @@ from specc.ir import Pos
 
 def load_checked(path: str) -> onnx.ModelProto:
     """The model at `path`, refused (SpecError) unless it is a valid ONNX model."""
-    if not os.path.isfile(path):
+    from specc.files import regular_file
+
+    if not os.path.exists(path):
         raise SpecError(f"no such model file: {path}", Pos(path))
+    regular_file(path, "model file")
     try:
         model = onnx.load(path)
     except Exception as e:  # protobuf DecodeError and friends

@@ -43,7 +43,11 @@ def check_one(path: str, overrides, with_data: bool) -> str:
                 p.source = program.source_text
         raise SpecErrors(problems)
     n_params = sum(math.prod(p.shape) for _, _, p in program.all_params() if p.trainable)
-    return f"ok: {path} (model {program.model.name}: {len(program.model.layers)} layers, {n_params:,} parameters)"
+    from ..limits import model_memory_lines
+
+    memory = model_memory_lines(program, program.train.batch if program.train else None)
+    return "\n".join([f"ok: {path} (model {program.model.name}: {len(program.model.layers)} layers, "
+                       f"{n_params:,} parameters)", *(f"  {line}" for line in memory)])
 
 
 def run(args) -> int:

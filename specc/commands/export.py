@@ -72,6 +72,9 @@ def run(args) -> int:
     from specc.backends.onnx.export import build_model, save
 
     program = _compile(args.spec, args.set)
+    from specc.limits import check_model_memory
+
+    check_model_memory(program, None, training=False)  # before any parameter is allocated
     params, preprocess, classes = _inputs(program, args.weights)
     model = build_model(program, params, preprocess=preprocess, classes=classes)
     _verify(model, program)

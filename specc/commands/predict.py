@@ -62,13 +62,19 @@ def read_input(path: str):
     from specc.errors import DataError
     from specc.ir import Pos
 
+    from specc.files import regular_data_file
+
     ext = os.path.splitext(path)[1].lower()
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise DataError(f"no such input file: {path}", Pos(path))
+    regular_data_file(path, "input file")  # a FIFO would block, /dev/zero never ends
     if ext == ".csv":
         return read_csv(path)
     if ext not in (".npy", ".npz"):
         raise DataError(f"unknown input format `{ext or path}`", Pos(path), "use .csv, .npy or .npz")
+    from specc.limits import check_npy_sizes
+
+    check_npy_sizes(path, DataError)
     try:
         if ext == ".npy":
             x = np.load(path, allow_pickle=False)

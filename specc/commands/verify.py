@@ -150,6 +150,9 @@ def run(args) -> int:
 
     args.file = args.spec
     program = with_loss(compile_spec(args))
+    from ..limits import check_model_memory
+
+    check_model_memory(program, max(1, args.batch))  # before any parameter is allocated
     if args.weights:
         params = load_weights(program, args.weights)
     else:
