@@ -47,6 +47,17 @@ def backend_options(args) -> dict:
     return {k: v for k, v in (("device", args.device), ("amp", args.amp), ("compile", args.compile)) if v is not None}
 
 
+def _refuse_torch_flags(args) -> None:
+    """--amp/--compile/--device mean nothing to the NumPy backend: an error, not a silent no-op."""
+    from ..errors import SpecError
+
+    numpy = args.backend == "numpy" or (args.backend is None and args.resume is None)
+    flags = [f for f, v in (("--device", args.device), ("--amp", args.amp), ("--compile", args.compile)) if v]
+    if numpy and flags:
+        raise SpecError(f"{', '.join(flags)} only apply to the torch backend; this run uses numpy",
+                        hint="add --backend torch, or drop " + ", ".join(flags))
+
+
 def _fmt(value) -> str:
     return "-" if value is None else f"{value:.4g}"
 
@@ -94,6 +105,7 @@ def _run(args, early: _EarlySignals) -> int:
     from ..frontend import compile_file
 
     program = compile_file(args.file, overrides=tuple(args.set))
+    _refuse_torch_flags(args)
     try:
         trainer = Trainer(program, backend=args.backend, out=args.out, resume=args.resume, quiet=args.quiet,
                           options=backend_options(args), overrides=args.set, spec_path=args.file,
