@@ -206,6 +206,8 @@ class Trainer:
 
         check_model_memory(program, program.train.batch)  # `dense(2000000000)`: an error before any allocation
         self.quiet, self.options = quiet, {k: v for k, v in (options or {}).items() if v is not None}
+        if getattr(program.train, "dtype", "float32") != "float32":  # `dtype = float64`: both backends take it
+            self.options.setdefault("dtype", program.train.dtype)
         self.overrides = list(overrides or ())
         self.interrupt_after, self.handle_signals = interrupt_after, handle_signals
         self.spec_path = spec_path or program.path

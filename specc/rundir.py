@@ -129,6 +129,8 @@ def _plain(value):
         for f in dataclasses.fields(value):
             if f.name == "pos":
                 continue
+            if f.name == "dtype" and getattr(value, f.name) == "float32":
+                continue  # the default: runs from before the `dtype` key keep their hash
             out[f.name] = _plain(getattr(value, f.name))
         return out
     if isinstance(value, dict):

@@ -39,6 +39,9 @@ def register(subparsers) -> None:
     p.add_argument("--amp", nargs="?", const=True, default=None, choices=["bf16", "fp16"],
                    help="mixed precision (torch on CUDA); bf16 or fp16, default the backend's choice")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the model (torch)")
+    p.add_argument("--dtype", choices=["float32", "float64"],
+                   help="compute precision on both backends (same as --set train.dtype=...); float64 runs of "
+                        "NumPy and torch follow the same trajectory")
     p.set_defaults(func=run)
 
 
@@ -104,6 +107,8 @@ def _run(args, early: _EarlySignals) -> int:
     from ..driver import Interrupted, NonFiniteLoss, Trainer
     from ..frontend import compile_file
 
+    if getattr(args, "dtype", None):
+        args.set = [*args.set, f"train.dtype={args.dtype}"]  # one path: the spec hash and spec.nn record it
     program = compile_file(args.file, overrides=tuple(args.set))
     _refuse_torch_flags(args)
     try:
