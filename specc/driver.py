@@ -196,7 +196,7 @@ class Trainer:
     def __init__(self, program: Program, *, backend="numpy", out=None, resume=None, quiet: bool = True,
                  options: dict | None = None, data=None, overrides=(), interrupt_after: int | None = None,
                  handle_signals: bool = True, spec_path: str | None = None, progress_file=None,
-                 checkpoint_every: float = CHECKPOINT_EVERY, force: bool = False):
+                 checkpoint_every: float = CHECKPOINT_EVERY, force: bool = False, plot: str = "now"):
         if program.train is None:
             raise SpecError("the spec has no `train { }` block; training needs one", Pos(file=program.path))
         if program.data is None and data is None:
@@ -213,6 +213,9 @@ class Trainer:
         self.spec_path = spec_path or program.path
         self.progress_file = progress_file
         self.checkpoint_every = checkpoint_every
+        # curves.png at the end: "now" (in this process), "later" (the caller draws it after reporting the
+        # result, see curves.draw_later: importing matplotlib is half of a short run), or "off" (--no-plot)
+        self.plot = plot
         self.hash = rundir.spec_hash(program)
         self.resume_hash = rundir.resume_hash(program)
         self._schedule_change: dict = {}
@@ -700,6 +703,8 @@ class Trainer:
             f.writelines(json.dumps(r) + "\n" for r in rows)
         self._logged_rows = len(history)
         now = time.monotonic()
+        if self.plot == "off" or (final and self.plot == "later"):
+            return
         if final or now - self._curves_at >= CURVES_EVERY:
             self._curves_at = now
             try:

@@ -35,6 +35,9 @@ def register(subparsers) -> None:
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
                    help="override a data/train setting, e.g. --set train.epochs=5 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-plot", action="store_true",
+                   help="do not draw curves.png (by default it is drawn after the result is printed, in the "
+                        "background)")
     p.add_argument("--device", help="backend device, e.g. cpu, cuda, cuda:1 (torch)")
     p.add_argument("--amp", nargs="?", const=True, default=None, choices=["bf16", "fp16"],
                    help="mixed precision (torch on CUDA); bf16 or fp16, default the backend's choice")
@@ -114,7 +117,8 @@ def _run(args, early: _EarlySignals) -> int:
     try:
         trainer = Trainer(program, backend=args.backend, out=args.out, resume=args.resume, quiet=args.quiet,
                           options=backend_options(args), overrides=args.set, spec_path=args.file,
-                          force=getattr(args, "force", False))
+                          force=getattr(args, "force", False),
+                          plot="off" if getattr(args, "no_plot", False) else "later")
         if early.name is not None:  # signalled while loading: stop at the first step boundary
             trainer.stop_signal = early.name
         early.trainer = trainer
@@ -149,5 +153,9 @@ def _run(args, early: _EarlySignals) -> int:
     if result.test is not None:
         lines.append("  test            " + ", ".join(f"{k} {_fmt(v)}" for k, v in result.test.items()))
     lines.append(f"  run directory   {result.run_dir}")
-    print("\n".join(lines))
+    print("\n".join(lines), flush=True)
+    if not getattr(args, "no_plot", False) and result.history:
+        from ..curves import draw_later
+
+        draw_later(result.run_dir)  # the weights and logs are safe; the picture follows in the background
     return 0
