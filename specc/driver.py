@@ -319,6 +319,9 @@ class Trainer:
             raise DataError("the training split is empty", Pos(file=program.path))
         self.n_train = len(data.train.x)
         batch = self.train_spec.batch
+        from .batches import check_batch_sizes
+
+        check_batch_sizes(program, self.n_train)  # batchnorm on one sample: one rule for both backends
         self.steps_per_epoch = math.ceil(self.n_train / batch)
         self.total_steps = (self.train_spec.steps if self.train_spec.steps is not None
                             else self.train_spec.epochs * self.steps_per_epoch)

@@ -52,3 +52,37 @@ def regular_file(path, what: str = "file", error=SpecError) -> str:
 def regular_data_file(path, what: str = "data file") -> str:
     """`regular_file` raising DataError (for data inputs)."""
     return regular_file(path, what, DataError)
+
+
+def umask_mode(mode: int = 0o666) -> int:
+    """`mode` as the umask lets a new file have it (temp files start as 0600; results should not)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
+def output_file(path, what: str = "output", make_dirs: bool = False) -> str:
+    """`path` (with `~` expanded) if a file can be written there; a clear SpecError if it cannot.
+
+    Refused: an existing directory, a parent that is missing (unless `make_dirs`) or a file.
+    """
+    path = os.path.expanduser(os.fspath(path))
+    where = Pos(file=path)
+    if os.path.isdir(path):
+        raise SpecError(f"{what} {path} is a directory; give a file name", where)
+    parent = os.path.dirname(os.path.abspath(path))
+    probe = parent
+    while not os.path.exists(probe):  # the nearest existing ancestor must be a directory
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise SpecError(f"cannot write {what} {path}: {probe} is {kind_of(os.stat(probe).st_mode)}, not a directory",
+                        where)
+    if probe != parent:
+        if not make_dirs:
+            raise SpecError(f"cannot write {what} {path}: the directory {parent} does not exist", where,
+                            hint="create it first, or choose another path")
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as e:
+            raise SpecError(f"cannot create {parent}: {e.strerror or e}", where) from None
+    return path

@@ -75,6 +75,9 @@ def run(args) -> int:
     from specc.limits import check_model_memory
 
     check_model_memory(program, None, training=False)  # before any parameter is allocated
+    from specc.files import output_file
+
+    output_file(args.output or f"{program.model.name}.onnx", "model file", make_dirs=True)  # before the work
     params, preprocess, classes = _inputs(program, args.weights)
     model = build_model(program, params, preprocess=preprocess, classes=classes)
     _verify(model, program)

@@ -36,7 +36,7 @@ def read_csv(path: str):
     try:
         with open(path, newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError) as e:
+    except (OSError, UnicodeDecodeError, csv.Error) as e:  # csv.Error: e.g. a 100 MB field
         raise DataError(f"cannot read {path}: {e}", Pos(path)) from None
     if not rows:
         raise DataError(f"{path} is empty (expected a header row)", Pos(path))
@@ -209,6 +209,9 @@ def run(args) -> int:
         it = iter(rows)
         rows = [[""] * len(header) if b else next(it) for b in bad]
     if args.output:
+        from specc.files import output_file
+
+        output_file(args.output, "output")
         try:
             with open(args.output, "w", newline="", encoding="utf-8") as f:
                 write_csv(header, rows, f)

@@ -153,6 +153,9 @@ def run(args) -> int:
     from ..limits import check_model_memory
 
     check_model_memory(program, max(1, args.batch))  # before any parameter is allocated
+    from ..batches import check_batch_sizes
+
+    check_batch_sizes(program, None, max(1, args.batch))  # training-mode gradients: the same rule as train
     if args.weights:
         params = load_weights(program, args.weights)
     else:

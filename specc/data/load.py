@@ -284,5 +284,14 @@ def check_data(program: Program) -> list[SpecError]:
     errors: list = []
     if program.data is None:
         return []
-    _prepare(program, errors)
+    prepared = _prepare(program, errors)
+    if prepared is not None:
+        from ..batches import check_batch_sizes
+
+        _roles_, xs, _ys, _classes, parts, _task = prepared
+        n_train = len(parts[0]) if parts is not None else len(xs[_roles_[0][0]])
+        try:
+            check_batch_sizes(program, n_train)
+        except SpecError as e:
+            errors.append(e)
     return _finish_errors(errors, program)

@@ -127,6 +127,9 @@ def load_source(src: Source, program: Program, role: str = "source", want_target
         raise fail(f"{path} is {kind_of(mode)}, not a directory; {src.kind}() reads {folder[src.kind]}")
     if src.kind == "csv":
         from .csvfile import load_csv
+        if not isinstance(a["delimiter"], str) or len(a["delimiter"]) != 1:
+            raise fail(f"csv(): delimiter must be one character, got {a['delimiter']!r}",
+                       hint='e.g. delimiter=";" or delimiter="\\t"')
         return load_csv(path, a["target"], a["delimiter"], want_target, _names(a["features"]))
     if src.kind == "parquet":
         from .parquet import load_parquet

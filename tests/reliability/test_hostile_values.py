@@ -1,4 +1,5 @@
 """Non-finite data, predict's inputs and outputs, and flags that mean nothing (issue 17, items 5-7)."""
+import os
 import subprocess
 import sys
 
@@ -85,9 +86,13 @@ def test_predict_edge_inputs_and_outputs_are_errors_not_tracebacks(cli, onnx_mod
     code, _, err = cli("predict", onnx_model, tmp_path / "zero_d.npy")
     assert code == 2 and "0-d array" in err
     np.save(tmp_path / "x.npy", np.ones((3, 2), np.float32))
-    for out in (tmp_path, tmp_path / "missing" / "p.csv"):
+    for out, words in ((tmp_path, "is a directory"), (tmp_path / "missing" / "p.csv", "does not exist"),
+                       (tmp_path / "x.npy" / "p.csv", "not a directory")):
         code, _, err = cli("predict", onnx_model, tmp_path / "x.npy", "-o", out)
-        assert code == 2 and f"cannot write {out}" in err, err
+        assert code == 2 and words in err and "Traceback" not in err, err
+    (tmp_path / "big.csv").write_text("a,b\n" + "1," + "9" * 200_000 + "\n")
+    code, _, err = cli("predict", onnx_model, tmp_path / "big.csv")
+    assert code == 2 and "field larger than field limit" in err, err
     spec = tmp_path / "tiny.nn"
     code, _, err = cli("predict", spec, tmp_path / "x.npy")
     assert code == 2 and "export it first" in err
@@ -147,3 +152,81 @@ def test_hand_edited_checkpoint_metadata_is_a_clear_error(cli, tiny_run, tiny_sp
     save_checkpoint(tiny_run / "checkpoint.npz", ckpt)
     code, _, err = cli("train", tiny_spec, "--resume", tiny_run, "--set", "train.epochs=4", "--quiet")
     assert code == 2 and "corrupt checkpoint metadata" in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("cmd", [
+    ["export", "{spec}", "-o", "{file}/m.onnx"],
+    ["export", "{spec}", "-o", "{dir}"],
+    ["graph", "{spec}", "-o", "{dir}/missing/g.dot"],
+    ["graph", "{spec}", "-o", "{file}/g.dot"],
+    ["schedule", "{spec}", "--plot", "{dir}/missing/lr.png"],
+    ["schedule", "{spec}", "--plot", "{file}/lr.png"],
+])
+def test_output_paths_under_a_missing_directory_or_a_file_are_errors(cli, tiny_spec, tmp_path, cmd):
+    (tmp_path / "afile").write_text("x")
+    argv = [c.format(spec=tiny_spec, file=tmp_path / "afile", dir=tmp_path) for c in cmd]
+    code, _, err = cli(*argv)
+    assert code == 2 and "Traceback" not in err and ("not a directory" in err or "does not exist" in err
+                                                      or "is a directory" in err), err
+
+
+def test_export_weights_that_are_not_an_npz_is_an_error(cli, tiny_run, tiny_spec, tmp_path):
+    np.save(tmp_path / "x.npy", np.ones(3))
+    code, _, err = cli("export", tiny_spec, "--weights", tmp_path / "x.npy", "-o", tmp_path / "m.onnx")
+    assert code == 2 and "not a weights archive" in err
+
+
+def test_exported_model_gets_the_umasks_permissions(cli, tiny_spec, tmp_path):
+    old = os.umask(0o022)
+    try:
+        assert cli("export", tiny_spec, "-o", tmp_path / "m.onnx")[0] == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.onnx").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("delimiter", ["ab", ""])
+def test_csv_delimiter_of_other_than_one_character(cli, tmp_path, delimiter):
+    (tmp_path / "d.csv").write_text("a,b,label\n1,2,0\n3,4,1\n")
+    spec = tmp_path / "m.nn"
+    spec.write_text(NPZ_SPEC.replace('npz("DATA")', f'csv("{tmp_path / "d.csv"}", delimiter="{delimiter}")')
+                    .replace("STD", "shuffle = true"))
+    code, _, err = cli("check", spec, "--data")
+    assert code == 2 and "delimiter must be one character" in err and "Traceback" not in err, err
+
+
+BATCHNORM = """\
+model bn {
+    input x [2]
+    dense(4)
+    batchnorm
+    relu
+    dense(2)
+    softmax
+}
+data { source = moons(n=9); split = [1.0, 0.0, 0.0] }
+train { loss = cross_entropy; optimizer = sgd(lr=0.1); batch = 4; epochs = 1 }
+"""
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_batchnorm_on_a_one_sample_last_batch_is_one_error_on_both_backends(cli, tmp_path, backend):
+    if backend == "torch":
+        pytest.importorskip("torch")
+    spec = tmp_path / "bn.nn"
+    spec.write_text(BATCHNORM)
+    code, _, err = cli("check", spec, "--data")
+    assert code == 2 and "cannot train on a batch of one sample" in err and "e.g. 3, 5, 6" in err, err
+    code, _, err = cli("train", spec, "--backend", backend, "--quiet", "--out", tmp_path / "run")
+    assert code == 2 and "the last batch of each epoch (9 samples, batch 4) holds one" in err, err
+    code, _, err = cli("train", spec, "--backend", backend, "--quiet", "--out", tmp_path / "run",
+                       "--set", "train.batch=5")
+    assert code == 0, err
+
+
+def test_verify_batch_1_with_batchnorm_is_an_error_not_a_traceback(cli, tmp_path):
+    pytest.importorskip("torch")
+    spec = tmp_path / "bn.nn"
+    spec.write_text(BATCHNORM)
+    code, _, err = cli("verify", spec, "--batch", "1", "--no-onnx")
+    assert code == 2 and "cannot train on a batch of one sample" in err and "Traceback" not in err, err
