@@ -816,6 +816,9 @@ def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="num
     saved_path = run_dir / rundir.PREPROCESS
     if saved_path.exists():
         saved = load_npz(saved_path)
+        from .data.preprocess import check_saved
+
+        check_saved(saved, program.model.input_shape, saved_path)
         current = preprocess_to_arrays(getattr(data, "preprocess", None))
         if not same_preprocess(saved, current):
             x = Preprocess.from_arrays(saved).apply(unapply_preprocess(current, x))

@@ -49,7 +49,7 @@ def load_weights(path: str, program: Program | None = None) -> dict[str, np.ndar
     return params
 
 
-def load_preprocess(run_dir: str) -> dict:
+def load_preprocess(run_dir: str, input_shape=None) -> dict:
     """{"scale": float|None, "mean": array|None, "std": array|None} from preprocess.npz.
 
     A key that is absent, empty or NaN means that step is off; no file means no preprocessing.
@@ -59,6 +59,9 @@ def load_preprocess(run_dir: str) -> dict:
     if not os.path.exists(file):
         return out
     z = _load_npz(file)
+    from specc.data.preprocess import check_saved
+
+    check_saved(z, input_shape, file)  # wrong shapes or types: a DataError naming the file
     for key in out:
         v = z.get(key)
         if v is None or v.size == 0 or (v.size == 1 and np.isnan(v).all()):

@@ -48,7 +48,7 @@ def _inputs(program, weights: str | None):
         return initial_params(program), {"scale": scale, "mean": None, "std": None}, spec_classes
     params = {k: v.astype(np.float32) for k, v in rundir.load_weights(weights, program).items()}
     if os.path.isdir(weights):
-        preprocess = rundir.load_preprocess(weights)
+        preprocess = rundir.load_preprocess(weights, program.model.input_shape)
         classes = rundir.load_classes(weights) or spec_classes
     else:
         preprocess, classes = {"scale": data.scale if data else None, "mean": None, "std": None}, spec_classes

@@ -72,7 +72,8 @@ class _EarlySignals:
     """Hold SIGINT/SIGTERM while the command runs outside Trainer.run (which installs its own handlers).
 
     The first signal is remembered and handed to the trainer, which then stops at
-    its first step boundary with a checkpoint; a second Ctrl-C aborts at once.
+    its first step boundary with a checkpoint; a second one (Ctrl-C or SIGTERM)
+    aborts at once, so a process stuck before training can always be stopped.
     """
 
     def __init__(self):
@@ -88,7 +89,7 @@ class _EarlySignals:
         return self
 
     def _handler(self, signum, frame):
-        if self.name is not None and signum == signal.SIGINT:
+        if self.name is not None:  # a second signal (Ctrl-C or SIGTERM) aborts at once, e.g. a hung read
             raise KeyboardInterrupt
         self.name = signal.Signals(signum).name
         if self.trainer is not None:

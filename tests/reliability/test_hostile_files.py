@@ -226,3 +226,16 @@ def test_a_model_too_large_for_memory_is_a_clear_error_before_allocation(cli, tm
         code, _, err = cli(*cmd)
         assert code == 2 and "more than the 8.0 GiB of memory available" in err, (cmd, err)
     assert not (tmp_path / "run").exists() and not (tmp_path / "b.onnx").exists()
+
+
+def test_a_second_sigterm_while_loading_stops_the_process():
+    """The early handler remembered SIGTERM and let a blocked read go on; a second one now aborts."""
+    import signal
+
+    from specc.commands.train import _EarlySignals
+
+    with _EarlySignals() as early:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert early.name == "SIGTERM"
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)

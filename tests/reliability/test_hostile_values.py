@@ -230,3 +230,25 @@ def test_verify_batch_1_with_batchnorm_is_an_error_not_a_traceback(cli, tmp_path
     spec.write_text(BATCHNORM)
     code, _, err = cli("verify", spec, "--batch", "1", "--no-onnx")
     assert code == 2 and "cannot train on a batch of one sample" in err and "Traceback" not in err, err
+
+
+STANDARDIZED = TINY.replace("    val = 0\n", "    val = 0\n    standardize = true\n")
+
+
+@pytest.mark.parametrize("arrays", [{"mean": np.zeros(5), "std": np.ones(5)}, {"scale": np.ones(3)},
+                                    {"mean": np.array(["a", "b"]), "std": np.ones(2)},
+                                    {"mean": np.zeros(2), "std": np.zeros(2)}])
+def test_a_wrong_preprocess_npz_is_a_clear_error(cli, tmp_path, arrays):
+    import specc
+
+    spec = tmp_path / "s.nn"
+    spec.write_text(STANDARDIZED)
+    run = tmp_path / "run"
+    assert cli("train", spec, "--out", run, "--quiet")[0] == 0
+    np.savez(run / "preprocess.npz", **arrays)
+    for cmd in (("eval", spec, "--weights", run, "--split", "train"),
+                ("export", spec, "--weights", run, "-o", tmp_path / "m.onnx")):
+        code, _, err = cli(*cmd)
+        assert code == 2 and "preprocess.npz" in err and "Traceback" not in err, (cmd, err)
+    with pytest.raises(specc.errors.SpecError, match="preprocess.npz"):
+        specc.load(run)
