@@ -11,6 +11,7 @@ import sys
 
 from . import __version__
 from .commands import COMMANDS
+from .commands._common import show_overrides
 from .errors import SpecError, SpecErrors
 
 
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (SpecError, SpecErrors) as e:
+        show_overrides(e, getattr(args, "set", None))
         print(e.render(), file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -5,7 +5,7 @@ import math
 import sys
 
 from ..errors import SpecError, SpecErrors
-from ._common import add_set_option
+from ._common import add_set_option, show_overrides
 
 
 def register(sub) -> None:
@@ -56,6 +56,7 @@ def run(args) -> int:
         try:
             print(check_one(path, args.set, args.data))
         except (SpecError, SpecErrors) as e:
+            show_overrides(e, args.set)
             print(e.render(), file=sys.stderr)
             status = 2
     return status

@@ -79,7 +79,8 @@ def _spec_dir(program: Program) -> str:
 
 def load_source(src: Source, program: Program, role: str = "source", want_target: bool = True) -> Raw:
     """Load one source into a Raw (native dtypes). Errors are DataErrors/SpecErrors."""
-    text = program.source_text or None
+    # a source given with --set has its position in the override, not in the spec's text
+    text = (program.source_text or None) if getattr(src.pos, "file", None) != "--set" else ""
     a = resolve_args(src, text)
 
     def fail(msg, hint=None):

@@ -252,3 +252,12 @@ def test_a_wrong_preprocess_npz_is_a_clear_error(cli, tmp_path, arrays):
         assert code == 2 and "preprocess.npz" in err and "Traceback" not in err, (cmd, err)
     with pytest.raises(specc.errors.SpecError, match="preprocess.npz"):
         specc.load(run)
+
+
+def test_an_error_in_a_set_data_source_shows_the_override(cli, tiny_spec, tmp_path):
+    for cmd in ("check", "train"):
+        extra = ("--data",) if cmd == "check" else ("--quiet", "--out", tmp_path / "run")
+        code, _, err = cli(cmd, tiny_spec, *extra, "--set", "train.epochs=2", "--set", 'data.train=npz("nope.npz")')
+        assert code == 2 and "--set:2:" in err and '    2 | data.train=npz("nope.npz")' in err, err
+        assert "model tiny" not in err  # not a line of the spec
+    assert not (tmp_path / "run").exists()  # the failed start left no directory behind
