@@ -12,7 +12,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from conftest import TINY
+from faultlib import TINY
 
 NPZ_SPEC = """\
 model m {

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import TINY
+from faultlib import TINY
 
 NPZ_SPEC = """\
 model m {

@@ -9,7 +9,7 @@ import shutil
 
 import numpy as np
 
-from conftest import TINY
+from faultlib import TINY
 from specc import rundir
 from specc.checkpoint import WEIGHTS_RECORD, load_checkpoint, load_npz
 
