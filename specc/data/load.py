@@ -288,8 +288,9 @@ def check_data(program: Program) -> list[SpecError]:
     if prepared is not None:
         from ..batches import check_batch_sizes
 
-        _roles_, xs, _ys, _classes, parts, _task = prepared
-        n_train = len(parts[0]) if parts is not None else len(xs[_roles_[0][0]])
+        roles, (xs, _more_x) = prepared[0], prepared[1]
+        parts = prepared[4]
+        n_train = len(parts[0]) if parts is not None else len(xs[roles[0][0]])
         try:
             check_batch_sizes(program, n_train)
         except SpecError as e:
