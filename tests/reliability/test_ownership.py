@@ -100,3 +100,17 @@ def test_string_arrays_in_weights_are_a_clear_error(cli, tmp_path):
     for cmd in (("eval", a, "--weights", run, "--split", "train"), ("export", a, "--weights", run, "-o", tmp_path / "m.onnx")):
         code, _, err = cli(*cmd)
         assert code == 2 and "not numbers" in err and "Traceback" not in err, err
+
+
+def test_verify_refuses_weights_of_another_model(cli, tmp_path):
+    import pytest
+
+    pytest.importorskip("torch")
+    a, other = tmp_path / "a.nn", tmp_path / "other.nn"
+    a.write_text(TINY)
+    other.write_text(OTHER_MODEL)
+    run = _train(cli, a, tmp_path / "run")
+    code, _, err = cli("verify", other, "--weights", run, "--no-onnx")
+    assert code == 2 and "belongs to another model" in err, err
+    code, _, err = cli("verify", a, "--weights", run, "--no-onnx")
+    assert code == 0, err
