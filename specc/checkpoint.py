@@ -27,20 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SpecError
-from .files import regular_file
-from .limits import check_npy_sizes
+from .files import regular_file, umask_mode
 from .ir import Pos
+from .limits import check_npy_sizes
 
 CHECKPOINT_VERSION = 1
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_MODE = 0o666 & ~_umask()  # mkstemp makes 0600 files; give results the usual permissions
+_MODE = umask_mode()  # mkstemp makes 0600 files; give results the usual permissions
 
 
 def _tempfile(path: Path) -> tuple[int, str]:

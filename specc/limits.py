@@ -129,7 +129,7 @@ def check_npy_sizes(path, error=SpecError) -> None:
     def check(name, f, stored: int):
         try:
             shape, dtype, header = _npy_header(f)
-        except (ValueError, EOFError, OSError, SyntaxError) as e:
+        except (ValueError, EOFError, OSError, SyntaxError):
             return  # not a plain array header: numpy's own reader reports it
         if dtype.hasobject:
             return  # refused as a pickle by allow_pickle=False
