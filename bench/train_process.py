@@ -7,7 +7,9 @@ Both sides are fresh Python processes timed from start to exit, in this run:
 `specc train --quiet` (NumPy backend, all run files; curves.png drawn in the
 background after the result is printed) and, separately, with --no-plot; the
 baseline loads the .npz, trains the same network with hand-written NumPy and
-saves its weights. Prints medians and the ratios specc / baseline.
+saves its weights. Last, `python -m specc.curves RUN` alone: what drawing the
+curves costs, which no longer delays the result. Prints medians and the ratios
+to the baseline.
 """
 import statistics
 import subprocess
@@ -73,6 +75,9 @@ def main() -> None:
             runs["specc --no-plot"].append(timed([sys.executable, "-m", "specc", "train", "mlp.nn", "--quiet",
                                                   "--no-plot", "--out", f"np{r}"], tmp))
         time.sleep(3)  # let the last background curves.png finish before the directory goes
+        # what drawing curves.png costs a process (import matplotlib + render): moved off the result's path
+        runs["curves.png alone"] = [timed([sys.executable, "-m", "specc.curves", f"run{r}"], tmp)
+                                    for r in range(REPEATS)]
         base = statistics.median(runs["baseline"])
         print(f"{N} samples, {D}-{H}-{K} MLP, {EPOCHS} epochs, batch {BATCH}; median of {REPEATS} processes")
         for name, times in runs.items():
