@@ -187,4 +187,8 @@ def load(run_dir) -> TrainedModel:
     weights_path = run_dir / rundir.WEIGHTS
     params = load_weights(weights_path)
     check_weights(params, initial_params(program), weights_path)
-    return TrainedModel(program, params, run_dir, _preprocess_of(run_dir), rundir.read_classes(run_dir))
+    from .data.preprocess import check_saved
+
+    preprocess = _preprocess_of(run_dir)
+    check_saved(preprocess, program.model.input_shape, run_dir / rundir.PREPROCESS)
+    return TrainedModel(program, params, run_dir, preprocess, rundir.read_classes(run_dir))

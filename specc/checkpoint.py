@@ -27,18 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SpecError
+from .files import regular_file, umask_mode
 from .ir import Pos
+from .limits import check_npy_sizes
 
 CHECKPOINT_VERSION = 1
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_MODE = 0o666 & ~_umask()  # mkstemp makes 0600 files; give results the usual permissions
+_MODE = umask_mode()  # mkstemp makes 0600 files; give results the usual permissions
 
 
 def _tempfile(path: Path) -> tuple[int, str]:
@@ -98,9 +93,11 @@ def load_npz(path) -> dict[str, np.ndarray]:
     where = Pos(file=str(path))
     if not path.exists():
         raise SpecError(f"{path} does not exist", where)
+    regular_file(path, path.name)
     if not zipfile.is_zipfile(path):  # np.load would take it for a pickle or a bare .npy
         raise SpecError(f"cannot read {path.name}: the file is truncated or corrupt (not an .npz archive)", where,
                         hint="re-run training, or resume from an earlier copy")
+    check_npy_sizes(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
@@ -126,13 +123,56 @@ def save_text(path, text: str) -> None:
 
 # ---------------------------------------------------------------- weights
 
-def save_weights(path, params: dict[str, np.ndarray]) -> None:
-    """Canonical weights: one array per canonical key, float32."""
-    save_npz(path, {k: np.asarray(v, dtype=np.float32) for k, v in params.items()})
+# The record a weights file carries besides its arrays: which model it belongs to. Canonical
+# parameter keys always hold a dot ("dense_1.weight"), so this key never collides with one.
+WEIGHTS_RECORD = "__specc__"
+
+
+def save_weights(path, params: dict[str, np.ndarray], record: dict | None = None) -> None:
+    """Canonical weights: one array per canonical key, float32, plus `record` (spec/model hash) as JSON."""
+    arrays = {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
+    if record is not None:
+        arrays[WEIGHTS_RECORD] = np.frombuffer(json.dumps(record).encode("utf-8"), np.uint8)
+    save_npz(path, arrays)
+
+
+def split_record(arrays: dict[str, np.ndarray], path) -> tuple[dict[str, np.ndarray], dict | None]:
+    """(parameters, record or None) of a weights archive; a damaged record is a clear SpecError."""
+    arrays = dict(arrays)
+    raw = arrays.pop(WEIGHTS_RECORD, None)
+    if raw is None:
+        return arrays, None
+    try:
+        record = json.loads(np.asarray(raw, np.uint8).tobytes().decode("utf-8"))
+    except (ValueError, TypeError, UnicodeDecodeError) as e:
+        raise SpecError(f"{Path(path).name}: its {WEIGHTS_RECORD} record is corrupt ({e})", Pos(file=str(path))) from None
+    if not isinstance(record, dict):
+        raise SpecError(f"{Path(path).name}: its {WEIGHTS_RECORD} record is not a JSON object", Pos(file=str(path)))
+    return arrays, record
 
 
 def load_weights(path) -> dict[str, np.ndarray]:
-    return load_npz(path)
+    """Parameters of a weights archive (its record dropped; see load_weights_record)."""
+    return load_weights_record(path)[0]
+
+
+def load_weights_record(path) -> tuple[dict[str, np.ndarray], dict | None]:
+    params, record = split_record(load_npz(path), path)
+    bad = [k for k, v in params.items() if v.dtype.kind not in "biuf"]
+    if bad:  # e.g. string arrays: refused here, not a ValueError inside a backend
+        raise SpecError(f"{Path(path).name}: `{bad[0]}` holds {params[bad[0]].dtype} values, not numbers",
+                        Pos(file=str(path)))
+    return params, record
+
+
+def check_owner(record: dict | None, model_hash: str, path) -> None:
+    """Weights trained from another model (same shapes, other layers) are refused; files without a record pass."""
+    if record is None or "model_hash" not in record:
+        return
+    if record["model_hash"] != model_hash:
+        raise SpecError(f"{path} belongs to another model: its model hash {str(record['model_hash'])[:19]}... is not "
+                        f"this spec's {model_hash[:19]}... (the same parameter shapes, other layers)",
+                        Pos(file=str(path)), hint="use weights trained from this spec's model")
 
 
 def check_weights(params: dict[str, np.ndarray], expected: dict[str, np.ndarray], path) -> None:

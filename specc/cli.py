@@ -11,6 +11,7 @@ import sys
 
 from . import __version__
 from .commands import COMMANDS
+from .commands._common import show_overrides
 from .errors import SpecError, SpecErrors
 
 
@@ -38,11 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (SpecError, SpecErrors) as e:
+        show_overrides(e, getattr(args, "set", None))
         print(e.render(), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `specc predict m.onnx x.npz | head -3`: the reader has all it wanted
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        return 0
 
 
 if __name__ == "__main__":

@@ -66,3 +66,33 @@ def write_curves(path, history: list[dict]) -> None:
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, format="png")
     tmp.replace(path)
+
+
+def draw_later(run_dir) -> None:
+    """Draw run_dir/curves.png in a detached process, so the result is not delayed by importing matplotlib.
+
+    The run's files are complete when this is called (metrics.jsonl holds every row); the
+    child only reads them and writes curves.png atomically, so nothing waits for it.
+    """
+    import os
+    import subprocess
+    import sys
+
+    subprocess.Popen([sys.executable, "-m", "specc.curves", os.fspath(run_dir)], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def main(argv=None) -> int:
+    """`python -m specc.curves RUN_DIR`: (re)draw a run's curves.png from its metrics.jsonl."""
+    import json
+    import sys
+
+    run_dir = Path((argv or sys.argv[1:])[0])
+    history = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+               if line.strip()]
+    write_curves(run_dir / "curves.png", history)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

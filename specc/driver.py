@@ -187,25 +187,38 @@ class _State:
         return cls(**known)
 
 
+_META_TYPES = {int: (int,), float: (int, float), bool: (bool,), list: (list,)}
+
+
 class Trainer:
     """One training run. Build with `Trainer(program, ...)`, then `run()`."""
 
     def __init__(self, program: Program, *, backend="numpy", out=None, resume=None, quiet: bool = True,
                  options: dict | None = None, data=None, overrides=(), interrupt_after: int | None = None,
                  handle_signals: bool = True, spec_path: str | None = None, progress_file=None,
-                 checkpoint_every: float = CHECKPOINT_EVERY, force: bool = False):
+                 checkpoint_every: float = CHECKPOINT_EVERY, force: bool = False, plot: str = "now"):
         if program.train is None:
             raise SpecError("the spec has no `train { }` block; training needs one", Pos(file=program.path))
         if program.data is None and data is None:
             raise SpecError("the spec has no `data { }` block; training needs one", Pos(file=program.path))
         self.program, self.train_spec = program, program.train
+        from .limits import check_model_memory
+
+        check_model_memory(program, program.train.batch)  # `dense(2000000000)`: an error before any allocation
         self.quiet, self.options = quiet, {k: v for k, v in (options or {}).items() if v is not None}
+        if getattr(program.train, "dtype", "float32") != "float32":  # `dtype = float64`: both backends take it
+            self.options.setdefault("dtype", program.train.dtype)
         self.overrides = list(overrides or ())
         self.interrupt_after, self.handle_signals = interrupt_after, handle_signals
         self.spec_path = spec_path or program.path
         self.progress_file = progress_file
         self.checkpoint_every = checkpoint_every
+        # curves.png at the end: "now" (in this process), "later" (the caller draws it after reporting the
+        # result, see curves.draw_later: importing matplotlib is half of a short run), or "off" (--no-plot)
+        self.plot = plot
         self.hash = rundir.spec_hash(program)
+        self.resume_hash = rundir.resume_hash(program)
+        self._schedule_change: dict = {}
         self.resume = resume is not None
         self.stop_signal: str | None = None
         self._curves_at = time.monotonic()  # first redraw CURVES_EVERY after the start (and at the end)
@@ -224,21 +237,39 @@ class Trainer:
         self.backend_name = (self.backend_spec if isinstance(self.backend_spec, str)
                              else getattr(self.backend_spec, "name", self.backend_spec.__name__))
         backend_cls = backend_class(self.backend_spec)
+        self.lock = None  # the claim on the run directory, held (flock) while this process runs
         ckpt = self._open_resumed(resume, out) if resume is not None else None
+        fresh = False
         if resume is None:
-            self.run_dir = Path(out) if out is not None else rundir.default_run_dir(program.model.name)
-            fresh = not self.run_dir.exists()
-            if self.main:
-                previous_run = rundir.refuse_previous_run(self.run_dir, force)
-                rundir.prepare(self.run_dir)
-                if previous_run:
-                    rundir.clear_run(self.run_dir)
+            self.run_dir = Path(out) if out is not None else None
+            fresh = out is None or not self.run_dir.exists()
+            if not self.main and self.run_dir is None:
+                self.run_dir = rundir.default_run_dir(program.model.name)
         try:
+            if resume is None and self.main:  # claimed atomically before any slow work (specc/claim.py)
+                self._claim(program, force)
             self._setup(data, backend_cls, ckpt)
         except BaseException:
-            if self.main and resume is None and fresh and self.run_dir.is_dir() and not any(self.run_dir.iterdir()):
-                self.run_dir.rmdir()  # do not leave an empty run directory behind a failed start
+            if self.lock is not None:
+                self.lock.release()
+            if self.main and resume is None and fresh and self.run_dir is not None and self.run_dir.is_dir():
+                if self.lock is not None and [p.name for p in self.run_dir.iterdir()] == [rundir.LOCK]:
+                    self.lock.remove()
+                if not any(self.run_dir.iterdir()):
+                    self.run_dir.rmdir()  # do not leave an empty run directory behind a failed start
             raise
+
+    def _claim(self, program: Program, force: bool) -> None:
+        from . import claim
+
+        if self.run_dir is None:
+            self.run_dir, self.lock = claim.claim_default(program.model.name)
+        else:
+            self.lock, previous_run = claim.claim_out(self.run_dir, force=force, markers=rundir.RUN_MARKERS,
+                                                      run_files=rundir.RUN_FILES)
+            if previous_run:
+                rundir.clear_run(self.run_dir)
+        rundir.prepare(self.run_dir)
 
     def _open_resumed(self, resume, out) -> Checkpoint:
         """Check that `resume` is a run of this very spec and read its checkpoint."""
@@ -246,19 +277,32 @@ class Trainer:
             raise SpecError("--resume continues in the run directory it names; drop --out")
         self.run_dir = rundir.require_run_dir(resume)
         manifest = rundir.read_manifest(self.run_dir)
-        if manifest.get("spec_hash") != self.hash:
+        # Same spec, or the same spec with another schedule (epochs/steps/schedule): "continue for longer".
+        same = manifest.get("spec_hash") == self.hash
+        if not same and manifest.get("resume_hash") != self.resume_hash:
             raise SpecError(
                 f"cannot resume {self.run_dir}: the spec differs from the one this run was trained with "
                 f"(spec hash {self.hash[:19]}... vs {str(manifest.get('spec_hash'))[:19]}...)",
                 Pos(file=self.spec_path),
-                hint="resume with the same spec file and the same --set overrides, or start a new run")
+                hint="resume with the same spec file and --set overrides (only train.epochs, train.steps and "
+                     "train.schedule may change), or start a new run")
         ckpt_path = self.run_dir / rundir.CHECKPOINT
         if not ckpt_path.exists():
             raise SpecError(f"cannot resume {self.run_dir}: it has no {rundir.CHECKPOINT}",
                             Pos(file=str(self.run_dir)),
                             hint=f"it stopped before its first checkpoint; start it over with --out {self.run_dir} "
                                  "--force")
+        if self.main:
+            from .claim import claim_resume
+
+            self.lock = claim_resume(self.run_dir)  # refused while another process writes this run
         ckpt = load_checkpoint(ckpt_path)
+        owner = ckpt.meta.get("resume_hash")
+        if owner is not None and owner != self.resume_hash:  # e.g. a checkpoint copied from another run
+            raise SpecError(f"{ckpt_path} belongs to another spec (its hash {str(owner)[:19]}... is not this "
+                            f"spec's {self.resume_hash[:19]}...); not loading it", Pos(file=str(ckpt_path)),
+                            hint="resume a run directory trained from this spec")
+        self._schedule_change = {} if same else rundir.schedule_changes(manifest.get("schedule"), self.program)
         if self.main:
             rundir.prepare(self.run_dir)
         return ckpt
@@ -275,6 +319,9 @@ class Trainer:
             raise DataError("the training split is empty", Pos(file=program.path))
         self.n_train = len(data.train.x)
         batch = self.train_spec.batch
+        from .batches import check_batch_sizes
+
+        check_batch_sizes(program, self.n_train)  # batchnorm on one sample: one rule for both backends
         self.steps_per_epoch = math.ceil(self.n_train / batch)
         self.total_steps = (self.train_spec.steps if self.train_spec.steps is not None
                             else self.train_spec.epochs * self.steps_per_epoch)
@@ -330,6 +377,9 @@ class Trainer:
             rundir.write_classes(self.run_dir, getattr(self.data, "classes", None))
         self.manifest = {
             "spec_hash": self.hash,
+            "resume_hash": self.resume_hash,
+            "model_hash": rundir.model_hash(self.program),
+            "schedule": rundir.schedule_of(self.program),
             "spec_file": str(self.spec_path),
             "spec_normalized": True,  # spec.nn is the printed, resolved program
             "overrides": self.overrides,
@@ -353,10 +403,22 @@ class Trainer:
         check_weights(ckpt.params, init, path)
         if ckpt.best:
             check_weights(ckpt.best, init, path)
+        if not isinstance(ckpt.meta, dict):
+            raise SpecError(f"{path.name}: corrupt checkpoint metadata (not a JSON object)", Pos(file=str(path)))
         missing = [k for k in ("step", "epoch", "pos", "history") if k not in ckpt.meta]
         if missing:
             raise SpecError(f"{path.name} is not a complete specc checkpoint (no {', '.join(missing)} in its "
                             "metadata)", Pos(file=str(path)))
+        for key, default in _State().to_meta().items():  # hand-edited metadata: a clear error, not a TypeError
+            if key not in ckpt.meta:
+                continue
+            value, kinds = ckpt.meta[key], _META_TYPES.get(type(default), (type(default),))
+            if default is None:
+                kinds = (int, float, str, type(None))
+            if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds) or \
+                    (isinstance(value, int) and not isinstance(value, bool) and value < 0 and key != "best_value"):
+                raise SpecError(f"{path.name}: corrupt checkpoint metadata: `{key}` is {value!r}",
+                                Pos(file=str(path)), hint="resume from an intact checkpoint or start a new run")
 
     def _restore(self, ckpt: Checkpoint) -> None:
         self.manifest = rundir.read_manifest(self.run_dir)
@@ -374,6 +436,22 @@ class Trainer:
                                 Pos(file=str(path))) from None
         self.best_params = ckpt.best
         self._checkpoint_step = self.state.step
+        if self._schedule_change:
+            self._record_continuation()
+
+    def _record_continuation(self) -> None:
+        """A resume with a new schedule (epochs/steps/schedule): say so in the manifest, then train on."""
+        st = self.state
+        if not st.stopped_early:
+            st.done = False  # a finished run continues for the added steps
+        self.manifest.setdefault("continued", []).append(
+            {"at_step": st.step, "changed": self._schedule_change, "spec_hash": self.hash,
+             "total_steps": self.total_steps})
+        self.manifest.update(spec_hash=self.hash, schedule=rundir.schedule_of(self.program),
+                             total_steps=self.total_steps)
+        if self.main:
+            with self._writing(rundir.MANIFEST):
+                save_json(self.run_dir / rundir.MANIFEST, self.manifest)
 
     # -------------------------------------------------------------- the loop
 
@@ -442,6 +520,8 @@ class Trainer:
         finally:
             progress.close()
             self._restore_signals(previous)
+            if self.lock is not None:
+                self.lock.release()  # the run's files are complete: another process may resume it now
 
     def _flush(self, pending: list, progress, elapsed: float | None = None) -> None:
         """Convert pending loss handles at once; stop on the first non-finite one."""
@@ -548,7 +628,9 @@ class Trainer:
         params = self.backend.get_params()
         if self.main:
             with self._writing(rundir.WEIGHTS):
-                save_weights(self.run_dir / rundir.WEIGHTS, params)
+                save_weights(self.run_dir / rundir.WEIGHTS, params,
+                             {"spec_hash": self.hash, "model_hash": rundir.model_hash(self.program),
+                              "params": {k: list(v.shape) for k, v in params.items()}})
         self._checkpoint()
         self._write_logs(final=True)
         result = RunResult(self.run_dir, params, list(st.history), st.step, st.epoch, st.best_epoch,
@@ -580,7 +662,8 @@ class Trainer:
         bad = [k for k, v in params.items() if not np.isfinite(v).all()]
         if bad:
             self._nonfinite(self.state.step - 1, None, what=f"parameter {bad[0]}")
-        ckpt = Checkpoint(params, self.backend.optimizer_state(), self.state.to_meta(), self.best_params)
+        meta = dict(self.state.to_meta(), spec_hash=self.hash, resume_hash=self.resume_hash)
+        ckpt = Checkpoint(params, self.backend.optimizer_state(), meta, self.best_params)
         with self._writing(rundir.CHECKPOINT):
             save_checkpoint(self.run_dir / rundir.CHECKPOINT, ckpt)
         self._checkpoint_step = self.state.step
@@ -633,6 +716,8 @@ class Trainer:
             f.writelines(json.dumps(r) + "\n" for r in rows)
         self._logged_rows = len(history)
         now = time.monotonic()
+        if self.plot == "off" or (final and self.plot == "later"):
+            return
         if final or now - self._curves_at >= CURVES_EVERY:
             self._curves_at = now
             try:
@@ -720,7 +805,7 @@ def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="num
     (e.g. the data file changed), the recomputed transform is undone and the
     saved one applied, so the weights always see inputs prepared as in training.
     """
-    from .checkpoint import check_weights, load_npz, load_weights
+    from .checkpoint import check_owner, check_weights, load_npz, load_weights_record
     from .init import initial_params
 
     run_dir = Path(run_dir)
@@ -728,7 +813,8 @@ def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="num
         run_dir = run_dir.parent
     run_dir = rundir.require_run_dir(run_dir)
     weights_path = run_dir / rundir.WEIGHTS
-    params = load_weights(weights_path)
+    params, record = load_weights_record(weights_path)
+    check_owner(record, rundir.model_hash(program), weights_path)
     check_weights(params, initial_params(program), weights_path)
     if data is None:
         from .data import load_data
@@ -742,6 +828,9 @@ def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="num
     saved_path = run_dir / rundir.PREPROCESS
     if saved_path.exists():
         saved = load_npz(saved_path)
+        from .data.preprocess import check_saved
+
+        check_saved(saved, program.model.input_shape, saved_path)
         current = preprocess_to_arrays(getattr(data, "preprocess", None))
         if not same_preprocess(saved, current):
             x = Preprocess.from_arrays(saved).apply(unapply_preprocess(current, x))

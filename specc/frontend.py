@@ -176,10 +176,11 @@ def _show_overrides(errors, overrides) -> None:
 
 def read_spec(path: str) -> str:
     """A spec file's text, with clear errors for a missing, huge or non-UTF-8 file."""
-    if not os.path.exists(path):
+    if not os.path.exists(os.path.expanduser(path)):
         raise SpecError(f"no such file: {os.path.abspath(path)}")
-    if os.path.isdir(path):
-        raise SpecError(f"{path} is a directory, not a .nn file")
+    from .files import regular_file
+
+    path = regular_file(path, "spec (.nn file)")  # a FIFO or device would block or never end
     size = os.path.getsize(path)
     if size > MAX_SPEC_BYTES:
         raise SpecError(f"{path} is {size} bytes; a spec is at most {MAX_SPEC_BYTES} bytes")

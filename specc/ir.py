@@ -277,6 +277,7 @@ class TrainSpec:
     metrics: tuple[Spec, ...] = ()
     seed: int = 0
     pos: Pos = field(default=Pos(), compare=False)
+    dtype: str = "float32"  # "float64": both backends compute in double precision (exact comparisons)
 
     @property
     def loss(self) -> Spec:

@@ -231,6 +231,8 @@ def _train(t: TrainSpec) -> list[str]:
     if t.metrics:
         out.append("metrics = [" + ", ".join(_call(m) for m in t.metrics) + "]")
     out.append(f"seed = {t.seed}")
+    if getattr(t, "dtype", "float32") != "float32":
+        out.append(f"dtype = {t.dtype}")
     return out
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .claim import LOCK  # noqa: F401  (the run's lock file, made with O_EXCL when a run claims it)
 from .errors import SpecError
 from .ir import Pos, Program
 
@@ -128,6 +129,8 @@ def _plain(value):
         for f in dataclasses.fields(value):
             if f.name == "pos":
                 continue
+            if f.name == "dtype" and getattr(value, f.name) == "float32":
+                continue  # the default: runs from before the `dtype` key keep their hash
             out[f.name] = _plain(getattr(value, f.name))
         return out
     if isinstance(value, dict):
@@ -141,11 +144,45 @@ def _plain(value):
     return value
 
 
-def spec_hash(program: Program) -> str:
-    """sha256 of the resolved model, data and train specs (not of the file's text)."""
-    plain = {"model": _plain(program.model), "data": _plain(program.data), "train": _plain(program.train)}
+def _sha(plain) -> str:
     blob = json.dumps(plain, sort_keys=True, separators=(",", ":")).encode()
     return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+def spec_hash(program: Program) -> str:
+    """sha256 of the resolved model, data and train specs (not of the file's text)."""
+    return _sha({"model": _plain(program.model), "data": _plain(program.data), "train": _plain(program.train)})
+
+
+# Train keys a resumed run may change: "continue with a longer schedule" (recorded in the manifest).
+SCHEDULE_KEYS = ("epochs", "steps", "schedule")
+
+
+def resume_hash(program: Program) -> str:
+    """spec_hash without the schedule keys: a checkpoint continues under a spec with the same resume hash."""
+    train = _plain(program.train)
+    if isinstance(train, dict):
+        train = {k: v for k, v in train.items() if k not in SCHEDULE_KEYS}
+    return _sha({"model": _plain(program.model), "data": _plain(program.data), "train": train})
+
+
+def model_hash(program: Program) -> str:
+    """sha256 of the model block alone (its name aside): weights belong to a model, whatever the data/train."""
+    model = {k: v for k, v in _plain(program.model).items() if k != "name"}
+    return _sha(model)
+
+
+def schedule_changes(old_train: dict | None, program: Program) -> dict:
+    """{key: [old, new]} for the schedule keys that differ from a manifest's recorded train values."""
+    new = _plain(program.train) or {}
+    old = old_train or {}
+    return {k: [old.get(k), new.get(k)] for k in SCHEDULE_KEYS if old.get(k) != new.get(k)}
+
+
+def schedule_of(program: Program) -> dict:
+    """The schedule keys' values as the manifest records them."""
+    train = _plain(program.train) or {}
+    return {k: train.get(k) for k in SCHEDULE_KEYS}
 
 
 # ---------------------------------------------------------------- manifest
@@ -163,13 +200,25 @@ def library_versions() -> dict[str, str]:
 
 
 def read_manifest(run_dir) -> dict:
+    """manifest.json as a dict; a clear error when it is missing, not JSON, or not an object."""
+    from .files import regular_file
+
     path = Path(run_dir) / MANIFEST
     if not path.exists():
         raise SpecError(f"{run_dir} is not a specc run directory (no {MANIFEST})", Pos(file=str(run_dir)))
+    regular_file(path, MANIFEST)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as e:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
         raise SpecError(f"{MANIFEST} is corrupt: {e}", Pos(file=str(path))) from None
+    if not isinstance(manifest, dict):
+        raise SpecError(f"{MANIFEST} is corrupt: it holds a JSON {type(manifest).__name__}, not an object",
+                        Pos(file=str(path)))
+    for key, kind in (("spec_hash", str), ("resume_hash", str), ("backend", str), ("total_steps", int)):
+        if key in manifest and not isinstance(manifest[key], kind):
+            raise SpecError(f"{MANIFEST} is corrupt: `{key}` is {manifest[key]!r}, not a {kind.__name__}",
+                            Pos(file=str(path)))
+    return manifest
 
 
 def write_classes(run_dir, classes) -> None:
@@ -182,8 +231,13 @@ def read_classes(run_dir):
     path = Path(run_dir) / CLASSES
     if not path.exists():
         return None
-    value = json.loads(path.read_text(encoding="utf-8"))
-    return tuple(value) if value is not None else None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SpecError(f"{CLASSES} is corrupt: {e}", Pos(file=str(path))) from None
+    if value is not None and not isinstance(value, list):
+        raise SpecError(f"{CLASSES} must hold a JSON list of class names or null", Pos(file=str(path)))
+    return tuple(str(v) for v in value) if value is not None else None
 
 
 def require_run_dir(run_dir) -> Path:

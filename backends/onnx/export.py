@@ -126,10 +126,13 @@ def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=N
 
 def save(model: onnx.ModelProto, path: str) -> None:
     """Write atomically (temp file + os.replace) so a crash never leaves half a model."""
+    from specc.files import output_file, umask_mode
+
+    path = output_file(path, "model file", make_dirs=True)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".onnx.tmp")
     try:
+        os.chmod(tmp, umask_mode())  # mkstemp makes 0600; an exported model gets the usual permissions
         with os.fdopen(fd, "wb") as f:
             f.write(model.SerializeToString())
             f.flush()

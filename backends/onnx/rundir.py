@@ -16,6 +16,11 @@ from specc.ir import Pos, Program
 
 
 def _load_npz(path: str) -> dict[str, np.ndarray]:
+    from specc.files import regular_data_file
+    from specc.limits import check_npy_sizes
+
+    regular_data_file(path, "archive")
+    check_npy_sizes(path, DataError)
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
@@ -23,15 +28,28 @@ def _load_npz(path: str) -> dict[str, np.ndarray]:
         raise DataError(f"cannot read {path}: {e}", Pos(path)) from None
 
 
-def load_weights(path: str) -> dict[str, np.ndarray]:
-    """Canonical parameters from a run directory (its weights.npz) or an .npz file."""
+def load_weights(path: str, program: Program | None = None) -> dict[str, np.ndarray]:
+    """Canonical parameters from a run directory (its weights.npz) or an .npz file.
+
+    With `program`, weights whose record names another model are refused.
+    """
+    from specc.checkpoint import check_owner, load_weights_record
+    from specc.rundir import model_hash
+
+    path = os.path.expanduser(path)
     file = os.path.join(path, "weights.npz") if os.path.isdir(path) else path
     if not os.path.exists(file):
         raise DataError(f"no weights at {file}", Pos(file), "pass a run directory (with weights.npz) to --weights")
-    return _load_npz(file)
+    if not file.endswith(".npz"):
+        raise DataError(f"{file} is not a weights archive (.npz)", Pos(file),
+                        "pass a run directory of `specc train` or its weights.npz")
+    params, record = load_weights_record(file)
+    if program is not None:
+        check_owner(record, model_hash(program), file)
+    return params
 
 
-def load_preprocess(run_dir: str) -> dict:
+def load_preprocess(run_dir: str, input_shape=None) -> dict:
     """{"scale": float|None, "mean": array|None, "std": array|None} from preprocess.npz.
 
     A key that is absent, empty or NaN means that step is off; no file means no preprocessing.
@@ -41,6 +59,9 @@ def load_preprocess(run_dir: str) -> dict:
     if not os.path.exists(file):
         return out
     z = _load_npz(file)
+    from specc.data.preprocess import check_saved
+
+    check_saved(z, input_shape, file)  # wrong shapes or types: a DataError naming the file
     for key in out:
         v = z.get(key)
         if v is None or v.size == 0 or (v.size == 1 and np.isnan(v).all()):

@@ -16,8 +16,11 @@ from specc.ir import Pos
 
 def load_checked(path: str) -> onnx.ModelProto:
     """The model at `path`, refused (SpecError) unless it is a valid ONNX model."""
-    if not os.path.isfile(path):
+    from specc.files import regular_file
+
+    if not os.path.exists(path):
         raise SpecError(f"no such model file: {path}", Pos(path))
+    regular_file(path, "model file")
     try:
         model = onnx.load(path)
     except Exception as e:  # protobuf DecodeError and friends
@@ -68,6 +71,10 @@ def run(sess, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         outs = [sess.run(None, {name: x[i:i + batch_size]})[0] for i in range(0, len(x), batch_size)]
     except Exception as e:  # e.g. a model from elsewhere that wants another dtype or shape
         raise SpecError(f"onnxruntime failed on the inputs: {e}", Pos("<model>")) from None
+    for i, out in zip(range(0, len(x), batch_size), outs):
+        if out.ndim == 0 or out.shape[0] != len(x[i:i + batch_size]):
+            raise SpecError(f"the model gives an output of shape {list(out.shape)} for {len(x[i:i + batch_size])} "
+                            "input rows, not one row per input", Pos("<model>"))
     return np.concatenate(outs)
 
 

@@ -22,3 +22,13 @@ def print_warnings(program) -> None:
 
     for w in program.warnings:
         print(w.render(), file=sys.stderr)
+
+
+def show_overrides(error, overrides) -> None:
+    """Errors positioned in a --set value (e.g. its data source) show that override, not a spec line."""
+    if not overrides:
+        return
+    text = "\n".join(o for o in overrides if isinstance(o, str))
+    for e in getattr(error, "errors", [error]):
+        if e.pos is not None and e.pos.file == "--set":
+            e.source = text

@@ -5,7 +5,7 @@ import math
 import sys
 
 from ..errors import SpecError, SpecErrors
-from ._common import add_set_option
+from ._common import add_set_option, show_overrides
 
 
 def register(sub) -> None:
@@ -43,7 +43,11 @@ def check_one(path: str, overrides, with_data: bool) -> str:
                 p.source = program.source_text
         raise SpecErrors(problems)
     n_params = sum(math.prod(p.shape) for _, _, p in program.all_params() if p.trainable)
-    return f"ok: {path} (model {program.model.name}: {len(program.model.layers)} layers, {n_params:,} parameters)"
+    from ..limits import model_memory_lines
+
+    memory = model_memory_lines(program, program.train.batch if program.train else None)
+    return "\n".join([f"ok: {path} (model {program.model.name}: {len(program.model.layers)} layers, "
+                       f"{n_params:,} parameters)", *(f"  {line}" for line in memory)])
 
 
 def run(args) -> int:
@@ -52,6 +56,7 @@ def run(args) -> int:
         try:
             print(check_one(path, args.set, args.data))
         except (SpecError, SpecErrors) as e:
+            show_overrides(e, args.set)
             print(e.render(), file=sys.stderr)
             status = 2
     return status

@@ -46,9 +46,9 @@ def _inputs(program, weights: str | None):
                   "statistics; the exported model expects standardized inputs", file=sys.stderr)
         scale = data.scale if data is not None else None
         return initial_params(program), {"scale": scale, "mean": None, "std": None}, spec_classes
-    params = {k: v.astype(np.float32) for k, v in rundir.load_weights(weights).items()}
+    params = {k: v.astype(np.float32) for k, v in rundir.load_weights(weights, program).items()}
     if os.path.isdir(weights):
-        preprocess = rundir.load_preprocess(weights)
+        preprocess = rundir.load_preprocess(weights, program.model.input_shape)
         classes = rundir.load_classes(weights) or spec_classes
     else:
         preprocess, classes = {"scale": data.scale if data else None, "mean": None, "std": None}, spec_classes
@@ -72,6 +72,12 @@ def run(args) -> int:
     from specc.backends.onnx.export import build_model, save
 
     program = _compile(args.spec, args.set)
+    from specc.limits import check_model_memory
+
+    check_model_memory(program, None, training=False)  # before any parameter is allocated
+    from specc.files import output_file
+
+    output_file(args.output or f"{program.model.name}.onnx", "model file", make_dirs=True)  # before the work
     params, preprocess, classes = _inputs(program, args.weights)
     model = build_model(program, params, preprocess=preprocess, classes=classes)
     _verify(model, program)

@@ -37,6 +37,9 @@ def run(args) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    from ..files import output_file
+
+    output_file(args.output, "graph file")
     if fmt == "dot":
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(dot_text)

@@ -18,6 +18,9 @@ def register(subparsers) -> None:
     p.add_argument("input", help="inputs: .csv (header row; feature columns), .npy, or .npz (array x)")
     p.add_argument("-o", "--output", metavar="FILE", help="CSV to write (default: standard output)")
     p.add_argument("--batch", type=int, default=1024, help="rows per onnxruntime call (default 1024)")
+    p.add_argument("--allow-nan", action="store_true",
+                   help="predict the other rows when some hold NaN/inf, and leave those rows' cells empty "
+                        "(default: refuse the file)")
     p.set_defaults(func=run)
 
 
@@ -33,7 +36,7 @@ def read_csv(path: str):
     try:
         with open(path, newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError) as e:
+    except (OSError, UnicodeDecodeError, csv.Error) as e:  # csv.Error: e.g. a 100 MB field
         raise DataError(f"cannot read {path}: {e}", Pos(path)) from None
     if not rows:
         raise DataError(f"{path} is empty (expected a header row)", Pos(path))
@@ -62,13 +65,19 @@ def read_input(path: str):
     from specc.errors import DataError
     from specc.ir import Pos
 
+    from specc.files import regular_data_file
+
     ext = os.path.splitext(path)[1].lower()
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise DataError(f"no such input file: {path}", Pos(path))
+    regular_data_file(path, "input file")  # a FIFO would block, /dev/zero never ends
     if ext == ".csv":
         return read_csv(path)
     if ext not in (".npy", ".npz"):
         raise DataError(f"unknown input format `{ext or path}`", Pos(path), "use .csv, .npy or .npz")
+    from specc.limits import check_npy_sizes
+
+    check_npy_sizes(path, DataError)
     try:
         if ext == ".npy":
             x = np.load(path, allow_pickle=False)
@@ -81,9 +90,13 @@ def read_input(path: str):
         raise DataError(f"cannot read {path}: {e}", Pos(path)) from None
     if x.dtype.kind not in "biuf":
         raise DataError(f"{path} holds {x.dtype} values, not numbers", Pos(path))
+    if x.ndim == 0:
+        raise DataError(f"{path} holds a single number (a 0-d array), not rows of inputs", Pos(path),
+                        "save an array of shape [N, features]")
     if x.ndim == 1:
         x = x[:, None]
-    return x.astype(np.float32)
+    with np.errstate(over="ignore"):
+        return x.astype(np.float32)
 
 
 def fit_input(x, shape: tuple, path: str, model_name: str):
@@ -130,28 +143,81 @@ def result_table(y, meta: dict):
     return [f"{prefix}_{i}" for i in range(k)], [list(row) for row in y]
 
 
+def cell(v) -> str:
+    """A CSV cell; text that a spreadsheet would run as a formula (=, +, -, @, tab, CR) is quoted with '."""
+    if not isinstance(v, str):
+        return f"{v:.9g}"
+    return "'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+
+
 def write_csv(header, rows, out) -> None:
     import csv
 
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(header)
+    w.writerow([cell(h) for h in header])
     for row in rows:
-        w.writerow([v if isinstance(v, str) else f"{v:.9g}" for v in row])
+        w.writerow([cell(v) for v in row])
+
+
+def nonfinite_rows(x, path: str, allow: bool):
+    """Rows holding NaN/inf: refused (a DataError naming the first) unless --allow-nan; returns their mask."""
+    import numpy as np
+
+    from specc.errors import DataError
+    from specc.ir import Pos
+
+    bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+    if bad.any() and not allow:
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(f"input row {row + 1} holds NaN or inf ({int(bad.sum())} such rows); the model would "
+                        "print a made-up class for it", Pos(path), "fix the rows, or pass --allow-nan to predict "
+                        "the others and leave these rows' cells empty")
+    return bad
+
+
+def check_output(y, n: int, model_name: str) -> None:
+    """predict writes one row per input: a model whose output is not [N, ...] is refused."""
+    from specc.errors import SpecError
+    from specc.ir import Pos
+
+    if y.ndim == 0 or y.shape[0] != n:
+        raise SpecError(f"model `{model_name}` gives an output of shape {list(y.shape)} for {n} input rows, not one "
+                        "row per input; predict cannot tell which output belongs to which row", Pos(model_name))
 
 
 def run(args) -> int:
-    from specc.backends.onnx import runtime
+    import numpy as np
 
+    from specc.backends.onnx import runtime
+    from specc.errors import SpecError
+    from specc.ir import Pos
+
+    if args.model.endswith(".nn"):
+        raise SpecError(f"{args.model} is a spec; predict runs an exported ONNX model", Pos(args.model),
+                        f"export it first: specc export {args.model} --weights RUN_DIR -o model.onnx")
     model = runtime.load_checked(args.model)
     meta = runtime.metadata(model)
     _name, shape = runtime.input_info(model)
     x = fit_input(read_input(args.input), shape, args.input, meta.get("model_name", args.model))
+    bad = nonfinite_rows(x, args.input, args.allow_nan)
     sess = runtime.session(model)
-    y = runtime.run(sess, x, max(1, args.batch))
-    header, rows = result_table(y, meta)
+    good = x[~bad]
+    y = runtime.run(sess, good, max(1, args.batch)) if len(good) else np.zeros((0, 1), np.float32)
+    check_output(y, len(good), meta.get("model_name", args.model))
+    header, rows = result_table(y, meta) if len(good) else (["y_0"], [])
+    if bad.any():  # --allow-nan: every input keeps its row; a NaN/inf row's cells stay empty
+        it = iter(rows)
+        rows = [[""] * len(header) if b else next(it) for b in bad]
     if args.output:
-        with open(args.output, "w", newline="", encoding="utf-8") as f:
-            write_csv(header, rows, f)
+        from specc.files import output_file
+
+        output_file(args.output, "output")
+        try:
+            with open(args.output, "w", newline="", encoding="utf-8") as f:
+                write_csv(header, rows, f)
+        except OSError as e:
+            raise SpecError(f"cannot write {args.output}: {e.strerror or e}", Pos(args.output),
+                            "-o takes a file path in an existing directory") from None
         print(f"wrote {len(rows)} predictions to {args.output}", file=sys.stderr)
     else:
         write_csv(header, rows, sys.stdout)

@@ -125,6 +125,9 @@ def run(args) -> int:
     lrs = lr_table(train, spe)
     title = f"{program.model.name}: {describe(train.optimizer)}, schedule {describe(train.schedule)}"
     if args.plot:
+        from ..files import output_file
+
+        output_file(args.plot, "plot file")
         plot(lrs, spe, title.replace(", schedule", "\nschedule"), args.plot)
         print(f"wrote {args.plot} ({len(lrs)} steps)")
         return 0

@@ -51,6 +51,10 @@ def format_summary(program: Program) -> str:
         out += [f"Output {o.name}: {o.value} {fmt_shape(m.value_shape(o.value))}" for o in m.outputs] + [line]
     out += [f"Total params: {trainable + frozen:,}", f"Trainable params: {trainable:,}",
             f"Non-trainable params: {frozen:,}"]
+    from ..limits import model_memory_lines
+
+    out += [text[0].upper() + text[1:] for text in
+            model_memory_lines(program, program.train.batch if program.train else None)]
     return "\n".join(out)
 
 

@@ -35,12 +35,18 @@ def register(subparsers) -> None:
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
                    help="override a data/train setting, e.g. --set train.epochs=5 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-plot", action="store_true",
+                   help="do not draw curves.png (by default it is drawn after the result is printed, in the "
+                        "background)")
     p.add_argument("--device", help="backend device, e.g. cpu, cuda, cuda:1 (torch)")
     p.add_argument("--amp", nargs="?", const=True, default=None, choices=["bf16", "fp16"],
                    help="mixed precision (torch on CUDA); bf16 or fp16, default the backend's choice")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the model (torch)")
     p.add_argument("--fast-math", action="store_true", default=None,
                    help="CUDA: allow TF32 and non-deterministic kernels for speed (torch; recorded in the manifest)")
+    p.add_argument("--dtype", choices=["float32", "float64"],
+                   help="compute precision on both backends (same as --set train.dtype=...); float64 runs of "
+                        "NumPy and torch follow the same trajectory")
     p.set_defaults(func=run)
 
 
@@ -48,6 +54,18 @@ def backend_options(args) -> dict:
     """Pass-through options for the backend; unset flags are left out."""
     given = (("device", args.device), ("amp", args.amp), ("compile", args.compile), ("fast_math", args.fast_math))
     return {k: v for k, v in given if v is not None}
+
+
+def _refuse_torch_flags(args) -> None:
+    """--amp/--compile/--device/--fast-math mean nothing to the NumPy backend: an error, not a silent no-op."""
+    from ..errors import SpecError
+
+    numpy = args.backend == "numpy" or (args.backend is None and args.resume is None)
+    flags = [f for f, v in (("--device", args.device), ("--amp", args.amp), ("--compile", args.compile),
+                            ("--fast-math", args.fast_math)) if v]
+    if numpy and flags:
+        raise SpecError(f"{', '.join(flags)} only apply to the torch backend; this run uses numpy",
+                        hint="add --backend torch, or drop " + ", ".join(flags))
 
 
 def _fmt(value) -> str:
@@ -58,7 +76,8 @@ class _EarlySignals:
     """Hold SIGINT/SIGTERM while the command runs outside Trainer.run (which installs its own handlers).
 
     The first signal is remembered and handed to the trainer, which then stops at
-    its first step boundary with a checkpoint; a second Ctrl-C aborts at once.
+    its first step boundary with a checkpoint; a second one (Ctrl-C or SIGTERM)
+    aborts at once, so a process stuck before training can always be stopped.
     """
 
     def __init__(self):
@@ -74,7 +93,7 @@ class _EarlySignals:
         return self
 
     def _handler(self, signum, frame):
-        if self.name is not None and signum == signal.SIGINT:
+        if self.name is not None:  # a second signal (Ctrl-C or SIGTERM) aborts at once, e.g. a hung read
             raise KeyboardInterrupt
         self.name = signal.Signals(signum).name
         if self.trainer is not None:
@@ -96,11 +115,15 @@ def _run(args, early: _EarlySignals) -> int:
     from ..driver import Interrupted, NonFiniteLoss, Trainer
     from ..frontend import compile_file
 
+    if getattr(args, "dtype", None):
+        args.set = [*args.set, f"train.dtype={args.dtype}"]  # one path: the spec hash and spec.nn record it
     program = compile_file(args.file, overrides=tuple(args.set))
+    _refuse_torch_flags(args)
     try:
         trainer = Trainer(program, backend=args.backend, out=args.out, resume=args.resume, quiet=args.quiet,
                           options=backend_options(args), overrides=args.set, spec_path=args.file,
-                          force=getattr(args, "force", False))
+                          force=getattr(args, "force", False),
+                          plot="off" if getattr(args, "no_plot", False) else "later")
         if early.name is not None:  # signalled while loading: stop at the first step boundary
             trainer.stop_signal = early.name
         early.trainer = trainer
@@ -135,5 +158,9 @@ def _run(args, early: _EarlySignals) -> int:
     if result.test is not None:
         lines.append("  test            " + ", ".join(f"{k} {_fmt(v)}" for k, v in result.test.items()))
     lines.append(f"  run directory   {result.run_dir}")
-    print("\n".join(lines))
+    print("\n".join(lines), flush=True)
+    if not getattr(args, "no_plot", False) and result.history:
+        from ..curves import draw_later
+
+        draw_later(result.run_dir)  # the weights and logs are safe; the picture follows in the background
     return 0

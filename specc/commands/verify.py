@@ -53,14 +53,15 @@ def load_weights(program, path):
     from ..errors import SpecError
     from ..ir import Pos
 
+    from ..checkpoint import check_owner, load_weights_record
+    from ..rundir import model_hash
+
     file = os.path.join(path, "weights.npz") if os.path.isdir(path) else path
-    if not os.path.isfile(file):
+    if not os.path.exists(file):
         raise SpecError(f"no weights at {file}", Pos(path), "pass a run directory of `specc train` or a .npz")
-    try:
-        with np.load(file, allow_pickle=False) as z:
-            params = {k: z[k].astype(np.float32) for k in z.files}
-    except (ValueError, OSError) as e:
-        raise SpecError(f"{file} is not a weights archive: {e}", Pos(file)) from None
+    arrays, record = load_weights_record(file)  # regular file, declared sizes, numeric arrays
+    check_owner(record, model_hash(program), file)  # same-shaped weights of another model are refused
+    params = {k: v.astype(np.float32) for k, v in arrays.items()}
     for key, _layer, p in program.all_params():
         if key not in params:
             raise SpecError(f"{file} has no `{key}`", Pos(file), "were these weights trained from this spec?")
@@ -150,6 +151,12 @@ def run(args) -> int:
 
     args.file = args.spec
     program = with_loss(compile_spec(args))
+    from ..limits import check_model_memory
+
+    check_model_memory(program, max(1, args.batch))  # before any parameter is allocated
+    from ..batches import check_batch_sizes
+
+    check_batch_sizes(program, None, max(1, args.batch))  # training-mode gradients: the same rule as train
     if args.weights:
         params = load_weights(program, args.weights)
     else:

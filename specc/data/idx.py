@@ -8,13 +8,16 @@ float32 once, per split.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 
 import numpy as np
 
 from ..errors import DataError
+from ..files import regular_data_file
 from ..ir import Pos
+from ..limits import check_allocation, declared_bytes
 from .types import Raw, shape_str
 
 DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
@@ -45,7 +48,7 @@ def _header(buf: bytes, path: str, ndim_expected: int | None, what: str):
 
 
 def _check_size(path, dtype, dims, offset, size):
-    need = offset + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    need = offset + declared_bytes(dims, dtype.itemsize)  # Python ints: 2**31 * 2**31 * 4 does not wrap to 0
     if size < need:
         raise DataError(f"truncated: a {shape_str(dims)} array needs {need} bytes, the file has {size}", Pos(path))
     if size > need:
@@ -55,26 +58,36 @@ def _check_size(path, dtype, dims, offset, size):
 def read_idx(path: str, ndim: int | None = None, what: str = "IDX") -> np.ndarray:
     """The array in an IDX file, in its stored dtype (big-endian kept; numpy converts lazily)."""
     if path.endswith(".gz"):
+        # Read the header, then exactly the declared size plus one byte: a gzip bomb (a small file
+        # that inflates to gigabytes) is refused after that one byte, never decompressed in full.
         try:
             with gzip.open(path, "rb") as f:
-                buf = f.read()
+                head = f.read(4)
+                if len(head) == 4:
+                    head += f.read(4 * head[3])
+                dtype, dims, offset = _header(head, path, ndim, what)
+                need = declared_bytes(dims, dtype.itemsize)
+                check_allocation(need, f"the {shape_str(dims)} array its header declares", Pos(path), DataError)
+                body = f.read(need + 1)
         except (OSError, EOFError, zlib.error) as e:
             raise DataError(f"cannot decompress ({e}); the download may be truncated", Pos(path)) from None
-        dtype, dims, offset = _header(buf, path, ndim, what)
-        _check_size(path, dtype, dims, offset, len(buf))
-        return np.frombuffer(buf, dtype, int(np.prod(dims)), offset).reshape(dims)
+        if len(body) > need:
+            raise DataError(f"more data after the {shape_str(dims)} array its header declares", Pos(path))
+        _check_size(path, dtype, dims, offset, offset + len(body))
+        return np.frombuffer(body, dtype, math.prod(dims)).reshape(dims)
     with open(path, "rb") as f:
         head = f.read(4 + 4 * 255)
     dtype, dims, offset = _header(head, path, ndim, what)
     _check_size(path, dtype, dims, offset, os.path.getsize(path))
-    return np.fromfile(path, dtype, int(np.prod(dims)), offset=offset).reshape(dims)
+    check_allocation(declared_bytes(dims, dtype.itemsize), f"the {shape_str(dims)} array", Pos(path), DataError)
+    return np.fromfile(path, dtype, math.prod(dims), offset=offset).reshape(dims)
 
 
 def find_file(directory: str, base: str) -> str:
     for name in (base, base + ".gz"):
         p = os.path.join(directory, name)
-        if os.path.isfile(p):
-            return p
+        if os.path.lexists(p):
+            return regular_data_file(p, "MNIST file")  # a FIFO would block, a device never ends
     raise DataError(f"no {base} (or {base}.gz) in {directory}", Pos(directory),
                     hint="mnist(dir) expects the four standard IDX file names, plain or .gz")
 

@@ -17,6 +17,7 @@ from ..errors import DataError, SpecError, SpecErrors
 from ..ir import DataSpec, Program, Source, Spec
 from ..rng import stream
 from . import splits as _splits
+from .finite import check_finite
 from .preprocess import CHUNK, Preprocess, given_stats, mean_std, mean_std_per_channel
 from .sources import load_source
 from .targets import (class_names, encode_more_targets, encode_targets, reshape_inputs, reshape_more_inputs,
@@ -101,6 +102,11 @@ def _prepare(program: Program, errors: list, arrays: dict[str, Raw] | None = Non
         try:
             raw = load_source(src, program, role, want_target=not autoencoder) if arrays is None else arrays[role]
             _check_counts(raw, program, src)
+            for x in (raw.x, *getattr(raw, "more_x", ())):  # NaN/inf, or beyond float32
+                check_finite(x, raw.file, "input", lines=raw.lines)
+            for y in (raw.y, *getattr(raw, "more_y", ())):
+                if y is not None:
+                    check_finite(y, raw.y_file or raw.file, "target", lines=raw.lines)
             raws[role] = raw
             xs[role] = reshape_inputs(raw, program.model.input_shape, src.pos, text)
             more_x[role] = reshape_more_inputs(raw, program, src.pos, text)
@@ -204,6 +210,12 @@ def _build(program: Program, prepared) -> Datasets:
         if s is not None:
             pre.apply_(s.x)
 
+    if d.scale is not None or d.standardize:  # x * scale, or (x - mean) / std, can overflow float32
+        done = "standardization" if d.standardize else "scaling"
+        for name, s in (("train", train), ("val", val), ("test", test)):
+            if s is not None:
+                check_finite(s.x, program.path, f"the {name} split's input", after=done)
+
     if task == "autoencoder":  # y = x after preprocessing (a view, no copy)
         out = tuple(program.model.output_shape)
         for s in (train, val, test):
@@ -272,5 +284,15 @@ def check_data(program: Program) -> list[SpecError]:
     errors: list = []
     if program.data is None:
         return []
-    _prepare(program, errors)
+    prepared = _prepare(program, errors)
+    if prepared is not None:
+        from ..batches import check_batch_sizes
+
+        roles, (xs, _more_x) = prepared[0], prepared[1]
+        parts = prepared[4]
+        n_train = len(parts[0]) if parts is not None else len(xs[roles[0][0]])
+        try:
+            check_batch_sizes(program, n_train)
+        except SpecError as e:
+            errors.append(e)
     return _finish_errors(errors, program)

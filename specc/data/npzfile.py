@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..ir import Pos
+from ..limits import check_npy_sizes
 from .types import Raw, shape_str
 
 
@@ -27,6 +28,7 @@ def load_npz(path: str, x="x", y="y", want_target: bool = True) -> Raw:
 
     `x` / `y` may be lists of keys: one array per model input / output, in order.
     """
+    check_npy_sizes(path, DataError)  # declared shapes against the bytes held and the memory available
     xs, ys = ([x] if isinstance(x, str) else list(x)), ([y] if isinstance(y, str) else list(y))
     raw = _load_one(path, xs[0], ys[0], want_target)
     if len(xs) == 1 and len(ys) == 1:

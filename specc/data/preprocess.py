@@ -152,3 +152,33 @@ def fit(x_train: np.ndarray, scale: float | None, standardize: bool) -> Preproce
         return Preprocess(scale, None, None)
     mean, std = mean_std(x_train)
     return Preprocess(scale, mean, std)
+
+
+def check_saved(arrays: dict, input_shape, path) -> None:
+    """A run's preprocess.npz must fit the model: numeric, finite, mean/std of the input's shape.
+
+    A hand-edited or mismatched file is a clear DataError here, not a broadcasting
+    error inside a backend or a silently wrong model in an export.
+    """
+    from ..errors import DataError
+    from ..ir import Pos
+
+    where = Pos(file=str(path))
+    for key in ("scale", "mean", "std"):
+        v = arrays.get(key)
+        if v is None or np.size(v) == 0:
+            continue
+        v = np.asarray(v)
+        if v.dtype.kind not in "biuf":
+            raise DataError(f"`{key}` holds {v.dtype} values, not numbers", where)
+        if key == "scale":
+            if v.size != 1:
+                raise DataError(f"`scale` has shape {list(v.shape)}; it is one number", where)
+            continue
+        if input_shape is not None and tuple(v.shape) != tuple(input_shape) and v.size != 1:
+            raise DataError(f"`{key}` has shape {list(v.shape)}, but the model's input is {list(input_shape)}",
+                            where, hint="was this file saved by a run of another spec?")
+        if np.isnan(v).all() and v.size == 1:
+            continue  # "unset", as written by to_arrays
+        if not np.isfinite(v).all() or (key == "std" and (v <= 0).any()):
+            raise DataError(f"`{key}` holds non-finite{' or non-positive' if key == 'std' else ''} values", where)

@@ -11,8 +11,10 @@ names or None), "size" ([H, W] or one number), "channels" (1 or 3).
 from __future__ import annotations
 
 import os
+import stat
 
 from ..errors import DataError, SpecError, did_you_mean
+from ..files import kind_of
 from ..ir import Program, Source
 from ..ops import REQUIRED, SOURCES  # noqa: F401  (SOURCES re-exported: the table lives with the language)
 from ..rng import stream
@@ -77,7 +79,8 @@ def _spec_dir(program: Program) -> str:
 
 def load_source(src: Source, program: Program, role: str = "source", want_target: bool = True) -> Raw:
     """Load one source into a Raw (native dtypes). Errors are DataErrors/SpecErrors."""
-    text = program.source_text or None
+    # a source given with --set has its position in the override, not in the spec's text
+    text = (program.source_text or None) if getattr(src.pos, "file", None) != "--set" else ""
     a = resolve_args(src, text)
 
     def fail(msg, hint=None):
@@ -117,20 +120,23 @@ def load_source(src: Source, program: Program, role: str = "source", want_target
     if not os.path.exists(path):
         raise fail(f"data {'directory' if key == 'dir' else 'file'} not found: {path}",
                    hint=f"relative paths are resolved against the spec's directory ({_spec_dir(program)})")
+    mode = os.stat(path).st_mode
+    folder = {"mnist": "a directory of IDX files", "images": "a folder with one subfolder per class"}
+    if src.kind not in folder and not stat.S_ISREG(mode):  # a FIFO would block, /dev/zero never ends
+        raise fail(f"{path} is {kind_of(mode)}, not a regular file; a data file must be a regular file")
+    if src.kind in folder and not stat.S_ISDIR(mode):
+        raise fail(f"{path} is {kind_of(mode)}, not a directory; {src.kind}() reads {folder[src.kind]}")
     if src.kind == "csv":
         from .csvfile import load_csv
-        if not os.path.isfile(path):
-            raise fail(f"{path} is a directory, not a CSV file")
+        if not isinstance(a["delimiter"], str) or len(a["delimiter"]) != 1:
+            raise fail(f"csv(): delimiter must be one character, got {a['delimiter']!r}",
+                       hint='e.g. delimiter=";" or delimiter="\\t"')
         return load_csv(path, a["target"], a["delimiter"], want_target, _names(a["features"]))
     if src.kind == "parquet":
         from .parquet import load_parquet
-        if not os.path.isfile(path):
-            raise fail(f"{path} is a directory, not a Parquet file")
         return load_parquet(path, a["target"], want_target, _names(a["features"]))
     if src.kind == "images":
         from .images import load_images
-        if not os.path.isdir(path):
-            raise fail(f"{path} is a file; images() takes a folder with one subfolder per class")
         size = a["size"]
         size = (int(size), int(size)) if isinstance(size, (int, float)) else tuple(int(v) for v in size)
         return load_images(path, size, int(a["channels"]))

@@ -18,7 +18,8 @@ from ..values import (as_bool, as_float, as_int, as_name, as_number_list, as_pai
 DATA_KEYS = ("source", "split", "train", "val", "test", "standardize", "scale", "shuffle", "target", "classes",
              "augment")
 TRAIN_KEYS = ("loss", "optimizer", "schedule", "batch", "epochs", "steps", "l2", "weight_decay", "clip_norm",
-              "early_stop", "metrics", "seed")
+              "early_stop", "metrics", "seed", "dtype")
+DTYPES = ("float32", "float64")
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
 
 
@@ -64,7 +65,7 @@ def resolve_source(v, spec_dir: str, what: str) -> Source:
         if not is_value(value):
             resolved[arg] = value  # default
         elif typ == "path":
-            p = as_str(value, w)
+            p = os.path.expanduser(as_str(value, w))  # `~/data.csv` as in a shell
             resolved[arg] = p if os.path.isabs(p) else os.path.normpath(os.path.join(spec_dir, p))
         elif typ == "int":
             resolved[arg] = as_int(value, w, lo=1)
@@ -386,11 +387,12 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
     early = get("early_stop", resolve_early_stop)
     metrics = get("metrics", resolve_metrics) or ()
     seed = get("seed", as_int, "`seed`", 0, 2**32 - 1)  # the seeded streams take 32-bit seeds
+    dtype = get("dtype", as_name, "dtype", DTYPES) or "float32"
     if losses is None or optimizer is None:
         return None
     train = TrainSpec(losses=losses, optimizer=optimizer, schedule=schedule, batch=batch or 32, epochs=epochs,
                       steps=steps, l2=l2 or 0.0, weight_decay=wd or 0.0, clip_norm=clip, early_stop=early,
-                      metrics=metrics, seed=seed or 0, pos=section.pos)
+                      metrics=metrics, seed=seed or 0, pos=section.pos, dtype=dtype)
     _check_compat(train, model, data, a, errors)
     return train
 

@@ -130,7 +130,7 @@ def test_run_directory_contents(fake, tmp_path):
     names = {p.name for p in result.run_dir.iterdir()}
     assert {"weights.npz", "spec.nn", "preprocess.npz", "classes.json", "metrics.csv", "metrics.jsonl",
             "curves.png", "checkpoint.npz", "manifest.json"} <= names
-    assert not [n for n in names if n.endswith(".tmp") or n.startswith(".")]
+    assert not [n for n in names if n.endswith(".tmp") or n.startswith(".") and n != rundir.LOCK]
     header = (result.run_dir / "metrics.csv").read_text().splitlines()[0].split(",")
     assert header == ["epoch", "step", "lr", "train_loss", "val_loss", "val_mse", "time", "samples_per_s"]
     rows = [json.loads(line) for line in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
@@ -142,9 +142,10 @@ def test_run_directory_contents(fake, tmp_path):
     assert (result.run_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_only_the_main_process_writes(fake, tmp_path):
+def test_only_the_main_process_writes(fake, tmp_path, monkeypatch):
+    monkeypatch.setenv("RANK", "1")  # torchrun's rank: set before the run directory is claimed
     result = run(fake, tmp_path, main=False)  # e.g. rank 1 under torchrun
-    assert result.steps == 9 and list(result.run_dir.iterdir()) == []
+    assert result.steps == 9 and (not result.run_dir.exists() or list(result.run_dir.iterdir()) == [])
 
 
 def test_unwritable_output_is_reported_before_training(fake, tmp_path):

@@ -11,30 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import faultlib  # noqa: E402
 
-# Trains in a few hundredths of a second in-process: for error paths that need a real run directory.
-TINY = """\
-model tiny {
-    input x [2]
-    dense(4)
-    tanh
-    dense(1)
-    sigmoid
-}
-
-data {
-    train = xor(n=16)
-    val = 0
-}
-
-train {
-    loss = bce
-    optimizer = sgd(lr=0.5, momentum=0.9)
-    batch = 4
-    epochs = 3
-    metrics = [accuracy]
-    seed = 1
-}
-"""
+TINY = faultlib.TINY  # a spec that trains in a few hundredths of a second (defined in faultlib)
 
 
 @pytest.fixture(scope="session")

@@ -62,6 +62,33 @@ train {
 SPECC = [sys.executable, "-m", "specc"]
 
 
+# Trains in a few hundredths of a second in-process: for error paths that need a real run directory.
+TINY = """\
+model tiny {
+    input x [2]
+    dense(4)
+    tanh
+    dense(1)
+    sigmoid
+}
+
+data {
+    train = xor(n=16)
+    val = 0
+}
+
+train {
+    loss = bce
+    optimizer = sgd(lr=0.5, momentum=0.9)
+    batch = 4
+    epochs = 3
+    metrics = [accuracy]
+    seed = 1
+}
+"""
+
+
+
 def write_spec(directory, text: str = SPEC, name: str = "sig.nn") -> Path:
     path = Path(directory) / name
     path.write_text(text, encoding="utf-8")

@@ -99,10 +99,23 @@ def test_force_replaces_the_previous_run(cli, tiny_spec, tiny_run):
     assert load_checkpoint(tiny_run / rundir.CHECKPOINT).meta["epoch"] == 1
 
 
-def test_an_existing_empty_or_unrelated_directory_is_fine(cli, tiny_spec, tmp_path):
+def test_an_existing_empty_directory_is_fine(cli, tiny_spec, tmp_path):
     out = tmp_path / "existing"
     out.mkdir()
-    (out / "notes.txt").write_text("mine")
     code, _, err = cli("train", tiny_spec, "--out", out, "--quiet")
     assert code == 0, err
-    assert (out / "notes.txt").read_text() == "mine" and (out / rundir.WEIGHTS).exists()
+    assert (out / rundir.WEIGHTS).exists()
+
+
+@pytest.mark.parametrize("files", [["notes.txt"], ["spec.nn"], ["metrics.csv", "data.csv"]])
+def test_a_directory_of_the_users_own_files_is_refused_even_with_force(cli, tiny_spec, tmp_path, files):
+    """`--out .` or a folder holding the user's spec.nn / metrics.csv: refused, nothing overwritten."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    for name in files:
+        (out / name).write_text("mine")
+    for force in ([], ["--force"]):
+        code, _, err = cli("train", tiny_spec, "--out", out, "--quiet", *force)
+        assert code == 2 and "not a run directory" in err and files[0] in err, err
+        assert sorted(p.name for p in out.iterdir()) == sorted(files)
+        assert all((out / name).read_text() == "mine" for name in files)
