@@ -13,6 +13,7 @@ killed run logged after its last checkpoint are hidden instead of doubled.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 NOT_SCALARS = {"epoch", "step", "partial"}
@@ -43,7 +44,10 @@ class EventLog:
         writer_class = summary_writer_class()
         if writer_class is None:
             return None
-        writer = writer_class(str(Path(run_dir)), purge_step=resumed_step, flush_secs=FLUSH_SECS)
+        # The file name has the time in seconds; the suffix keeps a resume in the same second from overwriting it.
+        suffix = f".{os.getpid()}.{resumed_step or 0}"
+        writer = writer_class(str(Path(run_dir)), purge_step=resumed_step, flush_secs=FLUSH_SECS,
+                              filename_suffix=suffix)
         return cls(writer, written=len(history))
 
     def spec(self, text: str) -> None:
