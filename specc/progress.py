@@ -13,7 +13,7 @@ import time
 
 class Progress:
     def __init__(self, total: int, *, initial: int = 0, quiet: bool = False, desc: str = "train",
-                 every: float = 0.25, file=None):
+                 every: float = 0.25, file=None, unit: str = "step"):
         self.quiet = quiet
         self.every = every
         self._last = 0.0
@@ -22,7 +22,7 @@ class Progress:
         if not quiet:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, initial=initial, desc=desc, unit="step", mininterval=every,
+            self._bar = tqdm(total=total, initial=initial, desc=desc, unit=unit, mininterval=every,
                              dynamic_ncols=True, leave=True, file=file or sys.stderr)
 
     def advance(self, steps: int = 1) -> None:
@@ -30,7 +30,8 @@ class Progress:
             self._bar.update(steps)
 
     def show(self, *, loss: float | None = None, lr: float | None = None,
-             samples_per_s: float | None = None, epoch: int | None = None, force: bool = False) -> None:
+             samples_per_s: float | None = None, epoch: int | None = None, best: float | None = None,
+             force: bool = False) -> None:
         """Set the postfix, at most once per `every` seconds unless forced.
 
         The values are always remembered (a value left None keeps the previous
@@ -40,7 +41,8 @@ class Progress:
             return
         for key, value in (("epoch", epoch), ("loss", None if loss is None else f"{loss:.4g}"),
                            ("lr", None if lr is None else f"{lr:.3g}"),
-                           ("samples/s", None if samples_per_s is None else f"{samples_per_s:,.0f}")):
+                           ("samples/s", None if samples_per_s is None else f"{samples_per_s:,.0f}"),
+                           ("best", None if best is None else f"{best:.4g}")):
             if value is not None:
                 self._fields[key] = value
         now = time.monotonic()
