@@ -134,7 +134,7 @@ def default_metric(program) -> str:
 
 
 def direction(metric: str) -> str:
-    from .runs import monitor_mode
+    from .runinfo import monitor_mode
 
     return "minimize" if monitor_mode(metric) == "min" else "maximize"
 

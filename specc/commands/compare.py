@@ -62,7 +62,7 @@ def _num(value) -> str:
 
 def run(args) -> int:
     from ..errors import SpecError
-    from ..runs import read_history, read_run
+    from ..runinfo import read_history, read_run
 
     if len(args.runs) < 2:
         raise SpecError("compare needs at least two run directories", hint="specc compare runs/a runs/b")

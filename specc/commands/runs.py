@@ -47,7 +47,7 @@ def table(runs) -> str:
 
 
 def run(args) -> int:
-    from ..runs import find_runs, sort_runs
+    from ..runinfo import find_runs, sort_runs
 
     runs = sort_runs(find_runs(args.dir), args.sort)
     if args.json:

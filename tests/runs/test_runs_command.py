@@ -6,7 +6,7 @@ import json
 from specc import cli
 from specc.driver import Interrupted, Trainer
 from specc.frontend import compile_file
-from specc.runs import find_runs, read_run
+from specc.runinfo import find_runs, read_run
 
 from .conftest import train
 

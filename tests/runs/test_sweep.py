@@ -11,7 +11,7 @@ from specc import cli
 from specc.driver import Trainer
 from specc.errors import SpecError
 from specc.frontend import compile_file
-from specc.runs import find_runs
+from specc.runinfo import find_runs
 from specc.sweep import Param, overrides_for, parse_param
 
 optuna = pytest.importorskip("optuna", reason="the sweep extra (pip install 'specc[sweep]')")
