@@ -743,7 +743,15 @@ def train(program: Program, **kwargs) -> RunResult:
 
 def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None,
                  data=None) -> dict:
-    """Loss and metrics of the run's weights on one split, with the run's saved preprocessing.
+    """Loss and metrics of the run's weights on one split, with the run's saved preprocessing (see run_outputs)."""
+    loss, outputs, y = run_outputs(program, run_dir, split=split, backend=backend, options=options, data=data)
+    row = {"loss": float(loss)}
+    row.update(compute_metrics(program, outputs, y))
+    return row
+
+
+def run_outputs(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None, data=None):
+    """(loss, first output, targets) of the run's weights on one split, with the run's saved preprocessing.
 
     `load_data` standardizes with statistics recomputed from the training split.
     They should equal the saved ones (same data, same seed); if they do not
@@ -781,6 +789,4 @@ def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="num
     be.put_data(split, [x, *part.more_x], part.targets)
     batch = max(program.train.batch if program.train else 0, MIN_EVAL_BATCH)
     loss, outputs = be.evaluate(split, batch)
-    row = {"loss": float(loss)}
-    row.update(compute_metrics(program, first_output(outputs), part.y))
-    return row
+    return loss, first_output(outputs), part.y
