@@ -58,9 +58,11 @@ class EventLog:
         event.wall_time = time.time()
         self.writer.add_event(event)
 
-    def scalar(self, tag: str, value: float, step: int) -> None:
-        value = self._summary.Summary.Value(tag=tag, simple_value=float(value))
-        self._add(self._event.Event(step=step, summary=self._summary.Summary(value=[value])))
+    def scalars(self, values: dict, step: int) -> None:
+        """One event holding every value of a step (cheaper than an event per value)."""
+        Value = self._summary.Summary.Value
+        summary = self._summary.Summary(value=[Value(tag=k, simple_value=float(v)) for k, v in values.items()])
+        self._add(self._event.Event(step=step, summary=summary))
 
     def spec(self, text: str) -> None:
         """The spec as a text summary (tag spec/text_summary), indented so TensorBoard shows it as code."""
@@ -79,15 +81,13 @@ class EventLog:
 
     def rows(self, history: list[dict]) -> None:
         for row in history[self.written:]:
-            step = int(row.get("step", 0))
-            for key, value in row.items():
-                if key not in NOT_SCALARS and isinstance(value, (int, float)) and not isinstance(value, bool):
-                    self.scalar(key, value, step)
+            self.scalars({k: v for k, v in row.items() if k not in NOT_SCALARS and isinstance(v, (int, float))
+                          and not isinstance(v, bool)}, int(row.get("step", 0)))
         self.written = len(history)
 
     def test(self, metrics: dict | None, step: int) -> None:
-        for key, value in (metrics or {}).items():
-            self.scalar(f"test_{key}", value, step)
+        if metrics:
+            self.scalars({f"test_{k}": v for k, v in metrics.items()}, step)
 
     def close(self) -> None:
         self.writer.close()
