@@ -133,6 +133,15 @@ def default_metric(program) -> str:
     return f"val_{metric_name(metrics[0])}" if metrics else "val_loss"
 
 
+def logged_columns(program) -> list[str]:
+    """The per-epoch metrics a run of this spec can log (val_* need a validation split, train_* are
+    logged instead when there is none)."""
+    from .metrics import metric_name
+
+    names = [metric_name(m) for m in (program.train.metrics if program.train else ())]
+    return ["val_loss", "train_loss", *(f"val_{n}" for n in names), *(f"train_{n}" for n in names)]
+
+
 def direction(metric: str) -> str:
     from .runinfo import monitor_mode
 

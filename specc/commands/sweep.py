@@ -48,7 +48,7 @@ def _config(args):
 
     from ..errors import SpecError
     from ..frontend import compile_file
-    from ..sweep import SweepConfig, default_metric, overrides_for, parse_param
+    from ..sweep import SweepConfig, default_metric, logged_columns, overrides_for, parse_param
 
     if args.trials < 1 or args.workers < 1:
         raise SpecError("--trials and --workers must be at least 1")
@@ -60,12 +60,19 @@ def _config(args):
     # Check now that every drawn value makes a valid spec (the low end of each range), not in a worker later.
     sample = {p.key: p.args[0] for p in params}
     compile_file(args.file, overrides=(*args.set, *overrides_for(program, sample)))
+    metric = args.metric or default_metric(program)
+    known = logged_columns(program)
+    if metric not in known:
+        from ..errors import did_you_mean
+
+        raise SpecError(f"--metric {metric}: the runs of this spec log {', '.join(known)} each epoch",
+                        hint=did_you_mean(metric, known))
     out = Path(args.out or f"runs/{program.model.name}-sweep")
     out.mkdir(parents=True, exist_ok=True)
     storage = args.storage or f"sqlite:///{(out / 'sweep.db').resolve()}"
     return SweepConfig(spec=args.file, params=params, sets=tuple(args.set), out=str(out), storage=storage,
                        study=args.study or out.name, trials=args.trials,
-                       metric=args.metric or default_metric(program), sampler=args.sampler, seed=args.seed,
+                       metric=metric, sampler=args.sampler, seed=args.seed,
                        pruner=args.pruner, backend=args.backend)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from specc import cli
 from specc.driver import Interrupted, Trainer
@@ -75,3 +76,6 @@ def test_a_run_killed_while_running_is_not_shown_running(specs, tmp_path):
     manifest.update(status="running", pid=2 ** 22 + 12345)  # no such process
     (out / "manifest.json").write_text(json.dumps(manifest))
     assert read_run(out).status == "interrupted"
+    manifest["pid"] = os.getpid()  # a live process on this host: running
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert read_run(out).status == "running"

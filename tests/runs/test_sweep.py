@@ -119,3 +119,19 @@ def test_grid_needs_choices_and_errors_exit_2(specs, tmp_path, capsys):
     assert "--sampler grid needs choice(...)" in capsys.readouterr().err
     assert cli.main(["sweep", specs["xor"], "--out", str(tmp_path / "b"), "--param", "train.batch=choice(0)"]) == 2
     assert "batch" in capsys.readouterr().err
+
+
+def test_a_diverging_trial_fails_and_the_sweep_goes_on(specs, tmp_path, capsys):
+    out = tmp_path / "sw"
+    assert cli.main(["sweep", specs["diverges"], "--out", str(out), "--quiet", "--trials", "2",
+                     "--param", "train.optimizer.lr=choice(10000.0, 0.001)", "--sampler", "grid"]) == 0
+    text = capsys.readouterr().out
+    assert "1 complete, 0 pruned, 1 failed" in text and "diverged" in text
+    assert sorted(r.status for r in find_runs(out)) == ["diverged", "finished"]
+
+
+def test_an_unknown_metric_is_refused_before_any_trial(specs, tmp_path, capsys):
+    assert sweep(specs["moons"], tmp_path / "sw", "--metric", "val_acuracy") == 2
+    err = capsys.readouterr().err
+    assert "--metric val_acuracy" in err and "val_accuracy" in err
+    assert not (tmp_path / "sw").exists()
