@@ -78,9 +78,12 @@ def _config(args):
 
 def _check_same_search(study, config) -> None:
     """A study continued must search the same spec and settings, or its trials do not compare."""
+    from .. import rundir
     from ..errors import SpecError
+    from ..frontend import compile_file
 
-    wanted = {"spec": config.spec, "params": [f"{p.key}={p.kind}{p.args}" for p in config.params],
+    spec = rundir.spec_hash(compile_file(config.spec, overrides=config.sets))  # not the path: cwd may differ
+    wanted = {"spec": spec, "params": [f"{p.key}={p.kind}{p.args}" for p in config.params],
               "sets": list(config.sets), "metric": config.metric}
     previous = study.user_attrs.get("search")
     if previous is None:
