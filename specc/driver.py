@@ -660,7 +660,10 @@ class Trainer:
         from .tensorboard import EventLog
 
         st = self.state
-        self.events = EventLog.open(self.run_dir, history=st.history, resumed_step=st.step if st.step else None)
+        try:
+            self.events = EventLog.open(self.run_dir, history=st.history, resumed_step=st.step if st.step else None)
+        except OSError:  # like curves.png: a nicety, never a reason to fail a run
+            self.events = None
         if self.events is not None and st.step == 0:
             self.events.spec(format_program(self.program))
 
