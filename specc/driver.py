@@ -301,6 +301,9 @@ class Trainer:
 
         self.state = _State(n_train=self.n_train)
         self.best_params: dict[str, np.ndarray] = {}
+        from . import tensorboard  # imported here, so the first step follows the files without a pause
+
+        self.tensorboard = self.main and tensorboard.available()
         if ckpt is not None:
             self._restore(ckpt)
         else:
@@ -346,6 +349,7 @@ class Trainer:
             "n_train": self.n_train,
             "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps,
+            "status": "running", "pid": os.getpid(), "host": socket.gethostname(),  # for `specc runs`
         }
         with self._writing(rundir.MANIFEST):
             save_json(self.run_dir / rundir.MANIFEST, self.manifest)
@@ -391,7 +395,8 @@ class Trainer:
         previous = self._install_signals()
         at_sync_point = True  # ranks may only agree to stop where every rank is (see _stop_now)
         self._open_events()
-        self._set_status("running")
+        if self.resume:
+            self._set_status("running")
         try:
             t0 = time.perf_counter()
             while not st.done and st.step < self.total_steps:
@@ -655,7 +660,7 @@ class Trainer:
 
     def _open_events(self) -> None:
         """TensorBoard events beside the metrics files (specc/tensorboard.py); the spec as text on a new run."""
-        if not self.main:
+        if not self.tensorboard:
             return
         from .tensorboard import EventLog
 

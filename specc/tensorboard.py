@@ -25,7 +25,10 @@ FLUSH_SECS = 10  # a run being watched shows up within this many seconds
 
 
 def available() -> bool:
+    """Whether the writer can be had (and, as a side effect, its modules imported: ~0.2 s once)."""
     try:
+        import tensorboard.compat.proto.event_pb2  # noqa: F401
+        import tensorboard.compat.proto.summary_pb2  # noqa: F401
         import tensorboard.summary.writer.event_file_writer  # noqa: F401
     except ImportError:
         return False
