@@ -74,15 +74,43 @@ def test_confusion_matrix_from_probabilities_logits_and_one_hot():
 
 
 def test_own_svg_draws_residuals_with_their_skip_edge():
+    """A residual is an add node fed by its body and, dashed, by the shortcut from the residual's input."""
     from specc.frontend import compile_text
 
     svg = graph_svg(compile_text(RESIDUAL))
     assert svg.startswith("<svg") and svg.endswith("</svg>")
-    assert "residual_1: y = x + f(x)" in svg and ">+</text>" in svg and svg.count("stroke-dasharray") == 2
-    assert svg.count("<rect") == 2 + 4 + 1  # input, output, 4 layers, the residual's frame
+    assert ">+</text>" in svg and ">residual_1</text>" in svg
+    assert svg.count("<rect") == 2 + 4  # input, output, dense_1, dense_2, relu_1, dense_3
+    assert svg.count("stroke-dasharray") == 1  # the shortcut dense_1 -> +
+    assert svg.count("<line") == 6  # every other edge comes from the node just above
     import xml.dom.minidom
 
     xml.dom.minidom.parseString(svg)  # well-formed
+
+
+TWO_INPUTS = """
+model two_inputs {
+    input image [1, 8, 8]
+    input meta [10]
+    conv2d(4, 3); relu; flatten(name="img")
+    from meta
+    dense(16); relu(name="tab")
+    concat(img, tab)
+    dense(10); softmax
+}
+"""
+
+
+def test_own_svg_draws_several_inputs_and_merges():
+    from specc.frontend import compile_text
+
+    svg = graph_svg(compile_text(TWO_INPUTS))
+    assert ">image</text>" in svg and ">meta</text>" in svg and ">⧺</text>" in svg
+    # edges that skip ahead: image -> conv2d (drawn below meta), meta -> dense_1, img -> concat
+    assert svg.count("stroke-dasharray") == 3
+    import xml.dom.minidom
+
+    xml.dom.minidom.parseString(svg)
 
 
 def test_bad_run_directory_exits_2(tmp_path, capsys):
