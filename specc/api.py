@@ -112,15 +112,6 @@ class TrainedModel:
         save(model, str(path))
         return Path(path)
 
-    def evaluate(self, split: str = "test", *, backend: str = "numpy") -> dict:
-        """Loss and metrics of the run's weights on one split of the spec's data (as `specc eval`)."""
-        from .driver import evaluate_run
-        from .errors import SpecError
-
-        if self.run_dir is None:
-            raise SpecError("evaluate needs a run directory; train with out=... or use specc.load(run)")
-        return evaluate_run(self.program, self.run_dir, split=split, backend=backend)
-
     def predict(self, x, batch_size: int = 1024) -> np.ndarray:
         """Model outputs for raw inputs x [N, *input_shape] (or one sample [*input_shape])."""
         from .data.preprocess import Preprocess
@@ -142,11 +133,21 @@ class TrainedModel:
         out = self._backend.predict(Preprocess.from_arrays(self.preprocess).apply(x), batch_size)
         return out[0] if single else out
 
+    def evaluate(self, x=None, y=None, *, split: str | None = None) -> dict:
+        """Loss and the spec's metrics, {"loss": ..., "accuracy": ...}, with the run's preprocessing and
+        classes: on raw inputs x and targets y (NumPy or pandas), or, without them, on a split of the
+        spec's own data (split="test" by default, as `specc eval`)."""
+        from .errors import SpecError
 
-    def evaluate(self, x, y) -> dict:
-        """Loss and the spec's metrics on raw inputs x and targets y (NumPy or pandas), with the
-        run's preprocessing and classes: {"loss": ..., "accuracy": ...}."""
-        return evaluate_arrays(self, x, y)
+        if x is not None or y is not None:
+            if split is not None:
+                raise SpecError("evaluate(): give x and y, or split=, not both")
+            return evaluate_arrays(self, x, y)
+        if self.run_dir is None:
+            raise SpecError("evaluate() needs a trained run (weights saved in a run directory)")
+        from .driver import evaluate_run
+
+        return evaluate_run(self.program, self.run_dir, split=split or "test")
 
 
 def check_backend_options(backend, options: dict) -> None:

@@ -32,7 +32,7 @@ def test_load_gives_spec_metrics_weights_and_evaluate(run_dir):
 
     test = json.loads((run_dir / "manifest.json").read_text())["result"]["test"]
     assert model.evaluate() == pytest.approx(test)
-    assert set(model.evaluate("val")) == {"loss", "accuracy"}
+    assert set(model.evaluate(split="val")) == {"loss", "accuracy"}
 
 
 def test_metrics_without_pandas_is_a_list_of_rows(run_dir, monkeypatch):
@@ -81,7 +81,7 @@ def test_runs_as_records_and_as_a_frame(run_dir, specs):
 @pytest.mark.parametrize("call", [
     lambda m, d: specc.runs(d, sort="name"),
     lambda m, d: specc.load(d, strict=True),
-    lambda m, d: m.evaluate("test", batch=3),
+    lambda m, d: m.evaluate(split="test", batch=3),
     lambda m, d: m.export("x.onnx", opset=12),
     lambda m, d: m.predict(np.zeros((1, 2)), bach_size=2),
     lambda m, d: m.to_torch(device="cpu"),
