@@ -65,6 +65,53 @@ class TrainedModel:
     def history(self) -> list[dict]:
         return self.result.history if self.result is not None else _read_history(self.run_dir)
 
+    @property
+    def spec(self) -> str:
+        """The normalized spec the run was trained from (spec.nn: overrides applied)."""
+        from .printer import format_program
+
+        return format_program(self.program)
+
+    @property
+    def weights(self) -> dict[str, np.ndarray]:
+        """The trained parameters as NumPy arrays, canonical names (`dense_1.weight` is [out, in])."""
+        return self.params
+
+    @property
+    def metrics(self):
+        """One row per epoch (metrics.jsonl): a pandas DataFrame when pandas is installed, else a list of dicts."""
+        rows = self.history
+        try:
+            import pandas
+        except ImportError:
+            return rows
+        return pandas.DataFrame(rows)
+
+    def to_torch(self):
+        """A torch.nn.Module of the model with these weights loaded (eval mode; outputs as in the spec)."""
+        from .driver import backend_class
+
+        backend_class("torch")  # a clear error when PyTorch is missing
+        from .backends.torch.model import build_model
+
+        return build_model(self.program, self.params).eval()
+
+    def export(self, path) -> Path:
+        """Write the model, with the run's preprocessing and class names, to an ONNX file; returns the path."""
+        import onnx
+
+        from .backends.onnx import rundir as onnx_rundir
+        from .backends.onnx.export import build_model, save
+
+        preprocess = {"scale": None, "mean": None, "std": None}
+        if self.run_dir is not None:
+            preprocess = onnx_rundir.load_preprocess(str(self.run_dir))
+        model = build_model(self.program, self.params, preprocess=preprocess,
+                            classes=list(self.classes) if self.classes else None)
+        onnx.checker.check_model(model, full_check=True)
+        save(model, str(path))
+        return Path(path)
+
     def predict(self, x, batch_size: int = 1024) -> np.ndarray:
         """Model outputs for raw inputs x [N, *input_shape] (or one sample [*input_shape])."""
         from .data.preprocess import Preprocess
@@ -86,11 +133,21 @@ class TrainedModel:
         out = self._backend.predict(Preprocess.from_arrays(self.preprocess).apply(x), batch_size)
         return out[0] if single else out
 
+    def evaluate(self, x=None, y=None, *, split: str | None = None) -> dict:
+        """Loss and the spec's metrics, {"loss": ..., "accuracy": ...}, with the run's preprocessing and
+        classes: on raw inputs x and targets y (NumPy or pandas), or, without them, on a split of the
+        spec's own data (split="test" by default, as `specc eval`)."""
+        from .errors import SpecError
 
-    def evaluate(self, x, y) -> dict:
-        """Loss and the spec's metrics on raw inputs x and targets y (NumPy or pandas), with the
-        run's preprocessing and classes: {"loss": ..., "accuracy": ...}."""
-        return evaluate_arrays(self, x, y)
+        if x is not None or y is not None:
+            if split is not None:
+                raise SpecError("evaluate(): give x and y, or split=, not both")
+            return evaluate_arrays(self, x, y)
+        if self.run_dir is None:
+            raise SpecError("evaluate() needs a trained run (weights saved in a run directory)")
+        from .driver import evaluate_run
+
+        return evaluate_run(self.program, self.run_dir, split=split or "test")
 
 
 def check_backend_options(backend, options: dict) -> None:
@@ -171,6 +228,25 @@ def compile(source: str | Path, overrides=()) -> Compiled:  # noqa: A001 - the p
     if isinstance(source, Path) or _looks_like_path(source):
         return Compiled(frontend.compile_file(str(source), overrides=overrides), overrides)
     return Compiled(frontend.compile_text(source, overrides=overrides), overrides)
+
+
+def runs(directory="runs", *, frame: bool = False):
+    """The runs under `directory` (oldest first) as specc.runs.Run records, or a pandas DataFrame with
+    frame=True (one row per run; best_*, final_* and test_* columns for the metrics)."""
+    from .runinfo import find_runs
+
+    found = find_runs(directory)
+    if not frame:
+        return found
+    import pandas
+
+    rows = []
+    for r in found:
+        row = {k: v for k, v in r.as_dict().items() if k not in ("final", "best", "test")}
+        for where in ("best", "final", "test"):
+            row.update({f"{where}_{k}": v for k, v in getattr(r, where).items()})
+        rows.append(row)
+    return pandas.DataFrame(rows)
 
 
 def load(run_dir) -> TrainedModel:

@@ -23,6 +23,7 @@ import importlib
 import math
 import os
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -177,6 +178,7 @@ class _State:
     done: bool = False
     n_train: int = 0
     last_lr: float | None = None
+    stopped_by: str | None = None  # what on_epoch answered when it stopped the run (a sweep's "pruned")
 
     def to_meta(self) -> dict:
         return dict(self.__dict__)
@@ -196,7 +198,8 @@ class Trainer:
     def __init__(self, program: Program, *, backend="numpy", out=None, resume=None, quiet: bool = True,
                  options: dict | None = None, data=None, overrides=(), interrupt_after: int | None = None,
                  handle_signals: bool = True, spec_path: str | None = None, progress_file=None,
-                 checkpoint_every: float = CHECKPOINT_EVERY, force: bool = False, plot: str = "now"):
+                 checkpoint_every: float = CHECKPOINT_EVERY, force: bool = False, plot: str = "now",
+                 on_epoch=None):
         if program.train is None:
             raise SpecError("the spec has no `train { }` block; training needs one", Pos(file=program.path))
         if program.data is None and data is None:
@@ -216,6 +219,8 @@ class Trainer:
         # curves.png at the end: "now" (in this process), "later" (the caller draws it after reporting the
         # result, see curves.draw_later: importing matplotlib is half of a short run), or "off" (--no-plot)
         self.plot = plot
+        self.on_epoch = on_epoch  # called with each epoch's row; a true answer stops the run there (sweep pruning)
+        self.events = None        # the TensorBoard event log, open while run() runs
         self.hash = rundir.spec_hash(program)
         self.resume_hash = rundir.resume_hash(program)
         self._schedule_change: dict = {}
@@ -344,6 +349,9 @@ class Trainer:
 
         self.state = _State(n_train=self.n_train)
         self.best_params: dict[str, np.ndarray] = {}
+        from . import tensorboard  # imported here, so the first step follows the files without a pause
+
+        self.tensorboard = self.main and tensorboard.available()
         if ckpt is not None:
             self._restore(ckpt)
         else:
@@ -392,6 +400,7 @@ class Trainer:
             "n_train": self.n_train,
             "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps,
+            "status": "running", "pid": os.getpid(), "host": socket.gethostname(),  # for `specc runs`
         }
         with self._writing(rundir.MANIFEST):
             save_json(self.run_dir / rundir.MANIFEST, self.manifest)
@@ -464,6 +473,9 @@ class Trainer:
         order_epoch = None                       # the epoch whose order the backend holds
         previous = self._install_signals()
         at_sync_point = True  # ranks may only agree to stop where every rank is (see _stop_now)
+        self._open_events()
+        if self.resume:
+            self._set_status("running")
         try:
             t0 = time.perf_counter()
             while not st.done and st.step < self.total_steps:
@@ -474,6 +486,7 @@ class Trainer:
                     self._checkpoint()
                     self._write_logs(final=True)
                     self._ended_normally()
+                    self._set_status("interrupted")
                     raise Interrupted(st.step, self.run_dir)
 
                 # batch order of this epoch (seeded by epoch, so a resumed run sees the same order)
@@ -522,6 +535,9 @@ class Trainer:
             self._restore_signals(previous)
             if self.lock is not None:
                 self.lock.release()  # the run's files are complete: another process may resume it now
+            if self.events is not None:
+                self.events.close()
+                self.events = None
 
     def _flush(self, pending: list, progress, elapsed: float | None = None) -> None:
         """Convert pending loss handles at once; stop on the first non-finite one."""
@@ -551,6 +567,7 @@ class Trainer:
                 if self._checkpoint_step is not None and ckpt.exists()
                 else "no checkpoint was written before it")
         became = f"became {value}" if value is not None else "became non-finite"
+        self._set_status("diverged")
         raise NonFiniteLoss(
             f"{what} {became} at step {index + 1} (epoch {index // self.steps_per_epoch + 1}){where}; {kept}",
             Pos(file=self.spec_path),
@@ -590,6 +607,10 @@ class Trainer:
             row["partial"] = True
         st.history.append(row)
         self._early_stop(row)
+        if self.on_epoch is not None and not st.done:
+            answer = self.on_epoch(dict(row))
+            if answer:
+                st.done, st.stopped_by = True, str(answer)
         st.epoch += 1
         st.pos = 0
         st.epoch_loss_sum, st.epoch_loss_count, st.epoch_samples, st.epoch_time = 0.0, 0, 0, 0.0
@@ -633,13 +654,17 @@ class Trainer:
                               "params": {k: list(v.shape) for k, v in params.items()}})
         self._checkpoint()
         self._write_logs(final=True)
+        if self.events is not None:
+            self.events.test(test, st.step)
         result = RunResult(self.run_dir, params, list(st.history), st.step, st.epoch, st.best_epoch,
                            st.best_value, st.stopped_early, test, getattr(self.data, "classes", None))
         self.manifest["result"] = {
             "steps": st.step, "epochs": st.epoch, "best_epoch": st.best_epoch, "best_value": st.best_value,
             "monitor": self.train_spec.early_stop.monitor if self.train_spec.early_stop else None,
             "stopped_early": st.stopped_early, "best_val_loss": result.best_val_loss, "test": test,
+            "stopped_by": st.stopped_by,
         }
+        self.manifest["status"] = "finished"
         if self.main:
             with self._writing(rundir.MANIFEST):
                 save_json(self.run_dir / rundir.MANIFEST, self.manifest)
@@ -715,6 +740,8 @@ class Trainer:
         with open(self.run_dir / rundir.METRICS_JSONL, mode, encoding="utf-8") as f:
             f.writelines(json.dumps(r) + "\n" for r in rows)
         self._logged_rows = len(history)
+        if self.events is not None:
+            self.events.rows(history)
         now = time.monotonic()
         if self.plot == "off" or (final and self.plot == "later"):
             return
@@ -726,6 +753,30 @@ class Trainer:
                 write_curves(self.run_dir / rundir.CURVES, history)
             except ImportError:  # matplotlib missing: curves are a nicety, not a reason to fail a run
                 pass
+
+    def _open_events(self) -> None:
+        """TensorBoard events beside the metrics files (specc/tensorboard.py); the spec as text on a new run."""
+        if not self.tensorboard:
+            return
+        from .tensorboard import EventLog
+
+        st = self.state
+        try:
+            self.events = EventLog.open(self.run_dir, history=st.history, resumed_step=st.step if st.step else None)
+        except OSError:  # like curves.png: a nicety, never a reason to fail a run
+            self.events = None
+        if self.events is not None and st.step == 0:
+            self.events.spec(format_program(self.program))
+
+    def _set_status(self, status: str) -> None:
+        """Record running / interrupted / diverged in the manifest (finished comes with the result)."""
+        if not self.main or not self.manifest:
+            return
+        self.manifest.update(status=status, pid=os.getpid(), host=socket.gethostname())
+        try:
+            save_json(self.run_dir / rundir.MANIFEST, self.manifest)
+        except OSError:
+            pass  # the status is a convenience for `specc runs`; never let it mask the real outcome
 
     # -------------------------------------------------------------- progress and signals
 
@@ -798,7 +849,15 @@ def train(program: Program, **kwargs) -> RunResult:
 
 def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None,
                  data=None) -> dict:
-    """Loss and metrics of the run's weights on one split, with the run's saved preprocessing.
+    """Loss and metrics of the run's weights on one split, with the run's saved preprocessing (see run_outputs)."""
+    loss, outputs, y = run_outputs(program, run_dir, split=split, backend=backend, options=options, data=data)
+    row = {"loss": float(loss)}
+    row.update(compute_metrics(program, outputs, y))
+    return row
+
+
+def run_outputs(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None, data=None):
+    """(loss, first output, targets) of the run's weights on one split, with the run's saved preprocessing.
 
     `load_data` standardizes with statistics recomputed from the training split.
     They should equal the saved ones (same data, same seed); if they do not
@@ -840,6 +899,4 @@ def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="num
     be.put_data(split, [x, *part.more_x], part.targets)
     batch = max(program.train.batch if program.train else 0, MIN_EVAL_BATCH)
     loss, outputs = be.evaluate(split, batch)
-    row = {"loss": float(loss)}
-    row.update(compute_metrics(program, first_output(outputs), part.y))
-    return row
+    return loss, first_output(outputs), part.y

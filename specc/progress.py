@@ -13,15 +13,16 @@ import time
 
 class Progress:
     def __init__(self, total: int, *, initial: int = 0, quiet: bool = False, desc: str = "train",
-                 every: float = 0.25, file=None):
+                 every: float = 0.25, file=None, unit: str = "step"):
         self.quiet = quiet
         self.every = every
         self._last = 0.0
         self._bar = None
+        self._fields: dict = {}  # the latest postfix values, shown or not yet
         if not quiet:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, initial=initial, desc=desc, unit="step", mininterval=every,
+            self._bar = tqdm(total=total, initial=initial, desc=desc, unit=unit, mininterval=every,
                              dynamic_ncols=True, leave=True, file=file or sys.stderr)
 
     def advance(self, steps: int = 1) -> None:
@@ -29,24 +30,26 @@ class Progress:
             self._bar.update(steps)
 
     def show(self, *, loss: float | None = None, lr: float | None = None,
-             samples_per_s: float | None = None, epoch: int | None = None, force: bool = False) -> None:
-        """Set the postfix, at most once per `every` seconds unless forced."""
+             samples_per_s: float | None = None, epoch: int | None = None, best: float | None = None,
+             force: bool = False) -> None:
+        """Set the postfix, at most once per `every` seconds unless forced.
+
+        The values are always remembered (a value left None keeps the previous
+        one), so `close` can show the last ones even when their redraw was skipped.
+        """
         if self._bar is None:
             return
+        for key, value in (("epoch", epoch), ("loss", None if loss is None else f"{loss:.4g}"),
+                           ("lr", None if lr is None else f"{lr:.3g}"),
+                           ("samples/s", None if samples_per_s is None else f"{samples_per_s:,.0f}"),
+                           ("best", None if best is None else f"{best:.4g}")):
+            if value is not None:
+                self._fields[key] = value
         now = time.monotonic()
         if not force and now - self._last < self.every:
             return
         self._last = now
-        fields = {}
-        if epoch is not None:
-            fields["epoch"] = epoch
-        if loss is not None:
-            fields["loss"] = f"{loss:.4g}"
-        if lr is not None:
-            fields["lr"] = f"{lr:.3g}"
-        if samples_per_s is not None:
-            fields["samples/s"] = f"{samples_per_s:,.0f}"
-        self._bar.set_postfix(fields, refresh=False)
+        self._bar.set_postfix(self._fields, refresh=False)
 
     def write(self, message: str) -> None:
         """Print a line without breaking the bar (or plainly when quiet is off and no bar)."""
@@ -54,6 +57,9 @@ class Progress:
             self._bar.write(message, file=sys.stderr)
 
     def close(self) -> None:
+        """End the bar showing the last epoch, loss and rate it was told about."""
         if self._bar is not None:
+            if self._fields:
+                self._bar.set_postfix(self._fields, refresh=False)
             self._bar.close()
             self._bar = None

@@ -40,6 +40,7 @@ METRICS_JSONL = "metrics.jsonl"
 CURVES = "curves.png"
 CHECKPOINT = "checkpoint.npz"
 MANIFEST = "manifest.json"
+EVENTS_GLOB = "events.out.tfevents.*"  # TensorBoard event files (specc/tensorboard.py)
 RUN_FILES = (WEIGHTS, SPEC, PREPROCESS, CLASSES, METRICS_CSV, METRICS_JSONL, CURVES, CHECKPOINT, MANIFEST)
 RUN_MARKERS = (MANIFEST, CHECKPOINT, WEIGHTS)  # any of these means "a previous run lives here"
 
@@ -118,6 +119,8 @@ def clear_run(path) -> None:
             pass
         except OSError as e:
             raise SpecError(f"cannot replace {Path(path) / name}: {e.strerror or e}", Pos(file=str(path))) from None
+    for events in Path(path).glob(EVENTS_GLOB):  # TensorBoard would show the old run's curves beside the new
+        events.unlink()
 
 
 # ---------------------------------------------------------------- spec hash
