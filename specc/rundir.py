@@ -39,7 +39,9 @@ METRICS_JSONL = "metrics.jsonl"
 CURVES = "curves.png"
 CHECKPOINT = "checkpoint.npz"
 MANIFEST = "manifest.json"
-RUN_FILES = (WEIGHTS, SPEC, PREPROCESS, CLASSES, METRICS_CSV, METRICS_JSONL, CURVES, CHECKPOINT, MANIFEST)
+CONFUSION_FILES = ("confusion.csv", "confusion.png")  # specc/confusion.py
+RUN_FILES = (WEIGHTS, SPEC, PREPROCESS, CLASSES, METRICS_CSV, METRICS_JSONL, CURVES, CHECKPOINT, MANIFEST,
+             *CONFUSION_FILES)
 RUN_MARKERS = (MANIFEST, CHECKPOINT, WEIGHTS)  # any of these means "a previous run lives here"
 
 

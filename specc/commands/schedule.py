@@ -36,6 +36,8 @@ def _value(v) -> str:
         return "true" if v else "false"
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_value(x) for x in v) + "]"
+    if hasattr(v, "args") and hasattr(v, "name"):  # a nested schedule (warmup's `then`)
+        return describe(v)
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
