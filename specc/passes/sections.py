@@ -458,7 +458,10 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
 
 # ---- combinations ------------------------------------------------------------
 
-_LOSS_HINT = {last: name for name, (_args, last) in LOSSES.items() if last}  # softmax -> cross_entropy, ...
+_LOSS_HINT: dict[str, str] = {}  # softmax -> cross_entropy, ...: the first loss for each last op
+for _name, (_args, _last) in LOSSES.items():
+    if _last:
+        _LOSS_HINT.setdefault(_last, _name)
 
 
 def _check_loss(loss: Spec, model: Model, out, errors: Collector) -> None:
