@@ -149,7 +149,9 @@ def run(args) -> int:
     from ._common import compile_spec
 
     args.file = args.spec
-    program = with_loss(compile_spec(args))
+    from ..class_weights import without_balanced  # no training split here: weights=balanced as ones
+
+    program = without_balanced(with_loss(compile_spec(args)))
     if args.weights:
         params = load_weights(program, args.weights)
     else:

@@ -190,3 +190,12 @@ def test_pos_weight_per_unit_must_match_the_outputs():
     text = SPEC.replace("dense(3); softmax", "dense(2); sigmoid").format(loss="bce(pos_weight=[1, 2, 3])")
     with pytest.raises(SpecErrors, match="lists 3 values, but the model has 2 output units"):
         compile_text(text)
+
+
+def test_verify_runs_on_a_spec_with_balanced_weights(tmp_path, capsys):
+    """`specc verify` has no training split: it compares the backends with all-ones weights."""
+    from specc import cli
+
+    spec = tmp_path / "b.nn"
+    spec.write_text(SPEC.format(loss="cross_entropy(weights=balanced, label_smoothing=0.1)"))
+    assert cli.main(["verify", str(spec)]) == 0
