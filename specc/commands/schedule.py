@@ -43,7 +43,7 @@ def _value(v) -> str:
 
 def describe(spec) -> str:
     """`cosine(min_lr=0, per=step)` for a Spec."""
-    return f"{spec.name}(" + ", ".join(f"{k}={_value(v)}" for k, v in spec.args.items()) + ")"
+    return f"{spec.name}(" + ", ".join(f"{k}={_value(v)}" for k, v in spec.args.items() if v is not None) + ")"
 
 
 def rows_to_show(lrs, show_all: bool) -> list[int]:
