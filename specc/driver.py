@@ -334,6 +334,10 @@ class Trainer:
         self.shuffle = program.data.shuffle if program.data is not None else True
         self.seed = self.train_spec.seed
         self._check_monitor()
+        from .class_weights import resolve_balanced  # weights=balanced: counted on the training split
+
+        program = self.program = resolve_balanced(program, data.train.targets)
+        self.train_spec = program.train
 
         from .init import initial_params
 
@@ -578,8 +582,9 @@ class Trainer:
         if data is None or len(data.x) == 0:
             return None
         loss, outputs = self.backend.evaluate(split, self.eval_batch)
+        self._last_outputs = first_output(outputs)  # for the confusion matrix at the end of the run
         row = {"loss": float(loss)}
-        row.update(compute_metrics(self.program, first_output(outputs), data.y))
+        row.update(compute_metrics(self.program, self._last_outputs, data.y))
         return row
 
     def _end_epoch(self, partial: bool) -> None:
@@ -646,6 +651,13 @@ class Trainer:
         if self.best_params:  # early stopping keeps the best weights
             self.backend.set_params(self.best_params)
         test = self._evaluate("test")
+        cm_split = "test" if test is not None else "val"
+        if (test is not None or self._evaluate("val") is not None) and self.main:  # confusion.csv/.png
+            from . import confusion
+
+            matrix = confusion.compute(self.program, self._last_outputs, getattr(self.data, cm_split).y)
+            if matrix is not None:
+                confusion.write(self.run_dir, matrix, getattr(self.data, "classes", None), cm_split)
         params = self.backend.get_params()
         if self.main:
             with self._writing(rundir.WEIGHTS):
@@ -848,16 +860,26 @@ def train(program: Program, **kwargs) -> RunResult:
 # ---------------------------------------------------------------- evaluation of a saved run
 
 def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None,
-                 data=None) -> dict:
-    """Loss and metrics of the run's weights on one split, with the run's saved preprocessing (see run_outputs)."""
-    loss, outputs, y = run_outputs(program, run_dir, split=split, backend=backend, options=options, data=data)
+                 data=None, confusion: bool = False):
+    """Loss and metrics of the run's weights on one split, with the run's saved preprocessing (see run_outputs).
+
+    confusion=True returns (row, confusion matrix or None, class names).
+    """
+    loss, outputs, y, classes = run_outputs(program, run_dir, split=split, backend=backend, options=options,
+                                            data=data, with_classes=True)
     row = {"loss": float(loss)}
     row.update(compute_metrics(program, outputs, y))
+    if confusion:
+        from . import confusion as cm
+
+        return row, cm.compute(program, outputs, y), classes
     return row
 
 
-def run_outputs(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None, data=None):
-    """(loss, first output, targets) of the run's weights on one split, with the run's saved preprocessing.
+def run_outputs(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None, data=None,
+                with_classes: bool = False):
+    """(loss, first output, targets[, class names]) of the run's weights on one split, with the run's saved
+    preprocessing.
 
     `load_data` standardizes with statistics recomputed from the training split.
     They should equal the saved ones (same data, same seed); if they do not
@@ -879,6 +901,9 @@ def run_outputs(program: Program, run_dir, *, split: str = "test", backend="nump
         from .data import load_data
 
         data = load_data(program)
+    from .class_weights import resolve_balanced  # weights=balanced: counted on the training split
+
+    program = resolve_balanced(program, data.train.targets if data.train is not None else None)
     part = getattr(data, split, None)
     if part is None or len(part.x) == 0:
         raise SpecError(f"the data has no {split} split", Pos(file=program.path),
@@ -899,4 +924,6 @@ def run_outputs(program: Program, run_dir, *, split: str = "test", backend="nump
     be.put_data(split, [x, *part.more_x], part.targets)
     batch = max(program.train.batch if program.train else 0, MIN_EVAL_BATCH)
     loss, outputs = be.evaluate(split, batch)
+    if with_classes:
+        return loss, first_output(outputs), part.y, getattr(data, "classes", None)
     return loss, first_output(outputs), part.y

@@ -118,6 +118,8 @@ def _value(v) -> str:
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, Spec):  # a nested schedule: warmup's `then`
+        return _call(v, SCHEDULES.get(v.name))
     return str(v)
 
 

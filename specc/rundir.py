@@ -41,7 +41,9 @@ CURVES = "curves.png"
 CHECKPOINT = "checkpoint.npz"
 MANIFEST = "manifest.json"
 EVENTS_GLOB = "events.out.tfevents.*"  # TensorBoard event files (specc/tensorboard.py)
-RUN_FILES = (WEIGHTS, SPEC, PREPROCESS, CLASSES, METRICS_CSV, METRICS_JSONL, CURVES, CHECKPOINT, MANIFEST)
+CONFUSION_FILES = ("confusion.csv", "confusion.png")  # specc/confusion.py
+RUN_FILES = (WEIGHTS, SPEC, PREPROCESS, CLASSES, METRICS_CSV, METRICS_JSONL, CURVES, CHECKPOINT, MANIFEST,
+             *CONFUSION_FILES)
 RUN_MARKERS = (MANIFEST, CHECKPOINT, WEIGHTS)  # any of these means "a previous run lives here"
 
 

@@ -10,7 +10,7 @@ small function `f(lr0, t, T, **args)` in `SCHEDULE_TABLE`, where
   0-based index of the current epoch,
 * T is the length of training in the same unit (total steps, or epochs).
 
-Only cosine and onecycle use T. No schedule lets the lr go below its final value
+Only cosine and onecycle use T (and warmup, passing T minus the warmup on to `then`). No schedule lets the lr go below its final value
 when training runs past T.
 """
 from __future__ import annotations
@@ -74,7 +74,17 @@ def cosine(lr0, t, T, min_lr=0.0):
     return _cos_ramp(lr0, min_lr, min(1.0, t / T) if T > 0 else 1.0)
 
 
-SCHEDULE_TABLE = {f.__name__: f for f in (constant, step, piecewise, exponential, power, onecycle, cosine)}
+def warmup(lr0, t, T, length, then):
+    """Linear warmup into another schedule: lr0 * t / length for t < length (0 at the first
+    step), then the schedule `then` started afresh: then(lr0, t - length, T - length)
+    (torch SequentialLR([LinearLR(start_factor -> 0, total_iters=length), then], [length])).
+    `length` is in the unit of t (the driver turns `epochs=N` into steps for per=step)."""
+    if t < length:
+        return lr0 * t / length
+    return SCHEDULE_TABLE[then.name](lr0, t - length, max(0, T - length), **then.args)
+
+
+SCHEDULE_TABLE = {f.__name__: f for f in (constant, step, piecewise, exponential, power, onecycle, cosine, warmup)}
 
 
 def steps_per_epoch(n_train: int, batch: int) -> int:
@@ -101,6 +111,9 @@ def _schedule(train: TrainSpec, spe: int, n: int):
     # the front end checked every argument and filled in the defaults (specc/ops/catalog.py)
     args = dict(train.schedule.args)
     per = args.pop("per")
+    if train.schedule.name == "warmup":  # its length in the unit of t (steps, or epochs with per=epoch)
+        steps, epochs = args.pop("steps"), args.pop("epochs")
+        args["length"] = steps if steps is not None else epochs * (1 if per == "epoch" else max(1, int(spe)))
     fn, lr0 = SCHEDULE_TABLE[train.schedule.name], float(train.optimizer.args["lr"])
     if per == "epoch":
         T = train.epochs if train.epochs is not None else -(-int(n) // max(1, int(spe)))

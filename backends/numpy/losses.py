@@ -85,13 +85,60 @@ def _softmax_xent_grad(logp, t):
     return g
 
 
+def _weighted_targets(t, like, weights, smoothing):
+    """(a, denominator) of PyTorch's cross_entropy: loss = -sum(a * log p) / denominator.
+
+    a = smoothed target * class weight. Class-index targets: the target is
+    (1 - s) one-hot + s / C and the denominator the sum of the targets' weights;
+    probability targets: (1 - s) t + s / C, denominator the batch size.
+    """
+    n, c = like.shape[0], like.shape[1]
+    a = dense_target(t, like)
+    if smoothing:
+        a = a * (1.0 - smoothing) + smoothing / c
+    denom = float(n)
+    if weights is not None:
+        w = np.asarray(weights, dtype=like.dtype).reshape((1, c) + (1,) * (like.ndim - 2))
+        a = a * w
+        if _is_index(t):
+            denom = float(np.asarray(weights, dtype=np.float64)[t].sum())
+    return a, denom
+
+
 def cross_entropy(o, t, args, fused=True):
-    if fused:  # o are the logits
+    """PyTorch's F.cross_entropy(weight=weights, label_smoothing=...), fused from the logits."""
+    weights, smoothing = args.get("weights"), float(args.get("label_smoothing") or 0.0)
+    if fused and weights is None and not smoothing:  # o are the logits
         logp = log_softmax(o)
         return _class_xent(logp, t), _softmax_xent_grad(logp, t)
+    if fused:
+        logp = log_softmax(o)
+        a, denom = _weighted_targets(t, o, weights, smoothing)
+        g = np.exp(logp) * a.sum(axis=1, keepdims=True) - a  # d/dz of -sum(a log softmax(z))
+        return -float((a * logp).sum()) / denom, g / denom
     p = np.maximum(o, np.finfo(o.dtype).tiny)  # o are probabilities
-    td = dense_target(t, o)
-    return -float((td * np.log(p)).sum()) / o.shape[0], -td / p / o.shape[0]
+    a, denom = _weighted_targets(t, o, weights, smoothing)
+    return -float((a * np.log(p)).sum()) / denom, -a / p / denom
+
+
+def focal(o, t, args, fused=True):
+    """Softmax focal loss (Lin et al. 2017): mean over the batch of -sum_c t_c (1 - p_c)^gamma log p_c.
+
+    Fused: o are the logits, p = softmax(o) from log_softmax (stable). With
+    f(p) = -(1-p)^gamma log p, d/dz_j sum_c t_c f(p_c) = g_j - p_j sum_c g_c where
+    g_c = t_c p_c f'(p_c) = t_c (gamma (1-p_c)^(gamma-1) p_c log p_c - (1-p_c)^gamma).
+    """
+    gamma = float(args.get("gamma", 2.0))
+    n = o.shape[0]
+    logp = log_softmax(o) if fused else np.log(np.maximum(o, np.finfo(o.dtype).tiny))
+    p = np.exp(logp)
+    q = np.maximum(-np.expm1(logp), np.finfo(o.dtype).tiny)  # 1 - p, accurate near p = 1, never 0
+    td = dense_target(t, logp)
+    loss = -float((td * q ** gamma * logp).sum()) / n
+    g = td * (gamma * q ** (gamma - 1.0) * p * logp - q ** gamma)
+    if fused:
+        return loss, (g - p * g.sum(axis=1, keepdims=True)) / n
+    return loss, g / p / n  # d/dp: g_c / p_c
 
 
 def nll(o, t, args, fused=True):
@@ -104,21 +151,35 @@ def nll(o, t, args, fused=True):
 
 def bce(o, t, args, fused=True, steepness=1.0):
     """Summed over output units, mean over the batch. Fused: o are the inputs of
-    sigmoid(steepness), so the logits are steepness * o."""
+    sigmoid(steepness), so the logits are steepness * o.
+
+    pos_weight (PyTorch's): the positive term is weighted,
+    -(pw t log p + (1 - t) log(1 - p)); fused, pw t softplus(-z) + (1 - t) softplus(z).
+    """
     td = dense_target(t, o)
     n = o.shape[0]
+    pw = args.get("pos_weight")
+    if pw is not None:
+        pw = np.asarray(pw, dtype=o.dtype)
     if fused:
         z = o * steepness if steepness != 1.0 else o
-        loss = float((softplus(z) - td * z).sum()) / n
-        return loss, (stable_sigmoid(z) - td) * (steepness / n)
+        if pw is None:
+            loss = float((softplus(z) - td * z).sum()) / n
+            return loss, (stable_sigmoid(z) - td) * (steepness / n)
+        loss = float((pw * td * softplus(-z) + (1 - td) * softplus(z)).sum()) / n
+        s = stable_sigmoid(z)
+        return loss, ((1 - td) * s - pw * td * (1 - s)) * (steepness / n)
     eps = np.finfo(o.dtype).eps
     p = np.clip(o, eps, 1 - eps)
-    loss = -float((td * np.log(p) + (1 - td) * np.log1p(-p)).sum()) / n
-    return loss, (p - td) / (p * (1 - p)) / n
+    if pw is None:
+        loss = -float((td * np.log(p) + (1 - td) * np.log1p(-p)).sum()) / n
+        return loss, (p - td) / (p * (1 - p)) / n
+    loss = -float((pw * td * np.log(p) + (1 - td) * np.log1p(-p)).sum()) / n
+    return loss, ((1 - td) / (1 - p) - pw * td / p) / n
 
 
 _UNFUSABLE = {"mse": mse, "mae": mae, "huber": huber}
-_FUSABLE = {"cross_entropy": cross_entropy, "nll": nll, "bce": bce}
+_FUSABLE = {"cross_entropy": cross_entropy, "nll": nll, "bce": bce, "focal": focal}
 
 
 def compute(name: str, args: dict, o: np.ndarray, t: np.ndarray, *, fused: bool = False,

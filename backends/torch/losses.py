@@ -38,7 +38,19 @@ def _is_index(y):
     return y.dtype in (torch.int64, torch.int32, torch.int16, torch.uint8)
 
 
+def _class_weights(args, like):
+    w = args.get("weights")
+    return None if w is None else torch.as_tensor(w, dtype=like.dtype, device=like.device)
+
+
 def _cross_entropy(h, out, y, args, last, fused=True):
+    weight, smoothing = _class_weights(args, h), float(args.get("label_smoothing") or 0.0)
+    if weight is not None or smoothing:
+        # F.cross_entropy's rules (weighted mean over the targets' weights for class indices);
+        # unfused, the probabilities' log stands in for log_softmax (as nll on log-probabilities).
+        logits = h if fused else torch.log(torch.clamp(out, min=torch.finfo(out.dtype).tiny))
+        target = y.long() if _is_index(y) else y.to(logits.dtype).reshape(logits.shape)
+        return F.cross_entropy(logits, target, weight=weight, label_smoothing=smoothing)
     if fused and _is_index(y):
         return F.cross_entropy(h, y)  # log_softmax + nll in one call
     if fused:
@@ -62,12 +74,25 @@ def _nll(h, out, y, args, last, fused=True):
 def _bce(h, out, y, args, last, fused=True):
     if not fused:  # out are probabilities, clipped to [eps, 1 - eps]
         eps = torch.finfo(out.dtype).eps
-        return _per_sample_mean(F.binary_cross_entropy(torch.clamp(out, eps, 1 - eps), dense_target(y, out),
-                                                       reduction="none"))
+        p, t = torch.clamp(out, eps, 1 - eps), dense_target(y, out)
+        if args.get("pos_weight") is not None:
+            pw = torch.as_tensor(args["pos_weight"], dtype=p.dtype, device=p.device)
+            return _per_sample_mean(-(pw * t * torch.log(p) + (1 - t) * torch.log1p(-p)))
+        return _per_sample_mean(F.binary_cross_entropy(p, t, reduction="none"))
     steep = float(last.attrs.get("steepness", 1.0)) if last is not None else 1.0
     z = h * steep if steep != 1.0 else h
     target = dense_target(y, z)
-    return _per_sample_mean(F.binary_cross_entropy_with_logits(z, target, reduction="none"))
+    pw = args.get("pos_weight")
+    pw = None if pw is None else torch.as_tensor(pw, dtype=z.dtype, device=z.device)
+    return _per_sample_mean(F.binary_cross_entropy_with_logits(z, target, reduction="none", pos_weight=pw))
+
+
+def _focal(h, out, y, args, last, fused=True):
+    """Softmax focal loss: mean over the batch of -sum_c t_c (1 - p_c)^gamma log p_c."""
+    gamma = float(args["gamma"])
+    logp = torch.log_softmax(h, 1) if fused else torch.log(torch.clamp(out, min=torch.finfo(out.dtype).tiny))
+    q = torch.clamp(-torch.expm1(logp), min=torch.finfo(logp.dtype).tiny)  # 1 - p, never 0
+    return _per_sample_mean(-dense_target(y, logp) * q ** gamma * logp)
 
 
 def _mse(h, out, y, args, last, fused=False):
@@ -86,6 +111,7 @@ LOSS_TABLE = {
     "cross_entropy": _cross_entropy,
     "nll": _nll,
     "bce": _bce,
+    "focal": _focal,
     "mse": _mse,
     "mae": _mae,
     "huber": _huber,

@@ -25,9 +25,15 @@ def run(args) -> int:
 
     program = compile_file(args.file, overrides=tuple(args.set))
     options = {"device": args.device} if args.device else {}
-    row = evaluate_run(program, args.weights, split=args.split, backend=args.backend, options=options)
+    row, matrix, classes = evaluate_run(program, args.weights, split=args.split, backend=args.backend,
+                                        options=options, confusion=True)
     width = max(len(k) for k in row)
     print(f"{args.split} split ({args.weights}):")
     for k, v in row.items():
         print(f"  {k:<{width}}  {v:.6g}")
+    if matrix is not None:  # classifiers: rows are true classes, columns predicted ones
+        from ..confusion import render
+
+        print("confusion matrix:")
+        print("\n".join("  " + line for line in render(matrix, classes).splitlines()))
     return 0

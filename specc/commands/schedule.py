@@ -36,12 +36,14 @@ def _value(v) -> str:
         return "true" if v else "false"
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_value(x) for x in v) + "]"
+    if hasattr(v, "args") and hasattr(v, "name"):  # a nested schedule (warmup's `then`)
+        return describe(v)
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def describe(spec) -> str:
     """`cosine(min_lr=0, per=step)` for a Spec."""
-    return f"{spec.name}(" + ", ".join(f"{k}={_value(v)}" for k, v in spec.args.items()) + ")"
+    return f"{spec.name}(" + ", ".join(f"{k}={_value(v)}" for k, v in spec.args.items() if v is not None) + ")"
 
 
 def rows_to_show(lrs, show_all: bool) -> list[int]:

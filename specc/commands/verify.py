@@ -150,7 +150,9 @@ def run(args) -> int:
     from ._common import compile_spec
 
     args.file = args.spec
-    program = with_loss(compile_spec(args))
+    from ..class_weights import without_balanced  # no training split here: weights=balanced as ones
+
+    program = without_balanced(with_loss(compile_spec(args)))
     from ..limits import check_model_memory
 
     check_model_memory(program, max(1, args.batch))  # before any parameter is allocated

@@ -28,8 +28,12 @@ LOSSES = {
     "mse": ({}, None),
     "mae": ({}, None),
     "huber": ({"delta": 1.0}, None),
-    "bce": ({}, "sigmoid"),
-    "cross_entropy": ({}, "softmax"),
+    # pos_weight: one number, or one per output unit (F.binary_cross_entropy_with_logits)
+    "bce": ({"pos_weight": None}, "sigmoid"),
+    # weights: one per class, or `balanced` (n / (classes * count_c) on the training split)
+    "cross_entropy": ({"weights": None, "label_smoothing": 0.0}, "softmax"),
+    # softmax focal loss: -(1 - p_t)^gamma log p_t, mean over the batch
+    "focal": ({"gamma": 2.0}, "softmax"),
     "nll": ({}, "log_softmax"),
 }
 
@@ -53,9 +57,15 @@ SCHEDULES = {
     "power": {"s": REQUIRED, "p": 1.0},
     "onecycle": {"max_lr": REQUIRED, "final_lr": REQUIRED},
     "cosine": {"min_lr": 0.0},
+    # linear warmup from 0 over `steps` or `epochs` (exactly one), then the schedule `then`
+    "warmup": {"steps": None, "epochs": None, "then": "constant"},
 }
 
-METRICS = {"accuracy": {}, "top_k": {"k": REQUIRED}, "mse": {}, "mae": {}}
+METRICS = {"accuracy": {}, "top_k": {"k": REQUIRED}, "mse": {}, "mae": {},
+           # classification (scikit-learn's definitions); per_class adds one column per class
+           "precision": {"per_class": False}, "recall": {"per_class": False}, "f1": {"per_class": False},
+           "auc": {},  # ROC AUC: binary, or one-vs-rest macro over softmax outputs
+           "r2": {}}
 
 # Data sources: name -> [(argument, type, default or REQUIRED)], in positional order.
 # Types: int, float, str, "str?" (a string or absent), "names" (a key, or a list of keys:

@@ -246,9 +246,41 @@ def resolve_loss(v) -> tuple[Spec, float]:
         weight = as_float(kw.value, "a loss `weight`", lo=0.0, lo_open=True)
         v = S.CallV(v.name, v.args, tuple(k for k in v.kwargs if k.name != "weight"), v.pos)
     spec, bound = _named_call(v, {k: d for k, (d, _) in LOSSES.items()}, "loss")
-    if spec.name == "huber" and isinstance(bound["delta"], (S.Lit, S.NameV, S.ListV)):
-        spec.args["delta"] = as_float(bound["delta"], "huber's `delta`", lo=0.0, lo_open=True)
+    given = {k: x for k, x in bound.items() if isinstance(x, (S.Lit, S.NameV, S.ListV))}
+    for k, x in given.items():
+        spec.args[k] = _LOSS_ARG_CHECKS[k](x, f"{spec.name}'s `{k}`")
     return spec, weight
+
+
+def _class_weights(x, w):
+    """`balanced` (resolved on the training split by the driver) or one weight >= 0 per class."""
+    if isinstance(x, (S.NameV, S.Lit)) and plain(x) == "balanced":
+        return "balanced"
+    if not isinstance(x, S.ListV) or not x.items:
+        raise SpecError(f"{w} must be `balanced` or a list of per-class weights, got `{show(x)}`", x.pos,
+                        "e.g. `weights=[1, 5]` or `weights=balanced`")
+    values = [as_float(i, w, lo=0.0) for i in x.items]
+    if not any(values):
+        raise SpecError(f"{w} must not all be 0", x.pos)
+    return values
+
+
+def _pos_weight(x, w):
+    """One positive-class weight > 0, or one per output unit."""
+    if isinstance(x, S.ListV):
+        if not x.items:
+            raise SpecError(f"{w} must not be empty", x.pos)
+        return [as_float(i, w, lo=0.0, lo_open=True) for i in x.items]
+    return as_float(x, w, lo=0.0, lo_open=True)
+
+
+_LOSS_ARG_CHECKS = {
+    "delta": lambda x, w: as_float(x, w, lo=0.0, lo_open=True),
+    "weights": _class_weights,
+    "label_smoothing": lambda x, w: as_float(x, w, lo=0.0, hi=1.0),
+    "pos_weight": _pos_weight,
+    "gamma": lambda x, w: as_float(x, w, lo=0.0),
+}
 
 
 def resolve_losses(v, model: Model | None) -> tuple[OutputLoss, ...]:
@@ -301,9 +333,23 @@ def resolve_optimizer(v) -> Spec:
     return spec
 
 
-def resolve_schedule(v) -> Spec:
+def resolve_schedule(v, nested: bool = False) -> Spec:
+    """A schedule call; `nested` for warmup's `then` (no `per` of its own, no second warmup)."""
+    then = None
+    if isinstance(v, S.CallV) and v.name == "warmup" and any(k.name == "then" for k in v.kwargs):
+        then = next(k for k in v.kwargs if k.name == "then").value
+        v = S.CallV(v.name, v.args, tuple(k for k in v.kwargs if k.name != "then"), v.pos)
     spec, bound = _named_call(v, SCHEDULES, "schedule")
     a, name = spec.args, spec.name
+    if nested:
+        if is_value(bound["per"]):
+            raise SpecError("`per` goes on the outer `warmup(...)`, not on its `then` schedule", bound["per"].pos)
+        del a["per"]
+        if name == "warmup":
+            raise SpecError("`warmup` cannot warm up into another `warmup`", v.pos)
+    if name == "warmup":
+        _check_warmup(spec, bound, then, v.pos)
+        return spec
     checks = {
         "every": lambda x, w: as_int(x, w, lo=1),
         "gamma": lambda x, w: as_float(x, w, lo=0.0, lo_open=True),
@@ -330,6 +376,19 @@ def resolve_schedule(v) -> Spec:
     return spec
 
 
+def _check_warmup(spec: Spec, bound: dict, then, pos) -> None:
+    """warmup(steps=N | epochs=N, then=<schedule>): exactly one length; `then` a nested schedule."""
+    a = spec.args
+    given = [k for k in ("steps", "epochs") if is_value(bound[k])]
+    if len(given) != 1:
+        raise SpecError("`warmup` needs exactly one of `steps=N` or `epochs=N`", pos, "e.g. `warmup(steps=500, then=cosine)`")
+    a[given[0]] = as_int(bound[given[0]], f"warmup's `{given[0]}`", lo=1)
+    if a["per"] == "epoch" and given[0] == "steps":
+        raise SpecError("`warmup(steps=...)` with `per=epoch`: the lr changes once per epoch", pos,
+                        "use `warmup(epochs=N, ..., per=epoch)`, or drop `per=epoch`")
+    a["then"] = resolve_schedule(then, nested=True) if then is not None else Spec("constant", {}, pos)
+
+
 def _items(x, w):
     if not isinstance(x, S.ListV):
         raise SpecError(f"{w} must be a list, got `{show(x)}`", x.pos)
@@ -343,6 +402,8 @@ def resolve_metrics(v) -> tuple[Spec, ...]:
         spec, bound = _named_call(item, METRICS, "metric")
         if spec.name == "top_k":
             spec.args["k"] = as_int(bound["k"], "top_k's `k`", lo=1)
+        if "per_class" in bound and is_value(bound["per_class"]):
+            spec.args["per_class"] = as_bool(bound["per_class"], f"{spec.name}'s `per_class`")
         out.append(spec)
     return tuple(out)
 
@@ -399,7 +460,10 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
 
 # ---- combinations ------------------------------------------------------------
 
-_LOSS_HINT = {last: name for name, (_args, last) in LOSSES.items() if last}  # softmax -> cross_entropy, ...
+_LOSS_HINT: dict[str, str] = {}  # softmax -> cross_entropy, ...: the first loss for each last op
+for _name, (_args, _last) in LOSSES.items():
+    if _last:
+        _LOSS_HINT.setdefault(_last, _name)
 
 
 def _check_loss(loss: Spec, model: Model, out, errors: Collector) -> None:
@@ -412,13 +476,23 @@ def _check_loss(loss: Spec, model: Model, out, errors: Collector) -> None:
         hint = (f"end the model with `{need}`" + (f", or use `{_LOSS_HINT[last]}` for a model ending in `{last}`"
                                                  if last in _LOSS_HINT else ""))
         errors.add(f"loss `{loss.name}` needs the model to end in `{need}`, but it ends in `{last}`", loss.pos, hint)
-    elif not need and last in ("softmax", "log_softmax"):
+    elif need and len(shape) == 1:
+        _check_per_unit(loss, "weights" if loss.name == "cross_entropy" else "pos_weight", shape[0], errors)
+    if not need and last in ("softmax", "log_softmax"):
         errors.add(f"loss `{loss.name}` on a model ending in `{last}`", loss.pos,
                    f"use `{_LOSS_HINT[last]}` (computed fused from the logits, for stability)")
     if last in ("softmax", "log_softmax") and tuple(shape) == (1,):
         errors.add(f"`{last}` over a single unit is always {'1' if last == 'softmax' else '0'}",
                    producer.pos, "for two classes use `dense(1); sigmoid` with `bce`, "
                                  "or `dense(2); softmax` with `cross_entropy`")
+
+
+def _check_per_unit(loss: Spec, key: str, units: int, errors: Collector) -> None:
+    """A per-class `weights` / per-unit `pos_weight` list has one entry per output unit."""
+    values = loss.args.get(key)
+    if isinstance(values, list) and len(values) != units:
+        errors.add(f"{loss.name}'s `{key}` lists {len(values)} values, but the model has {units} output "
+                   f"unit{'s' if units != 1 else ''}", loss.pos, "give one value per output unit")
 
 
 def _check_compat(train: TrainSpec, model: Model | None, data: DataSpec | None, a: dict, errors: Collector):

@@ -117,7 +117,7 @@ async def test_completion_of_layers_arguments_and_values(client):
 async def test_completion_of_train_and_data_keys_and_values(client):
     text = "train {\n    loss = \n    optimizer = \n    \n}\ndata {\n    source = \n}\n"
     items = await _complete(client, "untitled:c4.nn", text, 1, len("    loss = "))
-    assert set(items) == {"mse", "mae", "huber", "bce", "cross_entropy", "nll"}
+    assert set(items) == {"mse", "mae", "huber", "bce", "cross_entropy", "focal", "nll"}
     items = await _complete(client, "untitled:c5.nn", text, 2, len("    optimizer = "))
     assert items["adam"].detail == "adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08)"
     assert items["sgd"].insert_text == "sgd(${1:lr})"

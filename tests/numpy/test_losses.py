@@ -69,6 +69,9 @@ CASES = [
     case("cross_entropy", "logits", "probs", fused=True),
     case("cross_entropy", "probs", "index"),
     case("cross_entropy", "probs", "probs"),
+    case("focal", "logits", "index", fused=True, gamma=2.0),
+    case("focal", "logits", "probs", fused=True, gamma=0.5),
+    case("focal", "probs", "index", gamma=2.0),
     case("nll", "logits", "index", fused=True),
     case("nll", "logits", "probs", fused=True),
     case("nll", "logprobs", "index"),
@@ -113,7 +116,7 @@ def test_every_loss_has_a_case():
 def _torch_loss(loss, o, t, shape, fused, args):
     n = o.shape[0]
     tt = torch.tensor(t)
-    tf = tt.to(o.dtype).reshape(o.shape) if not (loss in ("cross_entropy", "nll", "mse")
+    tf = tt.to(o.dtype).reshape(o.shape) if not (loss in ("cross_entropy", "nll", "mse", "focal")
                                                 and t.dtype == np.int64) else tt
     if loss == "mse":
         if t.dtype == np.int64:
@@ -134,6 +137,10 @@ def _torch_loss(loss, o, t, shape, fused, args):
     if loss == "nll":
         logp = F.log_softmax(o, 1) if fused else o
         return F.nll_loss(logp, tt) if t.dtype == np.int64 else -(tt * logp).sum() / n
+    if loss == "focal":  # -sum_c t_c (1 - p_c)^gamma log p_c, mean over the batch
+        logp = F.log_softmax(o, 1) if fused else torch.log(o)
+        td = F.one_hot(tt, o.shape[1]).to(o.dtype) if t.dtype == np.int64 else tf
+        return -(td * (1 - logp.exp()) ** args["gamma"] * logp).sum() / n
     raise AssertionError(loss)
 
 
