@@ -136,9 +136,14 @@ def is_run(run_dir: Path, markers) -> bool:
 
 def _foreign_files(run_dir: Path, run_files) -> list[str]:
     """Entries that no specc run writes (the user's own files)."""
+    import fnmatch
+
+    from .rundir import EVENTS_GLOB
+
     ours = set(run_files) | {LOCK}
     temps = tuple(f".{name}." for name in run_files)  # interrupted atomic writes: `.checkpoint.npz.XXXX.tmp`
-    return sorted(p.name for p in run_dir.iterdir() if p.name not in ours and not p.name.startswith(temps))
+    return sorted(p.name for p in run_dir.iterdir() if p.name not in ours and not p.name.startswith(temps)
+                  and not fnmatch.fnmatch(p.name, EVENTS_GLOB))  # TensorBoard events are a run's too
 
 
 def claim_default(model_name: str, root="runs", now: _dt.datetime | None = None) -> tuple[Path, RunLock]:

@@ -56,8 +56,9 @@ def render(matrix: np.ndarray, classes=None) -> str:
     return "\n".join(lines)
 
 
-def write(run_dir, matrix: np.ndarray, classes=None, split: str = "test") -> None:
-    """confusion.csv (first column the true class, then one column per predicted class) and confusion.png."""
+def write(run_dir, matrix: np.ndarray, classes=None, split: str = "test", png: bool = True) -> None:
+    """confusion.csv (first column the true class, then one column per predicted class) and, with png,
+    confusion.png (png=False when the picture is drawn later, with curves.png, off the result's path)."""
     run_dir = Path(run_dir)
     names = labels(matrix, classes)
     with open(run_dir / CSV_NAME, "w", newline="", encoding="utf-8") as f:
@@ -65,10 +66,23 @@ def write(run_dir, matrix: np.ndarray, classes=None, split: str = "test") -> Non
         w.writerow(["true\\predicted", *names])
         for name, row in zip(names, matrix):
             w.writerow([name, *(int(v) for v in row)])
-    _plot(run_dir / PNG_NAME, matrix, names, split)
+    if png:
+        _plot(run_dir / PNG_NAME, matrix, names, split)
 
 
-def _plot(path: Path, matrix: np.ndarray, names: list[str], split: str) -> None:
+def redraw(run_dir) -> None:
+    """confusion.png from the run's confusion.csv, if it has one (`python -m specc.curves` calls this)."""
+    path = Path(run_dir) / CSV_NAME
+    if not path.is_file():
+        return
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    head, body = rows[0], rows[1:]
+    matrix = np.array([[int(v) for v in row[1:]] for row in body], np.int64)
+    _plot(Path(run_dir) / PNG_NAME, matrix, head[1:], None)
+
+
+def _plot(path: Path, matrix: np.ndarray, names: list[str], split: str | None) -> None:
     from matplotlib.figure import Figure  # no pyplot: no global backend switch (see curves.py)
 
     n = len(names)
@@ -81,7 +95,7 @@ def _plot(path: Path, matrix: np.ndarray, names: list[str], split: str) -> None:
     ax.set_yticks(range(n), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"confusion matrix ({split} split)")
+    ax.set_title(f"confusion matrix ({split} split)" if split else "confusion matrix")
     if n <= 20:
         top = matrix.max() if matrix.size else 0
         for i in range(n):

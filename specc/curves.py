@@ -83,7 +83,7 @@ def draw_later(run_dir) -> None:
 
 
 def main(argv=None) -> int:
-    """`python -m specc.curves RUN_DIR`: (re)draw a run's curves.png from its metrics.jsonl."""
+    """`python -m specc.curves RUN_DIR`: (re)draw a run's curves.png from its metrics.jsonl (and confusion.png)."""
     import json
     import sys
 
@@ -91,6 +91,9 @@ def main(argv=None) -> int:
     history = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
                if line.strip()]
     write_curves(run_dir / "curves.png", history)
+    from .confusion import redraw
+
+    redraw(run_dir)  # confusion.png, drawn off the result's path too
     return 0
 
 

@@ -657,7 +657,9 @@ class Trainer:
 
             matrix = confusion.compute(self.program, self._last_outputs, getattr(self.data, cm_split).y)
             if matrix is not None:
-                confusion.write(self.run_dir, matrix, getattr(self.data, "classes", None), cm_split)
+                # the picture follows with curves.png when the caller draws later (matplotlib is slow to import)
+                confusion.write(self.run_dir, matrix, getattr(self.data, "classes", None), cm_split,
+                                png=self.plot == "now")
         params = self.backend.get_params()
         if self.main:
             with self._writing(rundir.WEIGHTS):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import csv
 
+import time
+
 import numpy as np
 import pytest
 
@@ -56,7 +58,12 @@ def test_training_writes_the_matrix_of_the_test_split_else_val(tmp_path, split, 
     y = getattr(load_data(program), part).y
     assert matrix.sum() == len(y)
     np.testing.assert_array_equal(matrix, expected)
-    assert (out / confusion.PNG_NAME).read_bytes()[:4] == b"\x89PNG"
+    # `specc train` prints the result first; confusion.png follows with curves.png, drawn in the background
+    png = out / confusion.PNG_NAME
+    deadline = time.monotonic() + 60
+    while not png.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert png.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_the_matrix_equals_scikit_learns(tmp_path):
