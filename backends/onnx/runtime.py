@@ -64,6 +64,37 @@ def input_info(model: onnx.ModelProto) -> tuple[str, tuple]:
     raise SpecError("the model has no input", Pos("<model>"))
 
 
+def inputs_info(model: onnx.ModelProto) -> list[tuple[str, tuple]]:
+    """(name, shape without batch) of every graph input that is not an initializer, in order."""
+    inits = {i.name for i in model.graph.initializer}
+    out = []
+    for vi in model.graph.input:
+        if vi.name not in inits:
+            dims = vi.type.tensor_type.shape.dim
+            out.append((vi.name, tuple(d.dim_value if d.HasField("dim_value") else None for d in dims[1:])))
+    if not out:
+        raise SpecError("the model has no input", Pos("<model>"))
+    return out
+
+
+def run_all(sess, feeds: dict, batch_size: int = 1024) -> list[np.ndarray]:
+    """Every graph output for the named float32 inputs (one array each, [N, ...]), in chunks."""
+    n = len(next(iter(feeds.values())))
+    try:
+        parts = [sess.run(None, {k: v[i:i + batch_size] for k, v in feeds.items()}) for i in range(0, n, batch_size)]
+    except Exception as e:  # e.g. a model from elsewhere that wants another dtype or shape
+        raise SpecError(f"onnxruntime failed on the inputs: {e}", Pos("<model>")) from None
+    outs = []
+    for k in range(len(parts[0])):
+        chunks = [p[k] for p in parts]
+        for i, out in zip(range(0, n, batch_size), chunks):
+            if out.ndim == 0 or out.shape[0] != len(range(i, min(i + batch_size, n))):
+                raise SpecError(f"the model gives an output of shape {list(out.shape)} for "
+                                f"{min(batch_size, n - i)} input rows, not one row per input", Pos("<model>"))
+        outs.append(np.concatenate(chunks))
+    return outs
+
+
 def run(sess, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Outputs of the first graph output for float32 x [N, ...], in chunks."""
     name = sess.get_inputs()[0].name

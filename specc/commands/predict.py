@@ -15,7 +15,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("predict", help="run an exported ONNX model on a CSV/NPY/NPZ file",
                               description="Predict with an exported ONNX model (onnxruntime, CPU).")
     p.add_argument("model", help="an .onnx file written by `specc export`")
-    p.add_argument("input", help="inputs: .csv (header row; feature columns), .npy, or .npz (array x)")
+    p.add_argument("input", nargs="?", help="inputs: .csv (header row; feature columns), .npy, or .npz (array x)")
+    p.add_argument("--input", dest="named", action="append", default=[], metavar="NAME=FILE",
+                   help="the file for the model input NAME (one per input of a model with several inputs)")
     p.add_argument("-o", "--output", metavar="FILE", help="CSV to write (default: standard output)")
     p.add_argument("--batch", type=int, default=1024, help="rows per onnxruntime call (default 1024)")
     p.add_argument("--allow-nan", action="store_true",
@@ -185,6 +187,38 @@ def check_output(y, n: int, model_name: str) -> None:
                         "row per input; predict cannot tell which output belongs to which row", Pos(model_name))
 
 
+def _input_files(args, inputs):
+    """(input name, shape, file) for every model input, from the positional file and --input NAME=FILE."""
+    from specc.errors import SpecError
+    from specc.ir import Pos
+
+    named = {}
+    for item in args.named:
+        name, eq, path = item.partition("=")
+        if not eq or not name or not path:
+            raise SpecError(f"--input takes NAME=FILE, got `{item}`", Pos(args.model))
+        named[name] = path
+    names = [name for name, _shape in inputs]
+    unknown = [n for n in named if n not in names]
+    if unknown:
+        raise SpecError(f"the model has no input `{unknown[0]}`", Pos(args.model), f"its inputs: {', '.join(names)}")
+    if args.input is not None:
+        if len(names) > 1:
+            raise SpecError(f"the model has {len(names)} inputs ({', '.join(names)}): give each with --input NAME=FILE",
+                            Pos(args.model))
+        named.setdefault(names[0], args.input)
+    missing = [n for n in names if n not in named]
+    if missing:
+        raise SpecError(f"no file for the model input{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+                        Pos(args.model), "pass INPUT (one input) or --input NAME=FILE for each")
+    args._paths = named
+    return [(name, shape, named[name]) for name, shape in inputs]
+
+
+def _path_of(args, name: str) -> str:
+    return args._paths[name]
+
+
 def run(args) -> int:
     import numpy as np
 
@@ -197,14 +231,27 @@ def run(args) -> int:
                         f"export it first: specc export {args.model} --weights RUN_DIR -o model.onnx")
     model = runtime.load_checked(args.model)
     meta = runtime.metadata(model)
-    _name, shape = runtime.input_info(model)
-    x = fit_input(read_input(args.input), shape, args.input, meta.get("model_name", args.model))
-    bad = nonfinite_rows(x, args.input, args.allow_nan)
+    name_of_model = meta.get("model_name", args.model)
+    xs = {name: fit_input(read_input(path), shape, path, name_of_model)
+          for name, shape, path in _input_files(args, runtime.inputs_info(model))}
+    n = {len(x) for x in xs.values()}
+    if len(n) > 1:
+        raise SpecError(f"the input files hold different numbers of rows ({', '.join(map(str, sorted(n)))})",
+                        Pos(args.model), "give every input one row per example, in the same order")
+    bad = np.zeros(next(iter(n)), bool)
+    for name, x in xs.items():
+        bad |= nonfinite_rows(x, _path_of(args, name), args.allow_nan)
     sess = runtime.session(model)
-    good = x[~bad]
-    y = runtime.run(sess, good, max(1, args.batch)) if len(good) else np.zeros((0, 1), np.float32)
-    check_output(y, len(good), meta.get("model_name", args.model))
-    header, rows = result_table(y, meta) if len(good) else (["y_0"], [])
+    good = {name: x[~bad] for name, x in xs.items()}
+    count = int((~bad).sum())
+    ys = runtime.run_all(sess, good, max(1, args.batch)) if count else [np.zeros((0, 1), np.float32)]
+    for y in ys:
+        check_output(y, count, name_of_model)
+    header, rows = result_table(ys[0], meta) if count else (["y_0"], [])
+    for out, y in zip(sess.get_outputs()[1:], ys[1:]):  # later outputs: their values, named by the output
+        flat = y.reshape(len(y), -1).astype(np.float64)
+        header += [f"{out.name}.y_{i}" for i in range(flat.shape[1])]
+        rows = [r + list(v) for r, v in zip(rows, flat)]
     if bad.any():  # --allow-nan: every input keeps its row; a NaN/inf row's cells stay empty
         it = iter(rows)
         rows = [[""] * len(header) if b else next(it) for b in bad]

@@ -170,3 +170,33 @@ def test_regression_and_binary_outputs(tmp_path, capsys):
     main(["predict", str(tmp_path / "b.onnx"), str(tmp_path / "x.npy")])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "class,p_on" and lines[1].split(",")[0] in ("off", "on")
+
+
+def test_predict_a_model_with_two_inputs_and_two_outputs(tmp_path, capsys):
+    """--input NAME=FILE per model input; the first output as class + probabilities, later ones by name."""
+    import numpy as np
+
+    from specc.backends.numpy.backend import NumpyBackend
+    from specc.frontend import compile_text
+    from specc.init import initial_params
+
+    spec = tmp_path / "two.nn"
+    spec.write_text('model two { input a [3]; input b [2]; dense(4, name="ha"); from b; dense(4, name="hb")\n'
+                    "concat(ha, hb); dense(2); softmax; output digit; from hb; dense(3); output recon }\n")
+    program = compile_text(spec.read_text(), str(spec))
+    assert main(["export", str(spec), "-o", str(tmp_path / "two.onnx")]) == 0
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((4, 3)).astype(np.float32), rng.standard_normal((4, 2)).astype(np.float32)
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "two.onnx"), "--input", f"a={tmp_path / 'a.npy'}",
+                 "--input", f"b={tmp_path / 'b.npy'}"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "class,p_0,p_1,recon.y_0,recon.y_1,recon.y_2"
+    digit, recon = NumpyBackend(program, initial_params(program), seed=0).predict([a, b], 8)
+    got = np.array([[float(v) for v in line.split(",")[1:]] for line in lines[1:]])
+    np.testing.assert_allclose(got, np.concatenate([digit, recon], axis=1), rtol=1e-5, atol=1e-6)
+    # a missing input is named
+    assert main(["predict", str(tmp_path / "two.onnx"), "--input", f"a={tmp_path / 'a.npy'}"]) == 2
+    assert "no file for the model input b" in capsys.readouterr().err
