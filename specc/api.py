@@ -112,26 +112,43 @@ class TrainedModel:
         save(model, str(path))
         return Path(path)
 
-    def predict(self, x, batch_size: int = 1024) -> np.ndarray:
-        """Model outputs for raw inputs x [N, *input_shape] (or one sample [*input_shape])."""
+    def predict(self, x, batch_size: int = 1024):
+        """Model outputs for raw inputs x [N, *input_shape] (or one sample [*input_shape]).
+
+        A model with several inputs takes a list (in `input` order) or a dict by input name; one
+        with several outputs returns a list of arrays (as Keras), one output a bare array.
+        """
         from .data.preprocess import Preprocess
         from .driver import backend_class
+        from .errors import SpecError
 
-        x = np.asarray(x, dtype=np.float32)
-        shape = tuple(self.program.model.input_shape)
-        single = x.shape == shape
+        inputs = self.program.model.inputs
+        if isinstance(x, dict):
+            unknown = [k for k in x if k not in {i.name for i in inputs}]
+            if unknown or len(x) != len(inputs):
+                raise SpecError(f"predict takes one array per input ({', '.join(i.name for i in inputs)}), "
+                                f"got {', '.join(map(str, x))}")
+            x = [x[i.name] for i in inputs]
+        xs = list(x) if len(inputs) > 1 else [x]
+        if len(xs) != len(inputs):
+            raise SpecError(f"the model has {len(inputs)} inputs ({', '.join(i.name for i in inputs)}); "
+                            f"predict got {len(xs)} arrays")
+        xs = [np.asarray(a, dtype=np.float32) for a in xs]
+        single = all(a.shape == tuple(i.shape) for a, i in zip(xs, inputs))
         if single:
-            x = x[None]
-        if tuple(x.shape[1:]) != shape:
-            from .errors import SpecError
-
-            raise SpecError(f"predict expects inputs of shape [N, {', '.join(map(str, shape))}], "
-                            f"got {list(x.shape)}")
+            xs = [a[None] for a in xs]
+        for a, i in zip(xs, inputs):
+            if tuple(a.shape[1:]) != tuple(i.shape):
+                raise SpecError(f"predict expects input `{i.name}` of shape [N, {', '.join(map(str, i.shape))}], "
+                                f"got {list(a.shape)}")
         if self._backend is None:
             seed = self.program.train.seed if self.program.train else 0
             self._backend = backend_class("numpy")(self.program, self.params, seed=seed)
-        out = self._backend.predict(Preprocess.from_arrays(self.preprocess).apply(x), batch_size)
-        return out[0] if single else out
+        xs[0] = Preprocess.from_arrays(self.preprocess).apply(xs[0])  # scale/standardize: the first input
+        out = self._backend.predict(xs, batch_size)
+        if single:
+            return [o[0] for o in out] if isinstance(out, list) else out[0]
+        return out
 
     def evaluate(self, x=None, y=None, *, split: str | None = None) -> dict:
         """Loss and the spec's metrics, {"loss": ..., "accuracy": ...}, with the run's preprocessing and
