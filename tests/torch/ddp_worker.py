@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import torch_irbuild as irbuild  # noqa: E402
 from specc.backends.torch.backend import TorchBackend  # noqa: E402
-from specc.backends.torch.distributed import agree, is_main_process  # noqa: E402
+from specc.backends.torch.distributed import agree, finished, is_main_process  # noqa: E402
 from specc.init import initial_params  # noqa: E402
 
 
@@ -88,3 +88,4 @@ if __name__ == "__main__":
         np.savez(os.path.join(sys.argv[1], case, f"rank{be.rank}.npz"), losses=losses,
                  main=np.array(is_main_process()), world=np.array(be.world), agreed=np.array(agree(be.rank == 1)),
                  **params)
+    finished()  # a normal end: the ranks leave the group together (no gloo teardown mid-collective)
