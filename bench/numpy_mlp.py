@@ -24,38 +24,16 @@ import numpy as np
 
 from specc.backends.numpy.backend import NumpyBackend
 from specc.init import initial_params
-from specc.ir import Layer, Model, Param, Program, Spec, TrainSpec
+from specc.frontend import compile_text
 
 B, LR, MOM = 64, 0.01, 0.9
 
 
-def dense(name, n_in, n_out):
-    return Layer(name, "dense", {"units": n_out, "bias": True, "init": "he_normal"}, (n_in,), (n_out,), params=(
-        Param("weight", (n_out, n_in), "he_normal", fan_in=n_in, fan_out=n_out, decay=True),
-        Param("bias", (n_out,), "zeros")))
+def program(body: str, input_shape: str):
+    """The benchmark nets, compiled from spec text like any spec (init he_normal, biases 0)."""
+    return compile_text(f"model bench {{ input x {input_shape}; {body} }}\n"
+                        f"train {{ loss = cross_entropy; optimizer = sgd(lr={LR}, momentum={MOM}); batch = {B} }}")
 
-
-def conv(name, c, f, k, hw):
-    out = (f, hw[0] - k + 1, hw[1] - k + 1)
-    attrs = {"filters": f, "kernel": (k, k), "stride": (1, 1), "pad": (0, 0, 0, 0), "bias": True, "init": "he_normal"}
-    return Layer(name, "conv2d", attrs, (c, *hw), out, params=(
-        Param("weight", (f, c, k, k), "he_normal", fan_in=c * k * k, fan_out=f * k * k, decay=True),
-        Param("bias", (f,), "zeros")))
-
-
-def act(name, op, shape, **attrs):
-    return Layer(name, op, attrs, shape, shape)
-
-
-def pool(name, shape):
-    c, h, w = shape
-    return Layer(name, "maxpool", {"size": (2, 2), "stride": (2, 2)}, shape, (c, h // 2, w // 2))
-
-
-def program(layers):
-    sgd = Spec("sgd", {"lr": LR, "momentum": MOM, "nesterov": False})
-    model = Model("bench", "x", layers[0].in_shape, tuple(layers))
-    return Program(model, None, TrainSpec(loss=Spec("cross_entropy", {}), optimizer=sgd, batch=B))
 
 
 def matmul_peak(n=2048, reps=5):
@@ -187,8 +165,7 @@ def main():
     x = rng.standard_normal((n, 784), dtype=np.float32)
     y = rng.integers(0, 10, n)
     order = rng.permutation(n)
-    prog = program([dense("dense_1", 784, 100), act("relu_1", "relu", (100,)), dense("dense_2", 100, 10),
-                    act("softmax_1", "softmax", (10,))])
+    prog = program("dense(100, init=he_normal); relu; dense(10, init=he_normal); softmax", "[784]")
     params = initial_params(prog, 0)
     (r_hand, t_hand, l_hand), (r_be, t_be, l_be) = race(
         n, [lambda: hand_mlp_steps(params, x, y, order), lambda: backend_steps(prog, params, x, y, order)])
@@ -208,11 +185,8 @@ def main():
     x = rng.uniform(0, 1, (n, 1, 28, 28)).astype(np.float32)  # pixel-like inputs
     y = rng.integers(0, 10, n)
     order = rng.permutation(n)
-    prog = program([conv("conv2d_1", 1, 20, 5, (28, 28)), pool("maxpool_1", (20, 24, 24)),
-                    conv("conv2d_2", 20, 50, 5, (12, 12)), pool("maxpool_2", (50, 8, 8)),
-                    Layer("flatten_1", "flatten", {}, (50, 4, 4), (800,)),
-                    dense("dense_1", 800, 500), act("relu_1", "relu", (500,)), dense("dense_2", 500, 10),
-                    act("softmax_1", "softmax", (10,))])
+    prog = program("conv2d(20, 5, init=he_normal); maxpool(2); conv2d(50, 5, init=he_normal); maxpool(2); "
+                   "flatten; dense(500, init=he_normal); relu; dense(10, init=he_normal); softmax", "[1, 28, 28]")
     params = initial_params(prog, 0)
     (r_torch, t_torch, l_torch), (r_be, t_be, l_be) = race(
         n, [lambda: torch_cnn_steps(params, x, y, order), lambda: backend_steps(prog, params, x, y, order)], warm=3)
