@@ -8,6 +8,8 @@ four-sided pad (top, left, bottom, right) as `same` unless it is symmetric.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from specc.frontend import compile_text
 
 
@@ -65,3 +67,19 @@ def call(spec) -> str:
         return spec
     name, args = spec
     return name + ("(" + ", ".join(_arg(k, v) for k, v in args.items()) + ")" if args else "")
+
+
+def random_params(program, seed: int = 0, dtype=np.float32) -> dict:
+    """Non-trivial values for every parameter and buffer: weights scaled by fan-in, biases and the rest
+    O(0.5) (not left at their zero init), running variances in [0.5, 2]."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for key, _layer, p in program.all_params():
+        if p.name == "running_var":
+            v = rng.uniform(0.5, 2.0, p.shape)
+        elif p.name == "weight" and len(p.shape) > 1:
+            v = rng.standard_normal(p.shape) / np.sqrt(max(p.fan_in, 1))
+        else:
+            v = rng.standard_normal(p.shape) * 0.5
+        out[key] = v.astype(dtype)
+    return out

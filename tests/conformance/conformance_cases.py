@@ -13,12 +13,18 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import os
+import sys
+
 import numpy as np
 import pytest
 
 from specc.frontend import compile_text
 from specc.ir import Program
 from specc.ops import OPS, Example
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from specbuild import random_params as _random_params  # noqa: E402
 
 # The train block only has to be valid: the suite differentiates L = sum(outputs * R) itself.
 # mse, except where the front end wants the loss fused with the output activation.
@@ -82,18 +88,8 @@ def make_input(example: Example, batch: int, seed: int = 0, dtype=np.float64) ->
 
 
 def random_params(program: Program, seed: int = 0, dtype=np.float64) -> dict[str, np.ndarray]:
-    """Every parameter and buffer, random: weights scaled by fan-in, the rest O(0.5), variances in [0.5, 2]."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for key, _layer, p in program.all_params():
-        if p.name == "running_var":
-            v = rng.uniform(0.5, 2.0, p.shape)
-        elif p.name == "weight" and len(p.shape) > 1:
-            v = rng.standard_normal(p.shape) / np.sqrt(max(p.fan_in, 1))
-        else:
-            v = rng.standard_normal(p.shape) * 0.5
-        out[key] = v.astype(dtype)
-    return out
+    """Every parameter and buffer, random (tests/specbuild.py's rule), float64 by default."""
+    return _random_params(program, seed, dtype)
 
 
 def trainable_keys(program: Program) -> list[str]:
