@@ -177,15 +177,6 @@ class Model:
                 return i.shape
         raise KeyError(value)
 
-    def consumers(self, value: str) -> list[Layer]:
-        return [layer for layer in self.layers if value in layer.inputs]
-
-    def output_layer(self, output: str) -> Layer | None:
-        for o in self.outputs:
-            if o.name == output:
-                return self.producer(o.value)
-        raise KeyError(output)
-
     def _producers(self) -> dict:
         cache = self.__dict__.get("_producer_cache")
         if cache is None:

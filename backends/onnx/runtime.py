@@ -51,19 +51,6 @@ def session(model: onnx.ModelProto, threads: int = 0):
         raise SpecError(f"onnxruntime cannot load the model: {e}", Pos("<model>")) from None
 
 
-def input_info(model: onnx.ModelProto) -> tuple[str, tuple]:
-    """(name, shape without batch) of the first graph input that is not an initializer.
-
-    Symbolic or unknown non-batch dims are returned as None.
-    """
-    inits = {i.name for i in model.graph.initializer}
-    for vi in model.graph.input:
-        if vi.name not in inits:
-            dims = vi.type.tensor_type.shape.dim
-            return vi.name, tuple(d.dim_value if d.HasField("dim_value") else None for d in dims[1:])
-    raise SpecError("the model has no input", Pos("<model>"))
-
-
 def inputs_info(model: onnx.ModelProto) -> list[tuple[str, tuple]]:
     """(name, shape without batch) of every graph input that is not an initializer, in order."""
     inits = {i.name for i in model.graph.initializer}
@@ -93,20 +80,6 @@ def run_all(sess, feeds: dict, batch_size: int = 1024) -> list[np.ndarray]:
                                 f"{min(batch_size, n - i)} input rows, not one row per input", Pos("<model>"))
         outs.append(np.concatenate(chunks))
     return outs
-
-
-def run(sess, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Outputs of the first graph output for float32 x [N, ...], in chunks."""
-    name = sess.get_inputs()[0].name
-    try:
-        outs = [sess.run(None, {name: x[i:i + batch_size]})[0] for i in range(0, len(x), batch_size)]
-    except Exception as e:  # e.g. a model from elsewhere that wants another dtype or shape
-        raise SpecError(f"onnxruntime failed on the inputs: {e}", Pos("<model>")) from None
-    for i, out in zip(range(0, len(x), batch_size), outs):
-        if out.ndim == 0 or out.shape[0] != len(x[i:i + batch_size]):
-            raise SpecError(f"the model gives an output of shape {list(out.shape)} for {len(x[i:i + batch_size])} "
-                            "input rows, not one row per input", Pos("<model>"))
-    return np.concatenate(outs)
 
 
 def layer_outputs(program, params: dict, x) -> dict:

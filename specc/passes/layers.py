@@ -111,7 +111,7 @@ def _keras_activation_hint(use: S.LayerUse) -> None:
                             k.pos, f"write `{use.op}({', '.join(rest)}); {act}` (or the two on separate lines)")
 
 
-def resolve_all(stmts: list, errors: Collector, inputs_done: bool = True) -> list:
+def resolve_all(stmts: list, errors: Collector) -> list:
     """Raw statements: RawLayer, S.FromStmt, S.OutputStmt, Alias, with residual bodies resolved."""
     out = []
     for stmt, scope in stmts:
@@ -285,8 +285,7 @@ class GraphBuilder:
 
     def _add(self, raw: RawLayer, inputs: tuple, in_shapes: tuple, out_shape) -> None:
         self.layers.append(Layer(raw.name, raw.op, raw.attrs, inputs, in_shapes, out_shape or (), (), raw.pos))
-        dtype = "float"
-        self._define(raw.name, out_shape, dtype, raw.pos)
+        self._define(raw.name, out_shape, "float", raw.pos)  # layers output floats (token ids are inputs only)
 
     # -- parameters, once every shape is known --------------------------------------------------
     def with_params(self) -> list[Layer]:
@@ -313,7 +312,7 @@ class GraphBuilder:
                              tuple(params), layer.pos))
         return out
 
-    def unused(self, inputs: list[Input]) -> list[tuple[str, Pos]]:
+    def unused(self) -> list[tuple[str, Pos]]:
         """Values nothing consumes and no output names (a warning each)."""
         outputs = {o.value for o in self.outputs}
         return [(name, pos) for name, pos in self.values.defined_at.items()
@@ -346,7 +345,7 @@ def build(raw: list, inputs: list[Input], errors: Collector) -> tuple[tuple[Laye
         outputs = [Output(default, end, layers[-1].pos if layers else Pos())]
         g.values.used.add(end)
     if not errors.errors:
-        for name, pos in g.unused(inputs):
+        for name, pos in g.unused():
             what = "input" if any(i.name == name for i in inputs) else "value"
             errors.warn(f"{what} `{name}` is computed but never used", pos,
                         "use it with `from`, a merge or `output`, or remove it")
