@@ -121,6 +121,12 @@ def save_text(path, text: str) -> None:
     _atomic_write(path, "w", lambda f: f.write(text))
 
 
+def save_figure(path, fig, **savefig_args) -> None:
+    """A matplotlib figure as PNG, atomically: plots are often drawn in the background while
+    a reader (a test, a report, a browser) polls for the file, and must never see half of one."""
+    _atomic_write(path, "wb", lambda f: fig.savefig(f, format="png", **savefig_args))
+
+
 # ---------------------------------------------------------------- weights
 
 # The record a weights file carries besides its arrays: which model it belongs to. Canonical

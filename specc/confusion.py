@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoint import save_figure
 from .ir import Program
 from .metrics import confusion_matrix, predicted_classes
 
@@ -103,4 +104,4 @@ def _plot(path: Path, matrix: np.ndarray, names: list[str], split: str | None) -
                 ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center",
                         color="white" if top and matrix[i, j] > top / 2 else "black")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(path, fig)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .checkpoint import save_figure
+
 LOSS_KEYS = ("train_loss", "val_loss")
 SKIP = {"epoch", "step", "lr", "time", "samples_per_s", "partial"}
 
@@ -62,10 +64,7 @@ def write_curves(path, history: list[dict]) -> None:
         ax2.grid(True, alpha=0.3)
         ax2.legend()
     fig.subplots_adjust(left=0.1 if metrics else 0.15, right=0.97, bottom=0.14, top=0.9, wspace=0.25)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, format="png")
-    tmp.replace(path)
+    save_figure(path, fig)
 
 
 def draw_later(run_dir) -> None:

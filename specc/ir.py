@@ -11,7 +11,6 @@ Shapes never include the batch dimension. Images are channels-first [C, H, W].
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 Shape = tuple[int, ...]
 

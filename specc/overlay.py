@@ -6,9 +6,9 @@ matplotlib's Figure only (no pyplot), so it renders with Agg and needs no displa
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 from .curves import LOSS_KEYS, metric_keys
+from .checkpoint import save_figure
 
 
 def _series(history, key):
@@ -40,7 +40,4 @@ def write_overlay(path, runs: list[tuple[str, list[dict]]]) -> None:
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, format="png")
-    tmp.replace(path)
+    save_figure(path, fig)

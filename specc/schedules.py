@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .ir import Spec, TrainSpec
+from .ir import TrainSpec
 
 ONECYCLE_WARMUP = 0.3  # fraction of T spent ramping up to max_lr (torch OneCycleLR's pct_start default)
 

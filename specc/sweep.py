@@ -360,4 +360,6 @@ def write_plot(path, study, params, metric: str) -> None:
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, format="png")
+    from .checkpoint import save_figure  # numpy: not at import time (specc check reads sweep ranges)
+
+    save_figure(path, fig)

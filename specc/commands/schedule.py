@@ -112,7 +112,9 @@ def plot(lrs, steps_per_epoch: int, title: str, path: str) -> None:
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    from ..checkpoint import save_figure  # numpy: not at import time (specc check stays light)
+
+    save_figure(path, fig, dpi=100)
     plt.close(fig)
 
 

@@ -16,7 +16,6 @@ masks come from different generators), then in inference mode.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 

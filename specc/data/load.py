@@ -288,7 +288,7 @@ def check_data(program: Program) -> list[SpecError]:
     if prepared is not None:
         from ..batches import check_batch_sizes
 
-        roles, (xs, _more_x) = prepared[0], prepared[1]
+        roles, xs = prepared[0], prepared[1][0]
         parts = prepared[4]
         n_train = len(parts[0]) if parts is not None else len(xs[roles[0][0]])
         try:

@@ -54,14 +54,14 @@ def _load_one(path: str, x: str, y: str | None, want_target: bool) -> Raw:
         keys = list(f.files)
         if x not in keys:
             raise DataError(f"has no array {x!r}; it holds: {', '.join(keys) or 'nothing'}", Pos(path),
-                            hint=f'name the inputs with npz("...", x="<key>")')
+                            hint='name the inputs with npz("...", x="<key>")')
         xa = _array(f, x, path)
         ya = None
         if y is not None and y in keys:
             ya = _array(f, y, path)
         elif want_target:
             raise DataError(f"has no array {y!r}; it holds: {', '.join(keys)}", Pos(path),
-                            hint=f'name the targets with npz("...", y="<key>")')
+                            hint='name the targets with npz("...", y="<key>")')
     if xa.dtype.kind not in "buif":
         raise DataError(f"array {x!r} has dtype {xa.dtype}; inputs must be numeric", Pos(path))
     if xa.ndim == 0 or len(xa) == 0:

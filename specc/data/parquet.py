@@ -31,7 +31,6 @@ def load_parquet(path: str, target: str | None = None, want_target: bool = True,
     except (pa.ArrowException, OSError) as e:
         raise DataError(f"not a readable Parquet file ({_reason(e)})", where) from None
     cols, tcol = choose_columns(path, header, target, want_target, features, where)
-    names = [header[j] for j in cols] + ([header[tcol]] if tcol is not None else [])
     try:
         reader = pq.ParquetFile(path)
         schema = reader.schema_arrow

@@ -20,7 +20,6 @@ from ..errors import Collector, SpecError, did_you_mean
 from ..ir import Input, Layer, Output, Pos, Shape
 from ..ops import OPS
 from ..ops.base import Init, ShapeCtx, fmt_shape
-from ..ops.conv import resolve_pad  # noqa: F401  (re-exported: used by tools that print padding)
 from ..values import as_str, bind, is_value, show
 from .blocks import Alias
 

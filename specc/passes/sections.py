@@ -10,7 +10,7 @@ import os
 
 from .. import syntax as S
 from ..errors import Collector, SpecError, did_you_mean
-from ..ir import DataSpec, EarlyStop, Model, OutputLoss, Pos, Source, Spec, TrainSpec
+from ..ir import DataSpec, EarlyStop, Model, OutputLoss, Source, Spec, TrainSpec
 from ..ops import AUGMENTS, LOSSES, METRICS, OPTIMIZERS, REQUIRED, SCHEDULES, SOURCES
 from ..values import (as_bool, as_float, as_int, as_name, as_number_list, as_pair, as_str, bind, call_parts, is_value,
                       plain, show)

@@ -13,6 +13,7 @@ from specc.frontend import compile_text
 from specc.ir import Pos
 from specc.parser import parse
 from specc import values
+from specc.ops.conv import resolve_pad
 from specc.passes import blocks, layers
 
 
@@ -120,26 +121,26 @@ def tf_same(size, k, s):
 def test_same_padding_follows_tensorflow(h, w, kh, kw, s):
     top, bottom, out_h = tf_same(h, kh, s)
     left, right, out_w = tf_same(w, kw, s)
-    assert layers.resolve_pad("same", (kh, kw), (s, s), (h, w)) == (top, left, bottom, right)
+    assert resolve_pad("same", (kh, kw), (s, s), (h, w)) == (top, left, bottom, right)
     if kh <= h and kw <= w:
         r = raw("conv2d", 3, S.ListV((lit(kh), lit(kw))), stride=s, pad=S.NameV("same"))
         assert layers.infer_shape(r, (2, h, w)) == (3, out_h, out_w)
 
 
 def test_same_examples_by_hand():
-    assert layers.resolve_pad("same", (2, 2), (2, 2), (5, 5)) == (0, 0, 1, 1)  # even kernel, stride 2: extra at the end
-    assert layers.resolve_pad("same", (4, 4), (1, 1), (7, 7)) == (1, 1, 2, 2)
-    assert layers.resolve_pad("same", (3, 3), (1, 1), (8, 8)) == (1, 1, 1, 1)
-    assert layers.resolve_pad("same", (1, 1), (2, 2), (4, 4)) == (0, 0, 0, 0)
-    assert layers.resolve_pad("valid", (3, 3), (1, 1), (8, 8)) == (0, 0, 0, 0)
-    assert layers.resolve_pad((1, 2), (3, 3), (1, 1), (8, 8)) == (1, 2, 1, 2)
+    assert resolve_pad("same", (2, 2), (2, 2), (5, 5)) == (0, 0, 1, 1)  # even kernel, stride 2: extra at the end
+    assert resolve_pad("same", (4, 4), (1, 1), (7, 7)) == (1, 1, 2, 2)
+    assert resolve_pad("same", (3, 3), (1, 1), (8, 8)) == (1, 1, 1, 1)
+    assert resolve_pad("same", (1, 1), (2, 2), (4, 4)) == (0, 0, 0, 0)
+    assert resolve_pad("valid", (3, 3), (1, 1), (8, 8)) == (0, 0, 0, 0)
+    assert resolve_pad((1, 2), (3, 3), (1, 1), (8, 8)) == (1, 2, 1, 2)
 
 
 def test_same_padding_agrees_with_torch_conv():
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
     for h, k, s in [(5, 2, 2), (7, 4, 1), (28, 5, 2), (9, 3, 3)]:
-        t, l, b, r = layers.resolve_pad("same", (k, k), (s, s), (h, h))
+        t, l, b, r = resolve_pad("same", (k, k), (s, s), (h, h))
         x = F.pad(torch.zeros(1, 1, h, h), (l, r, t, b))
         y = F.conv2d(x, torch.zeros(1, 1, k, k), stride=s)
         assert y.shape[-1] == math.ceil(h / s)
