@@ -89,7 +89,7 @@ class TrainedModel:
 
     def to_torch(self):
         """A torch.nn.Module of the model with these weights loaded (eval mode; outputs as in the spec)."""
-        from .driver import backend_class
+        from .backend_lookup import backend_class
 
         backend_class("torch")  # a clear error when PyTorch is missing
         from .backends.torch.model import build_model
@@ -119,7 +119,7 @@ class TrainedModel:
         with several outputs returns a list of arrays (as Keras), one output a bare array.
         """
         from .data.preprocess import Preprocess
-        from .driver import backend_class
+        from .backend_lookup import backend_class
         from .errors import SpecError
 
         inputs = self.program.model.inputs
@@ -162,7 +162,7 @@ class TrainedModel:
             return evaluate_arrays(self, x, y)
         if self.run_dir is None:
             raise SpecError("evaluate() needs a trained run (weights saved in a run directory)")
-        from .driver import evaluate_run
+        from .evaluation import evaluate_run
 
         return evaluate_run(self.program, self.run_dir, split=split or "test")
 
@@ -171,7 +171,7 @@ def check_backend_options(backend, options: dict) -> None:
     """Keyword arguments a backend does not take are an error, not silently ignored."""
     import inspect
 
-    from .driver import backend_class
+    from .backend_lookup import backend_class
     from .errors import SpecError, did_you_mean
 
     params = inspect.signature(backend_class(backend).__init__).parameters
@@ -203,7 +203,7 @@ def evaluate_arrays(model: "TrainedModel", x, y) -> dict:
     from .data.preprocess import Preprocess
     from .data.targets import class_names, encode_targets, reshape_inputs, uses_indices
     from .data.types import Datasets, Split
-    from .driver import evaluate_run
+    from .evaluation import evaluate_run
     from .errors import SpecError
 
     program = model.program

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import SpecError
-from .ir import Spec
+from .ops.catalog import metric_name
 
 
 def _is_binary(outputs: np.ndarray) -> bool:
@@ -202,11 +202,6 @@ def r2(outputs, targets) -> float:
 
 
 METRIC_TABLE = {f.__name__: f for f in (accuracy, top_k, mse, mae, precision, recall, f1, auc, r2)}
-
-
-def metric_name(spec: Spec) -> str:
-    """The stable column name of a metric: "accuracy", "top_5", "mse", "mae"."""
-    return f"top_{spec.args['k']}" if spec.name == "top_k" else spec.name
 
 
 def compute_metrics(metrics, outputs, targets) -> dict[str, float]:

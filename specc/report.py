@@ -3,7 +3,7 @@
 Sections: the result (status, final and best metrics, test metrics), the
 learning curves (a PNG inlined as a data: URI), the confusion matrix on the
 test split for classifiers (recomputed from the run's weights through
-driver.run_outputs, the path `specc eval` takes), the compute graph as SVG
+evaluation.run_outputs, the path `specc eval` takes), the compute graph as SVG
 (Graphviz when `dot` is installed, else specc/svggraph.py), the spec with line
 numbers, and the environment (library versions, backend, seed, spec hash).
 
@@ -129,7 +129,7 @@ def confusion_section(program, run_dir) -> str:
     """The test-split confusion matrix, or a note saying why there is none."""
     if not is_classifier(program):
         return '<p class="note">not a classifier (its loss is not cross_entropy, nll or bce): no confusion matrix</p>'
-    from .driver import run_outputs
+    from .evaluation import run_outputs
 
     try:
         _, outputs, y = run_outputs(program, run_dir, split="test")

@@ -127,7 +127,7 @@ def overrides_for(program, values: dict) -> list[str]:
 
 def default_metric(program) -> str:
     """The first validation metric of the spec (val_accuracy), else val_loss."""
-    from .metrics import metric_name
+    from .ops.catalog import metric_name
 
     metrics = program.train.metrics if program.train else ()
     return f"val_{metric_name(metrics[0])}" if metrics else "val_loss"
@@ -136,7 +136,7 @@ def default_metric(program) -> str:
 def logged_columns(program) -> list[str]:
     """The per-epoch metrics a run of this spec can log (val_* need a validation split, train_* are
     logged instead when there is none)."""
-    from .metrics import metric_name
+    from .ops.catalog import metric_name
 
     names = [metric_name(m) for m in (program.train.metrics if program.train else ())]
     return ["val_loss", "train_loss", *(f"val_{n}" for n in names), *(f"train_{n}" for n in names)]

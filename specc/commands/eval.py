@@ -1,7 +1,7 @@
 """`specc eval FILE --weights DIR`: loss and metrics of a trained run on one split.
 
 Inputs are prepared with the preprocessing statistics saved in the run
-(preprocess.npz), not with freshly recomputed ones; see driver.evaluate_run.
+(preprocess.npz), not with freshly recomputed ones; see evaluation.evaluate_run.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..driver import evaluate_run
+    from ..evaluation import evaluate_run
     from ..frontend import compile_file
 
     program = compile_file(args.file, overrides=tuple(args.set))

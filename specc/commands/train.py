@@ -16,9 +16,7 @@ or a new `--out`; `--force` deletes that run's files and starts over.
 from __future__ import annotations
 
 import shlex
-import signal
 import sys
-import threading
 
 
 def register(subparsers) -> None:
@@ -72,45 +70,14 @@ def _fmt(value) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-class _EarlySignals:
-    """Hold SIGINT/SIGTERM while the command runs outside Trainer.run (which installs its own handlers).
-
-    The first signal is remembered and handed to the trainer, which then stops at
-    its first step boundary with a checkpoint; a second one (Ctrl-C or SIGTERM)
-    aborts at once, so a process stuck before training can always be stopped.
-    """
-
-    def __init__(self):
-        self.name: str | None = None
-        self.trainer = None  # once built, a signal is passed straight to it (covers the gaps around run())
-        self.previous: dict = {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self.previous[sig] = signal.getsignal(sig)
-                signal.signal(sig, self._handler)
-        return self
-
-    def _handler(self, signum, frame):
-        if self.name is not None:  # a second signal (Ctrl-C or SIGTERM) aborts at once, e.g. a hung read
-            raise KeyboardInterrupt
-        self.name = signal.Signals(signum).name
-        if self.trainer is not None:
-            self.trainer.stop_signal = self.name
-
-    def __exit__(self, *exc):
-        for sig, h in self.previous.items():
-            signal.signal(sig, h)
-        return False
-
-
 def run(args) -> int:
-    with _EarlySignals() as early:
-        return _run(args, early)
+    from ..stopsignals import StopSignals
+
+    with StopSignals() as signals:  # held from the start: a signal while the data loads stops at step 0
+        return _run(args, signals)
 
 
-def _run(args, early: _EarlySignals) -> int:
+def _run(args, signals) -> int:
     from ..backends.torch.distributed import is_main_process  # environment only; no torch import
     from ..driver import Interrupted, NonFiniteLoss, Trainer
     from ..frontend import compile_file
@@ -123,12 +90,8 @@ def _run(args, early: _EarlySignals) -> int:
         trainer = Trainer(program, backend=args.backend, out=args.out, resume=args.resume, quiet=args.quiet,
                           options=backend_options(args), overrides=args.set, spec_path=args.file,
                           force=getattr(args, "force", False),
-                          plot="off" if getattr(args, "no_plot", False) else "later")
-        if early.name is not None:  # signalled while loading: stop at the first step boundary
-            trainer.stop_signal = early.name
-        early.trainer = trainer
-        result = trainer.run()
-        early.trainer = None  # training is over and saved: a late signal changes nothing
+                          plot="off" if getattr(args, "no_plot", False) else "later", signals=signals)
+        result = trainer.run()  # a signal after this changes nothing: everything is saved
     except NonFiniteLoss as e:
         print(e.render(), file=sys.stderr)
         return NonFiniteLoss.exit_code

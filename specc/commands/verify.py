@@ -111,7 +111,7 @@ def backend(name: str, program, params):
     """A backend of the driver's registry, on the CPU in float32 (numbers comparable with NumPy)."""
     import numpy as np
 
-    from ..driver import backend_class
+    from ..backend_lookup import backend_class
 
     options = {"device": "cpu", "dtype": "float32"} if name == "torch" else {}
     return backend_class(name)(program, {k: np.array(v) for k, v in params.items()}, seed=0, **options)

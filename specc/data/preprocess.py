@@ -70,6 +70,31 @@ class Preprocess:
         return cls(scale, mean, std)
 
 
+def arrays_of(pre: Preprocess | None) -> dict[str, np.ndarray]:
+    """Preprocess statistics as plain arrays for preprocess.npz (no preprocessing: no arrays)."""
+    return {} if pre is None else dict(pre.to_arrays())
+
+
+def unapply(arrays: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The inverse of Preprocess.apply (used to swap recomputed statistics for saved ones)."""
+    x = np.asarray(x, np.float64)
+    if "std" in arrays:
+        x = x * arrays["std"]
+    if "mean" in arrays:
+        x = x + arrays["mean"]
+    if "scale" in arrays:
+        x = x / float(arrays["scale"])
+    return x.astype(np.float32)
+
+
+def same_arrays(a: dict, b: dict) -> bool:
+    """Whether two sets of preprocess arrays describe the same transform (NaN equal to NaN)."""
+    if set(a) != set(b):
+        return False
+    return all(np.asarray(a[k]).shape == np.asarray(b[k]).shape
+               and np.array_equal(np.asarray(a[k]), np.asarray(b[k]), equal_nan=True) for k in a)
+
+
 def mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and population std over axis 0, accumulated in float64.
 

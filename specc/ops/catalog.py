@@ -67,6 +67,12 @@ METRICS = {"accuracy": {}, "top_k": {"k": REQUIRED}, "mse": {}, "mae": {},
            "auc": {},  # ROC AUC: binary, or one-vs-rest macro over softmax outputs
            "r2": {}}
 
+
+def metric_name(spec) -> str:
+    """The stable column name of a metric in the logs: "accuracy", "top_5", "mse", "mae"
+    (per_class metrics add one column per class beside it)."""
+    return f"top_{spec.args['k']}" if spec.name == "top_k" else spec.name
+
 # Data sources: name -> [(argument, type, default or REQUIRED)], in positional order.
 # Types: int, float, str, "str?" (a string or absent), "names" (a key, or a list of keys:
 # one per model input or output), path (resolved against the spec's directory), "names?"

@@ -12,6 +12,7 @@ from .. import syntax as S
 from ..errors import Collector, SpecError, did_you_mean
 from ..ir import DataSpec, EarlyStop, Model, OutputLoss, Source, Spec, TrainSpec
 from ..ops import AUGMENTS, LOSSES, METRICS, OPTIMIZERS, REQUIRED, SCHEDULES, SOURCES
+from ..ops.catalog import metric_name
 from ..values import (as_bool, as_float, as_int, as_name, as_number_list, as_pair, as_str, bind, call_parts, is_value,
                       plain, show)
 
@@ -515,8 +516,7 @@ def _check_compat(train: TrainSpec, model: Model | None, data: DataSpec | None, 
                            "and its activation)", train.optimizer.pos)
     es = train.early_stop
     if es is not None:
-        metric_names = {m.name if m.name != "top_k" else f"top_{m.args['k']}" for m in train.metrics}
-        allowed = {"train_loss", "val_loss"} | {f"val_{m}" for m in metric_names}
+        allowed = {"train_loss", "val_loss"} | {f"val_{metric_name(m)}" for m in train.metrics}
         if es.monitor not in allowed:
             errors.add(f"early stopping monitors `{es.monitor}`, which is not recorded", es.pos,
                        did_you_mean(es.monitor, allowed) or f"one of: {', '.join(sorted(allowed))}")

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("specc.frontend")
 pytest.importorskip("specc.backends.numpy.backend")
 
-from specc import api, cli, driver  # noqa: E402
+from specc import api, cli, driver, evaluation  # noqa: E402
 from specc.checkpoint import load_checkpoint, load_npz  # noqa: E402
 from specc.frontend import compile_file  # noqa: E402
 
@@ -141,12 +141,12 @@ def test_eval_uses_the_saved_preprocessing(spec, tmp_path):
     program = compile_file(str(spec(MOONS)))
     driver.train(program, out=tmp_path / "run", handle_signals=False)
     data = load_data(program)
-    reference = driver.evaluate_run(program, tmp_path / "run", split="val", data=data)
+    reference = evaluation.evaluate_run(program, tmp_path / "run", split="val", data=data)
     # pretend the statistics were recomputed differently (e.g. the data file changed): eval must undo them
     pre = replace(data.preprocess, mean=data.preprocess.mean + 1.0, std=data.preprocess.std * 2.0)
     raw = data.val.x * data.preprocess.std + data.preprocess.mean
     shifted = replace(data, val=replace(data.val, x=pre.apply(raw)), preprocess=pre)
-    again = driver.evaluate_run(program, tmp_path / "run" / "weights.npz", split="val", data=shifted)
+    again = evaluation.evaluate_run(program, tmp_path / "run" / "weights.npz", split="val", data=shifted)
     # float32 round trip through two affine maps: a few ulps of inputs of size ~3, far below 1e-4 in the loss
     assert again["loss"] == pytest.approx(reference["loss"], abs=1e-4)
     assert again["accuracy"] == reference["accuracy"]

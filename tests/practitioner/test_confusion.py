@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from specc import cli, confusion, driver
+from specc import cli, confusion, driver, evaluation
 from specc.frontend import compile_file
 
 skm = pytest.importorskip("sklearn.metrics")
@@ -52,7 +52,7 @@ def test_training_writes_the_matrix_of_the_test_split_else_val(tmp_path, split, 
     header, matrix = _read_csv(out / confusion.CSV_NAME)
     assert header == ["true\\predicted", "0", "1", "2"]
     program = compile_file(str(path))
-    row, expected, _ = driver.evaluate_run(program, out, split=part, confusion=True)
+    row, expected, _ = evaluation.evaluate_run(program, out, split=part, confusion=True)
     from specc.data import load_data
 
     y = getattr(load_data(program), part).y
@@ -73,7 +73,7 @@ def test_the_matrix_equals_scikit_learns(tmp_path):
     from specc.data import load_data
 
     data = load_data(program)
-    _row, matrix, _ = driver.evaluate_run(program, result.run_dir, split="test", confusion=True)
+    _row, matrix, _ = evaluation.evaluate_run(program, result.run_dir, split="test", confusion=True)
     from specc.backends.numpy.backend import NumpyBackend
 
     be = NumpyBackend(program, result.params, seed=0)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from specc import metrics
-from specc.driver import monitor_mode
+from specc.earlystop import monitor_mode
 from specc.errors import SpecErrors
 from specc.frontend import compile_text
 from specc.ir import Spec

@@ -232,9 +232,9 @@ def test_a_second_sigterm_while_loading_stops_the_process():
     """The early handler remembered SIGTERM and let a blocked read go on; a second one now aborts."""
     import signal
 
-    from specc.commands.train import _EarlySignals
+    from specc.stopsignals import StopSignals
 
-    with _EarlySignals() as early:
+    with StopSignals() as early:
         os.kill(os.getpid(), signal.SIGTERM)
         assert early.name == "SIGTERM"
         with pytest.raises(KeyboardInterrupt):

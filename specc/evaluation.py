@@ -1,0 +1,100 @@
+"""Loss and metrics of a model's outputs, during training and for a saved run (`specc eval`, the report)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import rundir
+from .backend_lookup import backend_class
+from .errors import SpecError
+from .ir import Pos, Program
+
+MIN_EVAL_BATCH = 512  # evaluation has no gradients, so bigger batches are cheap (results do not depend on it)
+
+
+def first_output(outputs) -> np.ndarray:
+    """Metrics are computed on the first output (a backend returns a list for several)."""
+    return np.asarray(outputs[0] if isinstance(outputs, list) else outputs)
+
+
+def eval_batch(program: Program) -> int:
+    return max(program.train.batch if program.train else 0, MIN_EVAL_BATCH)
+
+
+def compute_metrics(program: Program, outputs: np.ndarray, y) -> dict[str, float]:
+    """The spec's metrics on one split (empty if there is no target or no metric)."""
+    specs = program.train.metrics if program.train else ()
+    if not specs or y is None:
+        return {}
+    from . import metrics
+
+    return {k: float(v) for k, v in metrics.compute_metrics(specs, outputs, y).items()}
+
+
+def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None,
+                 data=None, confusion: bool = False):
+    """Loss and metrics of the run's weights on one split, with the run's saved preprocessing (see run_outputs).
+
+    confusion=True returns (row, confusion matrix or None, class names).
+    """
+    loss, outputs, y, classes = run_outputs(program, run_dir, split=split, backend=backend, options=options,
+                                            data=data, with_classes=True)
+    row = {"loss": float(loss)}
+    row.update(compute_metrics(program, outputs, y))
+    if confusion:
+        from . import confusion as cm
+
+        return row, cm.compute(program, outputs, y), classes
+    return row
+
+
+def run_outputs(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None, data=None,
+                with_classes: bool = False):
+    """(loss, first output, targets[, class names]) of the run's weights on one split, with the run's saved
+    preprocessing.
+
+    `load_data` standardizes with statistics recomputed from the training split.
+    They should equal the saved ones (same data, same seed); if they do not
+    (e.g. the data file changed), the recomputed transform is undone and the
+    saved one applied, so the weights always see inputs prepared as in training.
+    """
+    from .checkpoint import check_owner, check_weights, load_npz, load_weights_record
+    from .data import preprocess as prep
+    from .init import initial_params
+
+    run_dir = Path(run_dir)
+    if run_dir.suffix == ".npz" and run_dir.is_file():  # accept the weights file itself
+        run_dir = run_dir.parent
+    run_dir = rundir.require_run_dir(run_dir)
+    weights_path = run_dir / rundir.WEIGHTS
+    params, record = load_weights_record(weights_path)
+    check_owner(record, rundir.model_hash(program), weights_path)
+    check_weights(params, initial_params(program), weights_path)
+    if data is None:
+        from .data import load_data
+
+        data = load_data(program)
+    from .class_weights import resolve_balanced  # weights=balanced: counted on the training split
+
+    program = resolve_balanced(program, data.train.targets if data.train is not None else None)
+    part = getattr(data, split, None)
+    if part is None or len(part.x) == 0:
+        raise SpecError(f"the data has no {split} split", Pos(file=program.path),
+                        hint="choose another with --split (train, val or test)")
+    x = part.x
+    saved_path = run_dir / rundir.PREPROCESS
+    if saved_path.exists():
+        saved = load_npz(saved_path)
+        prep.check_saved(saved, program.model.input_shape, saved_path)
+        current = prep.arrays_of(getattr(data, "preprocess", None))
+        if not prep.same_arrays(saved, current):
+            x = prep.Preprocess.from_arrays(saved).apply(prep.unapply(current, x))
+    seed = program.train.seed if program.train else 0
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    be = backend_class(backend)(program, params, seed=seed, **options)
+    be.put_data(split, [x, *part.more_x], part.targets)
+    loss, outputs = be.evaluate(split, eval_batch(program))
+    if with_classes:
+        return loss, first_output(outputs), part.y, getattr(data, "classes", None)
+    return loss, first_output(outputs), part.y
