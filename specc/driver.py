@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -32,14 +31,14 @@ import numpy as np
 
 from . import earlystop, rundir
 from .backend_lookup import backend_class
-from .checkpoint import Checkpoint, save_checkpoint, save_json, save_npz, save_text, save_weights
+from .checkpoint import Checkpoint
 from .data.preprocess import arrays_of
 from .errors import DataError, SpecError
 from .evaluation import compute_metrics, eval_batch, first_output
 from .ir import Pos, Program
-from .metricslog import MetricsLog
 from .printer import format_program
 from .rng import stream
+from .runfiles import RunFiles
 from .stopsignals import StopSignals
 from .trainstate import RunResult, TrainState
 
@@ -104,8 +103,6 @@ class Trainer:
         self.resume_hash = rundir.resume_hash(program)
         self.resume = resume is not None
         self._schedule_change: dict = {}
-        self._checkpoint_at = -float("inf")
-        self._checkpoint_step: int | None = None  # step of the checkpoint on disk, if this process wrote/read one
         # Under torchrun only rank 0 writes files and shows progress (the backend confirms it once built).
         self.main = os.environ.get("RANK", "0") == "0"
 
@@ -133,11 +130,11 @@ class Trainer:
         try:
             if resume is None and self.main:  # claimed atomically before any slow work (specc/claim.py)
                 self._claim(program, force)
+            self.files = RunFiles(self.run_dir, self.main, plot)
             self._setup(data, backend_cls, ckpt)
         except BaseException:
             self._abandon(fresh and resume is None)
             raise
-        self.log = MetricsLog(self.run_dir, plot) if self.main else None
 
     # -------------------------------------------------------------- setup
 
@@ -208,21 +205,16 @@ class Trainer:
         from . import tensorboard  # imported here, so the first step follows the files without a pause
 
         self.tensorboard = self.main and tensorboard.available()
+        self.files.main = self.main
         if ckpt is not None:
             self._restore(ckpt)
         else:
             self._write_static_files()
 
     def _write_static_files(self) -> None:
-        """spec.nn (the printed, resolved program), preprocess.npz, classes and the manifest of a new run."""
-        self.manifest: dict = {}
-        if not self.main:
-            return
-        with self._writing("the run files"):
-            save_text(self.run_dir / rundir.SPEC, format_program(self.program))
-            save_npz(self.run_dir / rundir.PREPROCESS, arrays_of(getattr(self.data, "preprocess", None)))
-            rundir.write_classes(self.run_dir, getattr(self.data, "classes", None))
-        self.manifest = {
+        """spec.nn, preprocess.npz, classes and the manifest of a new run."""
+        self.files.write_new_run(format_program(self.program), arrays_of(getattr(self.data, "preprocess", None)),
+                                 getattr(self.data, "classes", None), {
             "spec_hash": self.hash,
             "resume_hash": self.resume_hash,
             "model_hash": rundir.model_hash(self.program),
@@ -239,12 +231,10 @@ class Trainer:
             "n_train": self.n_train,
             "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps,
-            "status": "running", "pid": os.getpid(), "host": socket.gethostname(),  # for `specc runs`
-        }
-        self._save_manifest()
+        })
 
     def _restore(self, ckpt: Checkpoint) -> None:
-        self.manifest = rundir.read_manifest(self.run_dir)
+        self.files.manifest = rundir.read_manifest(self.run_dir)
         self.state = TrainState.from_meta(ckpt.meta)
         if self.state.n_train != self.n_train:
             raise DataError(f"cannot resume: the training split now has {self.n_train} samples, "
@@ -258,7 +248,7 @@ class Trainer:
                 raise SpecError(f"{path.name}: the optimizer state does not fit this spec's optimizer ({e})",
                                 Pos(file=str(path))) from None
         self.best_params = ckpt.best
-        self._checkpoint_step = self.state.step
+        self.files.checkpoint_step = self.state.step
         if self._schedule_change:
             self._record_continuation()
 
@@ -267,12 +257,12 @@ class Trainer:
         st = self.state
         if not st.stopped_early:
             st.done = False  # a finished run continues for the added steps
-        self.manifest.setdefault("continued", []).append(
+        manifest = self.files.manifest
+        manifest.setdefault("continued", []).append(
             {"at_step": st.step, "changed": self._schedule_change, "spec_hash": self.hash,
              "total_steps": self.total_steps})
-        self.manifest.update(spec_hash=self.hash, schedule=rundir.schedule_of(self.program),
-                             total_steps=self.total_steps)
-        self._save_manifest()
+        manifest.update(spec_hash=self.hash, schedule=rundir.schedule_of(self.program), total_steps=self.total_steps)
+        self.files.save_manifest()
 
     # -------------------------------------------------------------- the loop
 
@@ -286,7 +276,7 @@ class Trainer:
         at_sync_point = True  # ranks may only agree to stop where every rank is (see _stop_now)
         self._open_events()
         if self.resume:
-            self._set_status("running")
+            self.files.set_status("running")
         with self.signals if self.own_signals else contextlib.nullcontext():
             try:
                 t0 = time.perf_counter()
@@ -357,7 +347,7 @@ class Trainer:
         self._checkpoint()
         self._write_logs(final=True)
         self._ended_normally()
-        self._set_status("interrupted")
+        self.files.set_status("interrupted")
         raise Interrupted(self.state.step, self.run_dir)
 
     def _flush(self, pending: list, progress, elapsed: float | None = None) -> None:
@@ -382,12 +372,9 @@ class Trainer:
         except Exception:  # diagnosis is best effort; the message matters more
             layer = None
         where = f"; first non-finite values in layer `{layer}`" if layer else ""
-        ckpt = self.run_dir / rundir.CHECKPOINT
-        kept = (f"the last finite checkpoint (step {self._checkpoint_step}) is {ckpt}"
-                if self._checkpoint_step is not None and ckpt.exists()
-                else "no checkpoint was written before it")
+        kept = self.files.kept("finite ") or "no checkpoint was written before it"
         became = f"became {value}" if value is not None else "became non-finite"
-        self._set_status("diverged")
+        self.files.set_status("diverged")
         raise NonFiniteLoss(
             f"{what} {became} at step {index + 1} (epoch {index // self.steps_per_epoch + 1}){where}; {kept}",
             Pos(file=self.spec_path),
@@ -442,7 +429,7 @@ class Trainer:
                 st.done, st.stopped_by = True, str(answer)
         st.start_epoch()
         self._write_logs()
-        if time.monotonic() - self._checkpoint_at >= self.checkpoint_every:
+        if time.monotonic() - self.files.checkpoint_at >= self.checkpoint_every:
             self._checkpoint()
 
     def _early_stop(self, row: dict) -> None:
@@ -465,25 +452,22 @@ class Trainer:
         if (test is not None or self._evaluate("val") is not None) and self.main:
             self._write_confusion("test" if test is not None else "val")
         params = self.backend.get_params()
-        if self.main:
-            with self._writing(rundir.WEIGHTS):
-                save_weights(self.run_dir / rundir.WEIGHTS, params,
-                             {"spec_hash": self.hash, "model_hash": rundir.model_hash(self.program),
-                              "params": {k: list(v.shape) for k, v in params.items()}})
+        self.files.save_weights(params, {"spec_hash": self.hash, "model_hash": rundir.model_hash(self.program),
+                                         "params": {k: list(v.shape) for k, v in params.items()}})
         self._checkpoint()
         self._write_logs(final=True)
         if self.events is not None:
             self.events.test(test, st.step)
         result = RunResult(self.run_dir, params, list(st.history), st.step, st.epoch, st.best_epoch,
                            st.best_value, st.stopped_early, test, getattr(self.data, "classes", None))
-        self.manifest["result"] = {
+        self.files.manifest["result"] = {
             "steps": st.step, "epochs": st.epoch, "best_epoch": st.best_epoch, "best_value": st.best_value,
             "monitor": self.train_spec.early_stop.monitor if self.train_spec.early_stop else None,
             "stopped_early": st.stopped_early, "best_val_loss": result.best_val_loss, "test": test,
             "stopped_by": st.stopped_by,
         }
-        self.manifest["status"] = "finished"
-        self._save_manifest()
+        self.files.manifest["status"] = "finished"
+        self.files.save_manifest()
         self._ended_normally()
         return result
 
@@ -513,39 +497,11 @@ class Trainer:
         if bad:
             self._nonfinite(self.state.step - 1, None, what=f"parameter {bad[0]}")
         meta = dict(self.state.to_meta(), spec_hash=self.hash, resume_hash=self.resume_hash)
-        ckpt = Checkpoint(params, self.backend.optimizer_state(), meta, self.best_params)
-        with self._writing(rundir.CHECKPOINT):
-            save_checkpoint(self.run_dir / rundir.CHECKPOINT, ckpt)
-        self._checkpoint_step = self.state.step
-        self._checkpoint_at = time.monotonic()
-
-    @contextlib.contextmanager
-    def _writing(self, what: str):
-        """Turn a failed write (disk full, permissions changed mid-run) into a clear error, not a traceback.
-
-        Writes are atomic, so the checkpoint on disk is still the last good one; say which.
-        """
-        try:
-            yield
-        except OSError as e:
-            ckpt = self.run_dir / rundir.CHECKPOINT
-            kept = (f"the last checkpoint (step {self._checkpoint_step}) is intact: {ckpt}"
-                    if self._checkpoint_step is not None and ckpt.exists() else "no checkpoint was written yet")
-            raise SpecError(f"cannot write {what} in {self.run_dir}: {e.strerror or e}; {kept}",
-                            Pos(file=str(self.run_dir)),
-                            hint="free some space or fix the permissions, then continue with --resume "
-                                 f"{self.run_dir}") from None
-
-    def _save_manifest(self) -> None:
-        if self.main:
-            with self._writing(rundir.MANIFEST):
-                save_json(self.run_dir / rundir.MANIFEST, self.manifest)
+        self.files.save_checkpoint(Checkpoint(params, self.backend.optimizer_state(), meta, self.best_params),
+                                   self.state.step)
 
     def _write_logs(self, final: bool = False) -> None:
-        if not self.main:
-            return
-        with self._writing("the metrics logs"):
-            self.log.write(self.state.history, final)
+        self.files.write_logs(self.state.history, final)
         if self.events is not None:
             self.events.rows(self.state.history)
 
@@ -562,16 +518,6 @@ class Trainer:
             self.events = None
         if self.events is not None and st.step == 0:
             self.events.spec(format_program(self.program))
-
-    def _set_status(self, status: str) -> None:
-        """Record running / interrupted / diverged in the manifest (finished comes with the result)."""
-        if not self.main or not self.manifest:
-            return
-        self.manifest.update(status=status, pid=os.getpid(), host=socket.gethostname())
-        try:
-            save_json(self.run_dir / rundir.MANIFEST, self.manifest)
-        except OSError:
-            pass  # the status is a convenience for `specc runs`; never let it mask the real outcome
 
     # -------------------------------------------------------------- progress and stopping
 

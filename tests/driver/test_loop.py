@@ -8,7 +8,7 @@ import signal
 import numpy as np
 import pytest
 
-from specc import driver, rundir
+from specc import driver, rundir, runfiles
 from specc.checkpoint import load_checkpoint
 from specc.earlystop import monitor_mode
 from specc.errors import SpecError
@@ -112,7 +112,7 @@ def test_nonfinite_weights_are_never_checkpointed(fake, tmp_path):
 @pytest.mark.parametrize("every, expected", [(0, 4), (1e9, 2)])
 def test_epoch_checkpoints_are_throttled_by_time(fake, tmp_path, monkeypatch, every, expected):
     saved = []
-    monkeypatch.setattr(driver, "save_checkpoint", lambda path, ckpt: saved.append(ckpt.meta["step"]))
+    monkeypatch.setattr(runfiles, "save_checkpoint", lambda path, ckpt: saved.append(ckpt.meta["step"]))
     run(fake, tmp_path, checkpoint_every=every)
     # every epoch end + the final one; throttled: only the first epoch end (none before it) + the final one
     assert len(saved) == expected and saved[0] == 3 and saved[-1] == 9
