@@ -103,9 +103,7 @@ class TrainedModel:
         from .backends.onnx import rundir as onnx_rundir
         from .backends.onnx.export import build_model, save
 
-        preprocess = {"scale": None, "mean": None, "std": None}
-        if self.run_dir is not None:
-            preprocess = onnx_rundir.load_preprocess(str(self.run_dir))
+        preprocess = onnx_rundir.load_preprocess(str(self.run_dir)) if self.run_dir is not None else None
         model = build_model(self.program, self.params, preprocess=preprocess,
                             classes=list(self.classes) if self.classes else None)
         onnx.checker.check_model(model, full_check=True)

@@ -182,21 +182,20 @@ def check_owner(record: dict | None, model_hash: str, path) -> None:
 
 
 def check_weights(params: dict[str, np.ndarray], expected: dict[str, np.ndarray], path) -> None:
-    """Weights must have exactly the keys and shapes the spec implies."""
-    where = Pos(file=str(path))
+    """Weights must have exactly the keys and shapes the spec implies (`expected`: key -> anything with
+    a .shape, e.g. initial arrays or the IR's Params). Every problem is named at once."""
+    parts = []
     missing = [k for k in expected if k not in params]
     extra = [k for k in params if k not in expected]
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append("missing " + ", ".join(missing))
-        if extra:
-            parts.append("unexpected " + ", ".join(extra))
-        raise SpecError(f"weights do not match the spec: {'; '.join(parts)}", where)
-    for k, v in expected.items():
-        if tuple(params[k].shape) != tuple(v.shape):
-            raise SpecError(f"weights do not match the spec: {k} has shape {list(params[k].shape)}, "
-                            f"the spec needs {list(v.shape)}", where)
+    if missing:
+        parts.append("missing " + ", ".join(missing))
+    if extra:
+        parts.append("unexpected " + ", ".join(extra))
+    parts += [f"{k} has shape {list(params[k].shape)}, the spec needs {list(v.shape)}"
+              for k, v in expected.items() if k in params and tuple(params[k].shape) != tuple(v.shape)]
+    if parts:
+        raise SpecError(f"weights do not match the spec: {'; '.join(parts)}", Pos(file=str(path)),
+                        hint="were these weights trained from another spec?")
 
 
 # ---------------------------------------------------------------- checkpoints

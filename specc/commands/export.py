@@ -49,7 +49,10 @@ def _inputs(program, weights: str | None):
     params = {k: v.astype(np.float32) for k, v in rundir.load_weights(weights, program).items()}
     if os.path.isdir(weights):
         preprocess = rundir.load_preprocess(weights, program.model.input_shape)
-        classes = rundir.load_classes(weights) or spec_classes
+        from specc.rundir import read_classes
+
+        saved = read_classes(weights)
+        classes = list(saved) if saved else spec_classes
     else:
         preprocess, classes = {"scale": data.scale if data else None, "mean": None, "std": None}, spec_classes
     return params, preprocess, classes
