@@ -83,3 +83,17 @@ def random_params(program, seed: int = 0, dtype=np.float32) -> dict:
             v = rng.standard_normal(p.shape) * 0.5
         out[key] = v.astype(dtype)
     return out
+
+
+def data_error(data_body: str) -> str:
+    """The front end's rendered error for a `data { ... }` block (a small classifier around it)."""
+    import pytest
+
+    from specc.errors import SpecError, SpecErrors
+
+    text = ("model m {\n  input [2]\n  dense(2); softmax\n}\n"
+            f"data {{\n  {data_body}\n}}\n"
+            "train { loss = cross_entropy; optimizer = sgd(lr=0.1) }\n")
+    with pytest.raises((SpecError, SpecErrors)) as e:
+        compile_text(text, "m.nn")
+    return e.value.render()

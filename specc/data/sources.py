@@ -3,7 +3,7 @@
 `SOURCES` is the single source of truth for what each source call accepts:
 name -> [(argument, type, default or specc.ops.REQUIRED)], in positional
 order. The front end validates `csv(...)`, `mnist(...)` calls against it;
-`load_source` fills defaults the same way for hand-built IR.
+`load_source` only fills in defaults: it trusts what the front end checked.
 Types: "int", "float", "str", "path" (a string resolved against the spec's
 directory), "str?" (a string or absent: None), "names?" (a list of column
 names or None), "size" ([H, W] or one number), "channels" (1 or 3).
@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 import stat
 
-from ..errors import DataError, SpecError, did_you_mean
+from ..errors import DataError
 from ..files import kind_of
 from ..ir import Program, Source
-from ..ops import REQUIRED, SOURCES  # noqa: F401  (SOURCES re-exported: the table lives with the language)
+from ..ops import SOURCES  # re-exported by specc.data: the table lives with the language
 from ..rng import stream
 from .generated import GENERATORS
 from .types import Raw
@@ -41,26 +41,10 @@ SOURCE_DOCS = {
 ROLE_STREAM = {"source": (), "train": (), "val": (1,), "test": (2,)}
 
 
-def resolve_args(src: Source, source_text: str | None = None) -> dict:
-    """Source.args with defaults filled in; unknown or missing arguments are SpecErrors."""
-    if src.kind not in SOURCES:
-        raise SpecError(f"unknown data source `{src.kind}`", src.pos,
-                        hint=did_you_mean(src.kind, SOURCES), source=source_text)
-    schema = SOURCES[src.kind]
-    names = [a for a, _, _ in schema]
-    for k in src.args:
-        if k not in names:
-            raise SpecError(f"{src.kind}() has no argument `{k}`", src.pos,
-                            hint=did_you_mean(k, names) or f"arguments: {', '.join(names)}", source=source_text)
-    out = {}
-    for name, typ, default in schema:
-        if name in src.args:
-            out[name] = src.args[name]
-        elif default is REQUIRED:
-            raise SpecError(f"{src.kind}() needs the argument `{name}`", src.pos, source=source_text)
-        else:
-            out[name] = default
-    return out
+def with_defaults(src: Source) -> dict:
+    """Source.args with the table's defaults filled in. The front end checked every argument
+    (passes/sections.py resolve_source); the loaders trust what it passed."""
+    return {name: src.args.get(name, default) for name, _typ, default in SOURCES[src.kind]}
 
 
 def resolve_path(path: str, program: Program) -> str:
@@ -81,36 +65,21 @@ def load_source(src: Source, program: Program, role: str = "source", want_target
     """Load one source into a Raw (native dtypes). Errors are DataErrors/SpecErrors."""
     # a source given with --set has its position in the override, not in the spec's text
     text = (program.source_text or None) if getattr(src.pos, "file", None) != "--set" else ""
-    a = resolve_args(src, text)
+    a = with_defaults(src)
 
     def fail(msg, hint=None):
         return DataError(msg, src.pos, hint=hint, source=text)
 
     if src.kind in GENERATORS:
-        for k, v in a.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise fail(f"{src.kind}(): `{k}` must be a number, got {v!r}")
-        if a["n"] < 1 or a["n"] != int(a["n"]):
-            raise fail(f"{src.kind}(): n must be a whole number of at least 1, got {a['n']}")
-        if a.get("noise", 0) < 0 or a.get("std", 0) < 0:
-            raise fail(f"{src.kind}(): the noise must not be negative")
-        for k in ("centers", "dim"):
-            if k in a and (a[k] < 1 or a[k] != int(a[k])):
-                raise fail(f"{src.kind}(): {k} must be a whole number of at least 1, got {a[k]}")
-        ints = {k: int(v) for k, v in a.items() if k in ("n", "centers", "dim")}
         seed = program.train.seed if program.train is not None else 0
-        x, y = GENERATORS[src.kind](stream(seed, "data", *ROLE_STREAM.get(role, ())), **{**a, **ints})
+        x, y = GENERATORS[src.kind](stream(seed, "data", *ROLE_STREAM.get(role, ())), **a)
         label = f"{src.kind}()"
         return Raw(x=x, y=y, file=label, features=f"{x.shape[1]} features", labels=True)
 
     if src.kind == "sklearn":
-        from .sklearn_sets import SKLEARN_SETS, load_sklearn
-        if a["name"] not in SKLEARN_SETS:
-            raise fail(f'unknown scikit-learn data set "{a["name"]}"',
-                       hint=did_you_mean(a["name"], SKLEARN_SETS) or f"known: {', '.join(SKLEARN_SETS)}")
-        err_pos = src.pos
+        from .sklearn_sets import load_sklearn
         try:
-            return load_sklearn(a["name"], err_pos)
+            return load_sklearn(a["name"], src.pos)
         except DataError as e:
             e.source = text
             raise
@@ -128,9 +97,6 @@ def load_source(src: Source, program: Program, role: str = "source", want_target
         raise fail(f"{path} is {kind_of(mode)}, not a directory; {src.kind}() reads {folder[src.kind]}")
     if src.kind == "csv":
         from .csvfile import load_csv
-        if not isinstance(a["delimiter"], str) or len(a["delimiter"]) != 1:
-            raise fail(f"csv(): delimiter must be one character, got {a['delimiter']!r}",
-                       hint='e.g. delimiter=";" or delimiter="\\t"')
         return load_csv(path, a["target"], a["delimiter"], want_target, _names(a["features"]))
     if src.kind == "parquet":
         from .parquet import load_parquet
@@ -144,10 +110,7 @@ def load_source(src: Source, program: Program, role: str = "source", want_target
         from .npzfile import load_npz
         return load_npz(path, a["x"], a["y"], want_target)
     if src.kind == "mnist":
-        from .idx import MNIST_FILES, load_mnist
-        if a["part"] not in MNIST_FILES:
-            raise fail(f'mnist(): part must be "train" or "test", got {a["part"]!r}',
-                       hint=did_you_mean(str(a["part"]), MNIST_FILES))
+        from .idx import load_mnist
         return load_mnist(path, a["part"])
     raise fail(f"no loader for data source `{src.kind}`")  # a SOURCES row without a loader
 

@@ -76,21 +76,22 @@ def metric_name(spec) -> str:
 # Data sources: name -> [(argument, type, default or REQUIRED)], in positional order.
 # Types: int, float, str, "str?" (a string or absent), "names" (a key, or a list of keys:
 # one per model input or output), path (resolved against the spec's directory), "names?"
-# (a list of column names or absent), "size" ([H, W] or one number), "channels" (1 or 3).
-# Loaders live in specc.data; the table is here so checking a
-# spec needs no NumPy.
+# (a list of column names or absent), "size" ([H, W] or one number), "channels" (1 or 3),
+# "char" (one character), or a tuple of the allowed names. The front end checks every argument
+# against this table once (passes/sections.py); the loaders in specc.data trust what it passed.
+# The table is here so checking a spec needs no NumPy.
 SOURCES: dict[str, list[tuple[str, str, object]]] = {
     "xor": [("n", "int", 4), ("noise", "float", 0.0)],
     "spirals": [("n", "int", 200), ("noise", "float", 0.1)],
     "moons": [("n", "int", 200), ("noise", "float", 0.1)],
     "circles": [("n", "int", 200), ("noise", "float", 0.05), ("factor", "float", 0.5)],
     "blobs": [("n", "int", 200), ("centers", "int", 3), ("std", "float", 1.0), ("dim", "int", 2)],
-    "csv": [("path", "path", REQUIRED), ("target", "str?", None), ("delimiter", "str", ","), ("features", "names?", None)],
+    "csv": [("path", "path", REQUIRED), ("target", "str?", None), ("delimiter", "char", ","), ("features", "names?", None)],
     "parquet": [("path", "path", REQUIRED), ("target", "str?", None), ("features", "names?", None)],
     "images": [("dir", "path", REQUIRED), ("size", "size", REQUIRED), ("channels", "channels", 3)],
     "npz": [("path", "path", REQUIRED), ("x", "names", "x"), ("y", "names", "y")],
-    "mnist": [("dir", "path", REQUIRED), ("part", "str", "train")],
-    "sklearn": [("name", "str", REQUIRED)],
+    "mnist": [("dir", "path", REQUIRED), ("part", ("train", "test"), "train")],
+    "sklearn": [("name", ("digits", "iris", "wine", "breast_cancer", "diabetes"), REQUIRED)],  # bundled with scikit-learn
 }
 
 # Training-time augmentation (`augment = [...]` in `data`): name -> [(argument, type, default)].

@@ -76,6 +76,16 @@ def resolve_source(v, spec_dir: str, what: str) -> Source:
             resolved[arg] = as_bool(value, w)
         elif typ in ("str", "str?"):
             resolved[arg] = as_name(value, w)
+        elif typ == "char":
+            resolved[arg] = as_name(value, w)
+            if len(resolved[arg]) != 1:
+                raise SpecError(f"{w} must be one character, got {resolved[arg]!r}", value.pos,
+                                'e.g. delimiter=";" or delimiter="\\t"')
+        elif isinstance(typ, tuple):  # one of a few names
+            resolved[arg] = as_name(value, w)
+            if resolved[arg] not in typ:
+                raise SpecError(f"{w} must be one of {', '.join(typ)}; got {resolved[arg]!r}", value.pos,
+                                did_you_mean(resolved[arg], typ))
         elif typ == "names":  # one key, or a list of keys (one per model input / output)
             if isinstance(value, S.ListV):
                 if not value.items:

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from specbuild import data_error
 from specc.data import check_data, load_data
 from specc.data.idx import load_mnist, read_idx
 from specc.errors import DataError
@@ -107,11 +108,9 @@ def test_missing_file_and_directory(tmp_path, idx, program):
     assert f"data directory not found: {tmp_path / 'no' / 'such' / 'dir'}" in err.message
 
 
-def test_bad_part(tmp_path, idx, program):
-    mnist_dir(tmp_path, idx)
-    p = program(DataSpec(train=Source("mnist", {"dir": str(tmp_path), "part": "tset"})), input_shape=(784,))
-    [err] = check_data(p)
-    assert "part must be" in err.message and "did you mean `test`" in err.render()
+def test_bad_part_is_a_front_end_error():
+    text = data_error('train = mnist("digits", part="tset")')
+    assert "`part` must be one of train, test" in text and "did you mean `test`" in text
 
 
 def test_not_gzip(tmp_path, idx):

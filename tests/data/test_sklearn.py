@@ -3,7 +3,8 @@ import sys
 import numpy as np
 import pytest
 
-from specc.data import check_data, load_data
+from specbuild import data_error
+from specc.data import load_data
 from specc.errors import DataError
 from specc.ir import DataSpec, Source
 
@@ -31,9 +32,16 @@ def test_diabetes_is_regression(program):
     assert ds.classes is None and ds.train.y.shape == (442, 1) and ds.train.y.dtype == np.float32
 
 
-def test_unknown_name(program):
-    [err] = check_data(program(DataSpec(source=Source("sklearn", {"name": "irsi"}))))
-    assert "unknown scikit-learn data set" in err.message and "did you mean `iris`" in err.render()
+def test_unknown_name_is_a_front_end_error():
+    text = data_error('source = sklearn("irsi")')
+    assert "`name` must be one of digits, iris" in text and "did you mean `iris`" in text
+
+
+def test_the_language_names_exactly_the_sets_the_loader_knows():
+    from specc.data.sklearn_sets import SKLEARN_SETS
+    from specc.ops import SOURCES
+
+    assert SOURCES["sklearn"][0][1] == tuple(SKLEARN_SETS)
 
 
 def test_not_installed_is_a_clear_error(program, monkeypatch):
