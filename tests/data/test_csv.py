@@ -126,3 +126,10 @@ def test_feature_count_mismatch_message(tmp_path, program):
                 path=str(tmp_path / "m.nn"))
     [err] = check_data(p)
     assert "train.csv has 5 feature columns; the model input is [4]" in err.message
+
+
+def test_a_delimiter_of_several_characters_is_a_front_end_error():
+    from specbuild import data_error
+
+    text = data_error('train = csv("d.csv", delimiter=";;")')
+    assert "delimiter` must be one character" in text and "m.nn:6:34:" in text  # file, line, column of the value
