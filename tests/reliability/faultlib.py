@@ -137,8 +137,10 @@ def verify_writer_checkpoint(path) -> int:
     return step
 
 
-def _writer(path: Path, start: int, size: int) -> None:
-    """The child: write checkpoints of steps start+1, start+2, ... until killed."""
+def _writer(path: Path, start: int, size: int, ready: int) -> None:
+    """The child: say it is running (one byte on `ready`), then write checkpoints of steps
+    start+1, start+2, ... until killed."""
+    os.write(ready, b"r")
     step = start
     while True:
         step += 1
@@ -155,16 +157,25 @@ def kill_checkpoint_writers(directory, kills: int, rng: np.random.Generator, *, 
     """
     directory = Path(directory)
     path = directory / rundir.CHECKPOINT
+    t0 = time.perf_counter()
     save_checkpoint(path, _checkpoint_for(0, size))
+    # On a loaded machine (CI, parallel jobs) one write can take longer than max_delay; the kills
+    # must still spread over several writes, so the window is at least three writes long.
+    max_delay = max(max_delay, 3 * (time.perf_counter() - t0))
     last = 0
     counts = {"kills": 0, "corrupt": 0, "went_back": 0, "kept_previous": 0, "advanced": 0, "mid_write": 0}
     for _ in range(kills):
+        ready_r, ready_w = os.pipe()
         pid = os.fork()
         if pid == 0:  # child: never return into the caller (pytest), whatever happens
             try:
-                _writer(path, last, size)
+                os.close(ready_r)
+                _writer(path, last, size, ready_w)
             finally:
                 os._exit(0)
+        os.close(ready_w)
+        os.read(ready_r, 1)  # the delay counts from the child's first write, not from fork (slow under load)
+        os.close(ready_r)
         time.sleep(rng.uniform(0.0, max_delay))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
