@@ -6,7 +6,7 @@ torch = pytest.importorskip("torch")
 
 import torch_irbuild as irbuild  # noqa: E402
 from specc.backends.torch.backend import TorchBackend, resolve_device  # noqa: E402
-from specc.errors import DataError, SpecError  # noqa: E402
+from specc.errors import SpecError  # noqa: E402
 from specc.init import initial_params  # noqa: E402
 
 MLP = [("dense", {"units": 6}), ("tanh",), ("dense", {"units": 3}), ("softmax",)]

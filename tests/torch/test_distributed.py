@@ -5,29 +5,21 @@ each trains on its shard of every global batch. Batches of 7 (and a final one
 of 2) do not divide by 2, which exercises the loss scaling.
 """
 import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
-    pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
+from gloo import free_port, require_gloo  # noqa: E402
+
+torch = require_gloo()
 
 import ddp_worker  # noqa: E402
-from specc.backends.torch.backend import TorchBackend  # noqa: E402
 from specc.backends.torch.distributed import loss_scale, shard  # noqa: E402
-from specc.init import initial_params  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_shards_cover_the_batch_and_scales_average_to_the_global_mean():
@@ -48,7 +40,7 @@ def test_shards_cover_the_batch_and_scales_average_to_the_global_mean():
 def ranks(tmp_path_factory):
     """Each case's per-rank results, from one pair of worker processes started as torchrun would."""
     out = tmp_path_factory.mktemp("ddp")
-    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2",
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()), "WORLD_SIZE": "2",
            "OMP_NUM_THREADS": "1"}
     procs = [subprocess.Popen([sys.executable, os.path.join(HERE, "ddp_worker.py"), str(out),
                                ",".join(ddp_worker.CASES)],

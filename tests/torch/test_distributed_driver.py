@@ -6,7 +6,6 @@ a user would start `torchrun ... -m specc train`.
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,19 +13,14 @@ import time
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
-    pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
+from gloo import free_port, require_gloo  # noqa: E402
+
+torch = require_gloo()
 
 import ddp_driver_worker as worker  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _torchrun(out, case, timeout=120):
@@ -36,7 +30,7 @@ def _torchrun(out, case, timeout=120):
     (pids in <out>/pid<R>) are killed too, and the output goes to a file, whose
     end does not wait for them.
     """
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}",
            "--monitor_interval=0.2", os.path.join(HERE, "ddp_driver_worker.py"), str(out), case]
     log = out / "torchrun.log"
     with open(log, "wb") as f:

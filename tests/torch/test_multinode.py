@@ -4,16 +4,14 @@ Each node is its own torchrun, joined by the c10d rendezvous (docs/cli.md, "Seve
 machines"); the run equals single-process training.
 """
 import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
-import pytest
 
-torch = pytest.importorskip("torch")
-if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
-    pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
+from gloo import free_port, require_gloo  # noqa: E402
+
+torch = require_gloo()
 
 SPEC = """
 model m {
@@ -35,16 +33,11 @@ train {
 TRAIN = ["-m", "specc", "train", "spec.nn", "--backend", "torch", "--device", "cpu", "--quiet"]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_two_nodes_with_c10d_rendezvous_match_one_process(tmp_path):
     (tmp_path / "spec.nn").write_text(SPEC)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    port = _free_port()
+    port = free_port()
     nodes = [subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1",
                                f"--node_rank={r}", "--rdzv_backend=c10d", f"--rdzv_endpoint=127.0.0.1:{port}",
                                "--monitor_interval=0.2", *TRAIN, "--out", "ddp"],
