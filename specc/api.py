@@ -92,7 +92,7 @@ class TrainedModel:
         from .backend_lookup import backend_class
 
         backend_class("torch")  # a clear error when PyTorch is missing
-        from .backends.torch.model import build_model
+        from .backends.torch import build_model  # the package's public face (backends/torch/__init__.py)
 
         return build_model(self.program, self.params).eval()
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from .errors import DataError, SpecError
 from .evaluation import compute_metrics, eval_batch, first_output
 from .ir import Pos, Program
 from .printer import format_program
+from .ranks import is_main_process
 from .rng import stream
 from .runfiles import RunFiles
 from .stopsignals import StopSignals
@@ -104,7 +104,7 @@ class Trainer:
         self.resume = resume is not None
         self._schedule_change: dict = {}
         # Under torchrun only rank 0 writes files and shows progress (the backend confirms it once built).
-        self.main = os.environ.get("RANK", "0") == "0"
+        self.main = is_main_process()
 
         # Backend class, then the run directory (checked for writability before any slow work).
         if backend is None and resume is not None:

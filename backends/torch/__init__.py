@@ -2,8 +2,8 @@
 
 `TorchBackend` (backends/torch/backend.py) implements the Backend interface of
 docs/ARCHITECTURE.md. Importing this package does not import torch; the
-attribute access `specc.backends.torch.TorchBackend` does, so the driver can
-use `specc.backends.torch.distributed.is_main_process()` without torch.
+attribute access `specc.backends.torch.TorchBackend` does. `build_model` (the
+spec as an nn.Module, for `Model.to_torch()`) is the other public name.
 """
 
 

@@ -19,10 +19,8 @@ driver on the same data and batch order; each takes an even shard of every
 global batch, and the per-rank losses are scaled so DDP's gradient average is
 exactly the gradient of the mean loss over the whole global batch (also when
 the batch does not divide by the number of ranks). Only rank 0 writes the run
-directory: the driver asks `is_main_process()`.
-
-Nothing here imports torch at module level: the driver may call
-`is_main_process()` without the torch backend installed.
+directory: the driver asks specc/ranks.py, which reads the same environment
+without importing torch.
 """
 from __future__ import annotations
 
@@ -30,27 +28,12 @@ import atexit
 import contextlib
 import os
 
-
-def world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def rank() -> int:
-    return int(os.environ.get("RANK", "0"))
-
-
-def local_rank() -> int:
-    return int(os.environ.get("LOCAL_RANK", "0"))
+from specc.ranks import is_main_process, local_rank, world_size  # noqa: F401  (torchrun's environment)
 
 
 def is_distributed() -> bool:
     """True when launched by torchrun (or equivalent) with more than one process."""
     return world_size() > 1
-
-
-def is_main_process() -> bool:
-    """Whether this process should write files and print progress (rank 0, or no distribution)."""
-    return rank() == 0
 
 
 # Seconds a collective may wait for the other ranks before it fails (torch's defaults are

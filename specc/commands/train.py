@@ -78,7 +78,7 @@ def run(args) -> int:
 
 
 def _run(args, signals) -> int:
-    from ..backends.torch.distributed import is_main_process  # environment only; no torch import
+    from ..ranks import is_main_process  # from torchrun's environment; no torch import
     from ..driver import Interrupted, NonFiniteLoss, Trainer
     from ..frontend import compile_file
 

@@ -16,7 +16,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import torch_irbuild as irbuild  # noqa: E402
 from specc.backends.torch.backend import TorchBackend  # noqa: E402
-from specc.backends.torch.distributed import agree, finished, is_main_process  # noqa: E402
+from specc.backends.torch.distributed import agree, finished  # noqa: E402
+from specc.ranks import is_main_process  # noqa: E402
 from specc.init import initial_params  # noqa: E402
 
 
