@@ -12,7 +12,7 @@ from .trainstate import TrainState
 
 def monitor_mode(monitor: str) -> str:
     """'min' for losses and errors, 'max' for accuracies."""
-    return "min" if monitor.endswith(("loss", "mse", "mae")) else "max"
+    return "min" if monitor.endswith(("loss", "mse", "mae", "perplexity")) else "max"
 
 
 def check_has_val(train: TrainSpec, has_val: bool) -> None:

@@ -78,12 +78,12 @@ def _input_shape(inp: S.InputDecl) -> tuple[int, ...]:
     dims = tuple(as_int(d, "an input dimension", lo=1) for d in inp.shape.items)
     if not dims:
         raise SpecError("the input shape needs at least one dimension", inp.shape.pos)
-    if len(dims) not in (1, 3):
-        hint = None
-        if len(dims) == 2:
-            hint = "a grayscale image is channels-first: write " + layers.fmt_shape((1, *dims))
-        raise SpecError(f"input shape {layers.fmt_shape(dims)} is not supported; use [features] or "
-                        "[channels, height, width]", inp.shape.pos, hint)
+    if inp.dtype == "int" and len(dims) != 1:
+        raise SpecError(f"token input {layers.fmt_shape(dims)} must be one sequence of token ids: [T]",
+                        inp.shape.pos, f"write `input {inp.name or 'input'} [{dims[-1]}] int`")
+    if len(dims) > 3:
+        raise SpecError(f"input shape {layers.fmt_shape(dims)} is not supported; use [features], "
+                        "[time, features] or [channels, height, width]", inp.shape.pos)
     return dims
 
 
@@ -91,8 +91,7 @@ def _input_dtype(inp: S.InputDecl) -> str:
     if inp.dtype in (None, "float"):
         return "float"
     if inp.dtype == "int":
-        raise SpecError("integer (token) inputs need the sequence layers (`embedding`), which are not in "
-                        "the language yet", inp.pos, "declare the input as float: drop `int`")
+        return "int"
     raise SpecError(f"unknown input type `{inp.dtype}`", inp.pos, "write `int` for token ids, or nothing for float")
 
 

@@ -1,9 +1,10 @@
 """Metrics on NumPy model outputs and targets (any backend's outputs, after `evaluate`).
 
 outputs: [N, *output_shape] as the model produces them (probabilities when the
-model ends in softmax/sigmoid). targets: int class indices [N] (or [N, ...] for
-per-position classes), or float vectors of the output's shape (one-hot,
-probabilities, regression values). Each metric is a small function in
+model ends in softmax/sigmoid). targets: int class indices [N] (or [N, T] for
+per-position classes of a sequence output [N, T, C]: the positions count as the
+examples, padding positions, marked -1, are left out), or float vectors of the
+output's shape (one-hot, probabilities, regression values). Each metric is a small function in
 `METRIC_TABLE`; `compute_metrics` names the results ("accuracy", "top_5", ...).
 All results are Python floats, accumulated in float64; an empty split gives nan.
 """
@@ -201,13 +202,40 @@ def r2(outputs, targets) -> float:
     return float(per.mean())
 
 
-METRIC_TABLE = {f.__name__: f for f in (accuracy, top_k, mse, mae, precision, recall, f1, auc, r2)}
+def perplexity(outputs, targets) -> float:
+    """exp(mean cross-entropy) of class-index targets: exp(-mean log p[target]).
+
+    outputs are probabilities (softmax) or log-probabilities (log_softmax: every value <= 0,
+    which a softmax output never is, its values summing to 1).
+    """
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if len(outputs) == 0:
+        return float("nan")
+    true = _class_targets(outputs, targets)
+    picked = np.take_along_axis(outputs, true[:, None], axis=1)[:, 0]
+    logp = picked if (outputs <= 0).all() else np.log(np.maximum(picked, np.finfo(np.float64).tiny))
+    return float(np.exp(-logp.mean()))
+
+
+METRIC_TABLE = {f.__name__: f for f in (accuracy, top_k, mse, mae, precision, recall, f1, auc, r2, perplexity)}
+
+
+def _positions(outputs, targets):
+    """Per-position class targets [N, T] of a sequence output [N, T, C]: the positions become the
+    examples, and those marked -1 (padding, see specc/masks.py) are left out."""
+    outputs, targets = np.asarray(outputs), np.asarray(targets)
+    if outputs.ndim == 3 and targets.ndim == 2 and np.issubdtype(targets.dtype, np.integer):
+        flat_t = targets.reshape(-1)
+        keep = flat_t >= 0
+        return outputs.reshape(-1, outputs.shape[-1])[keep], flat_t[keep]
+    return outputs, targets
 
 
 def compute_metrics(metrics, outputs, targets) -> dict[str, float]:
     """{metric name: value} for every metric spec, in order."""
     # arguments as the front end checked and filled them (specc/ops/catalog.py)
     out: dict[str, float] = {}
+    outputs, targets = _positions(outputs, targets)
     for spec in metrics:
         value = METRIC_TABLE[spec.name](outputs, targets, **spec.args)
         out.update(value if isinstance(value, dict) else {metric_name(spec): value})  # per_class: several columns

@@ -30,7 +30,7 @@ NOT_METRICS = {"epoch", "step", "lr", "time", "samples_per_s", "partial"}
 
 def monitor_mode(key: str) -> str:
     """'min' for losses and errors, 'max' for the rest (accuracy, top-k, ...)."""
-    return "min" if key.endswith(("loss", "mse", "mae")) else "max"
+    return "min" if key.endswith(("loss", "mse", "mae", "perplexity")) else "max"
 
 
 @dataclass

@@ -182,9 +182,28 @@ _UNFUSABLE = {"mse": mse, "mae": mae, "huber": huber}
 _FUSABLE = {"cross_entropy": cross_entropy, "nll": nll, "bce": bce, "focal": focal}
 
 
+def per_position(o: np.ndarray, t: np.ndarray) -> bool:
+    """Class-index targets [N, T] for a sequence output [N, T, C]: one target per position."""
+    return o.ndim == 3 and t.ndim == 2 and _is_index(t)
+
+
 def compute(name: str, args: dict, o: np.ndarray, t: np.ndarray, *, fused: bool = False,
             steepness: float = 1.0) -> tuple[float, np.ndarray]:
-    """(mean loss, d loss / d o). With fused=True, `o` is the input of the last activation."""
+    """(mean loss, d loss / d o). With fused=True, `o` is the input of the last activation.
+
+    Per-position targets (a sequence output [N, T, C], class indices [N, T]): the positions
+    form the batch, and those whose target is negative (padding, see specc/masks.py) are left
+    out, so the loss is the mean over the non-padding positions of the batch.
+    """
+    if per_position(o, t):
+        flat_o, flat_t = o.reshape(-1, o.shape[-1]), t.reshape(-1)
+        keep = flat_t >= 0
+        grad = np.zeros_like(flat_o)
+        if not keep.any():
+            return 0.0, grad.reshape(o.shape)
+        loss, g = compute(name, args, flat_o[keep], flat_t[keep], fused=fused, steepness=steepness)
+        grad[keep] = g
+        return loss, grad.reshape(o.shape)
     if name in _UNFUSABLE:
         return _UNFUSABLE[name](o, t, args)
     if name == "bce":

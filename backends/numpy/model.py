@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from specc import masks
 from specc.ir import Model
 
 from . import losses
@@ -53,6 +54,7 @@ class Network:
                 self.loss_inputs.append((out.value, False, 1.0))
         self.train_layers = tuple(layer for layer in self.layers if layer.name not in skip)
         self.model_inputs = {i.name for i in model.inputs}
+        self.mask_sources = masks.layer_sources(model)
         self.bind(params)
 
     def bind(self, params: dict[str, np.ndarray]) -> None:
@@ -70,9 +72,11 @@ class Network:
         output is not finite (in execution order).
         """
         env = dict(zip((i.name for i in self.model.inputs), as_list(xs)))
+        made: dict = {}  # padding masks by their sources, computed once per forward
         for layer in (self.layers if layers is None else layers):
             op = OPS[layer.op]
             ctx.input_grad = input_grad or any(v not in self.model_inputs for v in layer.inputs)
+            ctx.mask = self._mask(self.mask_sources[layer.name], env, made)
             args = [env[v] for v in layer.inputs]
             y, cache = op.forward(args if op.merge else args[0], self.layer_params[layer.name], layer.attrs, ctx)
             env[layer.name] = y
@@ -81,6 +85,12 @@ class Network:
             if check is not None and not np.isfinite(y).all():
                 check.append(layer.name)
         return env
+
+    def _mask(self, sources, env: dict, made: dict):
+        """The padding mask of a layer's input ([N, T] bool) from the model inputs in env, or None."""
+        if sources and sources not in made:
+            made[sources] = masks.numpy_mask(self.model, env, sources)
+        return made.get(sources) if sources else None
 
     def backward(self, dvalues: dict, tape, check=None):
         """Walk the tape backwards from value gradients: returns (value gradients, canonical grads)."""

@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from specc import __version__
+from specc import __version__, masks
 from specc.errors import DataError, SpecErrors
 from specc.ir import Pos, Program
 from specc.ops import OPS
@@ -67,6 +67,20 @@ def _lower_preprocess(g: GraphBuilder, x: str, prep: dict) -> str:
     return x
 
 
+def _mask(g: GraphBuilder, model, sources: tuple, made: dict) -> str | None:
+    """The bool [N, T] padding mask (True = real token) for `sources`, from the token inputs; None if unmasked."""
+    if not sources:
+        return None
+    if sources not in made:
+        pads, mask = masks.pad_tokens(model), None
+        for emb in sources:
+            tokens, pad = pads[emb]
+            m = g.node("Not", [g.node("Equal", [tokens, g.const(pad, np.int64, "pad_token")])])
+            mask = m if mask is None else g.node("And", [mask, m])
+        made[sources] = mask
+    return made[sources]
+
+
 def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=None,
                 classes=None) -> onnx.ModelProto:
     """The ONNX model of `program` with `params` (canonical keys, float32).
@@ -86,12 +100,17 @@ def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=N
     env = {}
     for k, inp in enumerate(m.inputs):
         g.fresh(inp.name)
-        env[inp.name] = _lower_preprocess(g, inp.name, prep) if k == 0 else inp.name
+        env[inp.name] = _lower_preprocess(g, inp.name, prep) if k == 0 and inp.dtype != "int" else inp.name
+    sources, made = masks.layer_sources(m), {}
     for layer in m.layers:
         g.enter(layer)
         lower = OP_TABLE[layer.op]
         args = [env[v] for v in layer.inputs]
-        env[layer.name] = lower(g, layer, args if OPS[layer.op].kind == "merge" else args[0])
+        x = args if OPS[layer.op].kind == "merge" else args[0]
+        if OPS[layer.op].uses_mask:
+            env[layer.name] = lower(g, layer, x, mask=_mask(g, m, sources[layer.name], made))
+        else:
+            env[layer.name] = lower(g, layer, x)
 
     # Graph outputs are named by the model's outputs; an output that is a graph input (or that
     # another output already names) is routed through an Identity, the one place one is needed.

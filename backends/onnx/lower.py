@@ -2,7 +2,9 @@
 
 A lowering is `fn(g: GraphBuilder, layer: Layer, x: str) -> str`: it appends
 nodes that compute the layer from tensor `x` and returns the output tensor's
-name (a merge's lowering takes the list of its input tensors). One ONNX node per op where ONNX has one; ops ONNX lacks (step,
+name (a merge's lowering takes the list of its input tensors; a mask-aware op's
+lowering, `OpDef.uses_mask`, also gets `mask=`: the name of a bool [N, T] tensor,
+True = real token, or None when its input is unmasked). One ONNX node per op where ONNX has one; ops ONNX lacks (step,
 scaled_tanh, sigmoid steepness, maxout) are composed from primitives.
 Inference only: dropout lowers to nothing, batchnorm to its inference form.
 """
@@ -18,10 +20,23 @@ from .graph import GraphBuilder
 
 def _dense(g: GraphBuilder, layer: Layer, x: str) -> str:
     # Gemm(x, W, b, transB=1) computes x @ W.T + b with W in the canonical [out, in] layout.
+    if len(layer.in_shape) == 2:  # a sequence [N, T, in]: Gemm is 2-D only, so MatMul by Wᵀ per position
+        return linear(g, x, "weight", "bias" if layer.attrs["bias"] else None)
     inputs = [x, g.weight("weight")]
     if layer.attrs["bias"]:
         inputs.append(g.weight("bias"))
     return g.node("Gemm", inputs, transB=1)
+
+
+def linear(g: GraphBuilder, x: str, weight: str, bias: str | None) -> str:
+    """x @ Wᵀ + b over the last axis of a tensor of any rank (W the layer's [out, in] parameter)."""
+    y = g.node("MatMul", [x, g.node("Transpose", [g.weight(weight)], perm=[1, 0])])
+    return g.node("Add", [y, g.weight(bias)]) if bias is not None else y
+
+
+def _embedding(g, layer, x):
+    # Rows of W [vocab, dim] picked by the int64 token ids: [N, T] -> [N, T, dim].
+    return g.node("Gather", [g.weight("weight"), x], axis=0)
 
 
 def _conv2d(g, layer, x):
@@ -134,6 +149,14 @@ def _gelu(g, layer, x):
     return g.node("Mul", [x, half])
 
 
+def _feature_axis_op(op_type):
+    """Softmax / LogSoftmax over the feature axis: channels of an image, else the last axis."""
+    def lower(g, layer, x):
+        return g.node(op_type, [x], axis=1 if len(layer.in_shape) == 3 else -1)
+    lower.__doc__ = f"One {op_type} node over the feature axis."
+    return lower
+
+
 def _variadic(op_type):
     """Add / Mul of several values: a chain of binary nodes (ONNX's Add and Mul take two inputs)."""
     def lower(g, layer, xs):
@@ -153,6 +176,7 @@ def _concat(g, layer, xs):
 
 OP_TABLE = {
     "dense": _dense,
+    "embedding": _embedding,
     "conv2d": _conv2d,
     "maxpool": _pool("MaxPool"),
     "avgpool": _pool("AveragePool"),
@@ -179,6 +203,6 @@ OP_TABLE = {
     "selu": _unary("Selu", alpha=1.6732632423543772, gamma=1.0507009873554805),
     "softplus": _unary("Softplus"),
     "gelu": _gelu,
-    "softmax": _unary("Softmax", axis=1),
-    "log_softmax": _unary("LogSoftmax", axis=1),
+    "softmax": _feature_axis_op("Softmax"),
+    "log_softmax": _feature_axis_op("LogSoftmax"),
 }

@@ -128,6 +128,26 @@ def _listed(v):
     return [v] if torch.is_tensor(v) else v
 
 
+def _per_position(h, y) -> bool:
+    """Class-index targets [N, T] for a sequence output [N, T, C]: one target per position."""
+    return h.dim() == 3 and y.dim() == 2 and _is_index(y)
+
+
+def _position_loss(fn, h, out, y, args, producer, fused):
+    """The loss over positions as the batch, padding (a negative target) left out: the mean over the
+    non-padding positions of the batch (as the NumPy reference)."""
+    flat_y = y.reshape(-1).long()
+    if fn is _cross_entropy and fused and args.get("weights") is None and not args.get("label_smoothing"):
+        # one kernel, no boolean indexing (no device sync): sum over real positions / their count
+        total = F.cross_entropy(h.reshape(-1, h.shape[-1]), flat_y, ignore_index=-1, reduction="sum")
+        return total / (flat_y >= 0).sum().clamp(min=1)
+    keep = flat_y >= 0
+    flat = lambda t: t.reshape(-1, t.shape[-1])[keep]  # noqa: E731
+    if not bool(keep.any()):
+        return h.sum() * 0.0
+    return fn(flat(h), flat(out), flat_y[keep], args, producer, fused)
+
+
 def make_loss(program):
     """A closure loss(hs, outs, ys) -> the weighted total over the model's outputs.
 
@@ -146,8 +166,11 @@ def make_loss(program):
         outs = None if outs is None else _listed(outs)
         total = None
         for k, (fn, args, producer, fused, weight) in enumerate(parts):
-            h = hs[k]
-            value = fn(h, outs[k] if outs is not None else h, ys[k], args, producer, fused)
+            h, out, y = hs[k], (outs[k] if outs is not None else hs[k]), ys[k]
+            if _per_position(h, y):
+                value = _position_loss(fn, h, out, y, args, producer, fused)
+            else:
+                value = fn(h, out, y, args, producer, fused)
             value = value * weight if weight != 1.0 else value
             total = value if total is None else total + value
         return total

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ... import masks
 from ...ir import Program
 from .losses import is_fused
 from .ops import OP_TABLE, Fn
@@ -26,8 +27,12 @@ class SpecModule(nn.Module):
         model = program.model
         self.input_names = [i.name for i in model.inputs]
         self.output_values = [o.value for o in model.outputs]
-        self.plan = [(layer.name, tuple(layer.inputs), _is_merge(layer.op))
+        # per layer: (name, inputs, merge?, the masks it reads: embedding names, or None when it reads none)
+        sources = masks.layer_sources(model)
+        self.plan = [(layer.name, tuple(layer.inputs), _is_merge(layer.op),
+                      sources[layer.name] if _uses_mask(layer.op) else None)
                      for layer in model.layers]
+        self.pads = masks.pad_tokens(model)
         self._calls = {}
         for layer in model.layers:
             module = OP_TABLE[layer.op](layer)
@@ -72,12 +77,30 @@ class SpecModule(nn.Module):
         if torch.is_tensor(xs):  # the only input, passed bare
             xs = [xs]
         env = dict(zip(self.input_names, xs))
-        for name, inputs, merge in plan:
-            y = self._calls[name]([env[v] for v in inputs] if merge else env[inputs[0]])
+        made: dict = {}  # padding masks by their sources, computed once per forward
+        for name, inputs, merge, sources in plan:
+            x = [env[v] for v in inputs] if merge else env[inputs[0]]
+            if sources is None:
+                y = self._calls[name](x)
+            else:
+                y = self._calls[name](x, mask=self._mask(sources, env, made))
             env[name] = y
             if visit is not None:
                 visit(name, y)
         return env
+
+    def _mask(self, sources, env: dict, made: dict):
+        """The padding mask ([N, T] bool, True = real token) for `sources`, from the token inputs; None if unmasked."""
+        if not sources:
+            return None
+        if sources not in made:
+            mask = None
+            for emb in sources:
+                tokens, pad = self.pads[emb]
+                m = env[tokens] != pad
+                mask = m if mask is None else mask & m
+            made[sources] = mask
+        return made[sources]
 
     def run_visiting(self, xs, visit):
         """Forward that calls visit(layer name, output) after every layer (diagnostics)."""
@@ -86,7 +109,7 @@ class SpecModule(nn.Module):
 
     def layer_names(self):
         """Layer names in execution order."""
-        return [name for name, _, _ in self.plan]
+        return [name for name, *_ in self.plan]
 
     def load_canonical(self, params: dict[str, np.ndarray]) -> None:
         """Copy canonical arrays in (cast to the module's dtype); every key must match exactly (shape-checked)."""
@@ -110,6 +133,12 @@ def _is_merge(op: str) -> bool:
     from ...ops import OPS
 
     return OPS[op].kind == "merge"
+
+
+def _uses_mask(op: str) -> bool:
+    from ...ops import OPS
+
+    return OPS[op].uses_mask
 
 
 def _register(root: nn.Module, dotted: str, module: nn.Module) -> None:

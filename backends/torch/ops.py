@@ -32,6 +32,12 @@ class Dense(nn.Module):
         return F.linear(x, self.weight, self.bias)
 
 
+def _embedding(layer):
+    """nn.Embedding itself (weight [vocab, dim]); the weight is loaded from the canonical arrays."""
+    vocab, dim = layer.attrs["vocab"], layer.attrs["dim"]
+    return nn.Embedding(vocab, dim, _weight=torch.zeros(vocab, dim))
+
+
 class Conv2d(nn.Module):
     """Cross-correlation; pad is (top, left, bottom, right).
 
@@ -198,13 +204,19 @@ def _product(xs):
     return y
 
 
+def _feature_axis(x) -> int:
+    """Channels of [N, C, H, W], the last axis otherwise (vectors, sequences)."""
+    return 1 if x.dim() == 4 else -1
+
+
 def _concat(xs):
     """Along the feature axis: channels of [N, C, H, W], the last axis otherwise."""
-    return torch.cat(xs, dim=1 if xs[0].dim() == 4 else -1)
+    return torch.cat(xs, dim=_feature_axis(xs[0]))
 
 
 OP_TABLE = {
-    "dense": lambda L: Dense(L.in_shape[0], L.attrs["units"], L.attrs["bias"]),
+    "dense": lambda L: Dense(L.in_shape[-1], L.attrs["units"], L.attrs["bias"]),
+    "embedding": _embedding,
     "conv2d": lambda L: Conv2d(L.in_shape[0], L.attrs["filters"], L.attrs["kernel"], L.attrs["stride"],
                                L.attrs["pad"], L.attrs["bias"]),
     "maxpool": lambda L: Pool("max", L.attrs["size"], L.attrs["stride"]),
@@ -233,6 +245,6 @@ OP_TABLE = {
     # threshold=20 is torch's default: above it softplus(x) = x to float32 rounding.
     "softplus": _activation(lambda a: F.softplus),
     "gelu": _activation(lambda a: F.gelu),
-    "softmax": _activation(lambda a: lambda x: torch.softmax(x, 1)),
-    "log_softmax": _activation(lambda a: lambda x: torch.log_softmax(x, 1)),
+    "softmax": _activation(lambda a: lambda x: torch.softmax(x, _feature_axis(x))),
+    "log_softmax": _activation(lambda a: lambda x: torch.log_softmax(x, _feature_axis(x))),
 }

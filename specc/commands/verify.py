@@ -93,17 +93,37 @@ def seeded_batch(program, n, seed):
 
     rng = stream(seed, "verify")
     m = program.model
-    x = [rng.standard_normal((n, *i.shape)).astype(np.float32) for i in m.inputs]
+    x = [_tokens(m, i, n, rng) if i.dtype == "int" else rng.standard_normal((n, *i.shape)).astype(np.float32)
+         for i in m.inputs]
     y = []
     for out, ol in zip(m.outputs, program.train.losses):
         shape, loss = m.value_shape(out.value), ol.loss.name
-        if loss in ("cross_entropy", "nll"):
+        if loss in ("cross_entropy", "nll") and len(shape) == 2:  # one class per position; padding marked -1
+            from ..data.targets import mark_padding
+
+            y.append(mark_padding(program, x, rng.integers(0, shape[1], (n, shape[0])).astype(np.int64)))
+        elif loss in ("cross_entropy", "nll"):
             y.append(rng.integers(0, shape[0], n).astype(np.int64))
         elif loss == "bce":
             y.append((rng.random((n, *shape)) > 0.5).astype(np.float32))
         else:
             y.append(rng.standard_normal((n, *shape)).astype(np.float32))
     return x, y
+
+
+def _tokens(model, inp, n, rng):
+    """Token ids below the smallest vocabulary reading them; example i ends in i mod T padding tokens."""
+    import numpy as np
+
+    readers = [layer for layer in model.layers if inp.name in layer.inputs and layer.op == "embedding"]
+    vocab = min((layer.attrs["vocab"] for layer in readers), default=2)
+    x = rng.integers(0, vocab, (n, *inp.shape)).astype(np.int64)
+    pads = [layer.attrs["pad"] for layer in readers if layer.attrs["pad"] is not None]
+    if pads:
+        t = inp.shape[0]
+        for i in range(n):
+            x[i, t - i % t:] = pads[0]
+    return x
 
 
 # -- the three implementations -----------------------------------------------------------

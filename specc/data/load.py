@@ -20,8 +20,8 @@ from . import splits as _splits
 from .finite import check_finite
 from .preprocess import CHUNK, Preprocess, given_stats, mean_std, mean_std_per_channel
 from .sources import load_source
-from .targets import (class_names, encode_more_targets, encode_targets, reshape_inputs, reshape_more_inputs,
-                      uses_indices)
+from .targets import (check_tokens, class_names, encode_more_targets, encode_targets, mark_padding, reshape_inputs,
+                      reshape_more_inputs, uses_indices)
 from .types import Datasets, Raw, Split
 
 
@@ -65,10 +65,10 @@ def _fractions(program: Program, errors: list) -> tuple[float, float]:
     return float(val), 0.0
 
 
-def _to_float32(x: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
-    """x[idx] as a new float32 array, filled in chunks (no full-size temporaries)."""
+def _to_float32(x: np.ndarray, idx: np.ndarray | None, dtype=np.float32) -> np.ndarray:
+    """x[idx] as a new float32 array (int64 for token ids), filled in chunks (no full-size temporaries)."""
     n = len(x) if idx is None else len(idx)
-    out = np.empty((n, *x.shape[1:]), np.float32)
+    out = np.empty((n, *x.shape[1:]), dtype)
     for i in range(0, n, CHUNK):
         out[i:i + CHUNK] = x[i:i + CHUNK] if idx is None else x[idx[i:i + CHUNK]]
     return out
@@ -110,6 +110,7 @@ def _prepare(program: Program, errors: list, arrays: dict[str, Raw] | None = Non
             raws[role] = raw
             xs[role] = reshape_inputs(raw, program.model.input_shape, src.pos, text)
             more_x[role] = reshape_more_inputs(raw, program, src.pos, text)
+            check_tokens(raw, program, src.pos, text)
         except SpecError as e:
             errors.append(e)
     val_frac, test_frac = _fractions(program, errors) if arrays is None else (0.0, 0.0)
@@ -133,6 +134,7 @@ def _prepare(program: Program, errors: list, arrays: dict[str, Raw] | None = Non
         for role, src in roles:
             try:
                 ys[role], labels[role] = encode_targets(raws[role], program, indices, classes, src.pos, text)
+                ys[role] = mark_padding(program, [xs[role], *more_x[role]], ys[role])
                 more_y[role] = encode_more_targets(raws[role], program, src.pos, text)
             except SpecError as e:
                 errors.append(e)
@@ -187,8 +189,9 @@ def _build(program: Program, prepared) -> Datasets:
             return None
         x, y = xs[role], ys.get(role)
         take = (lambda a: a) if idx is None else (lambda a: a[idx])  # noqa: E731
-        return Split(_to_float32(x, idx), None if y is None else take(y),
-                     tuple(_to_float32(a, idx) for a in more_x.get(role, ())),
+        kinds = [np.int64 if i.dtype == "int" else np.float32 for i in program.model.inputs]
+        return Split(_to_float32(x, idx, kinds[0]), None if y is None else take(y),
+                     tuple(_to_float32(a, idx, k) for a, k in zip(more_x.get(role, ()), kinds[1:])),
                      tuple(take(a) for a in more_y.get(role, ())))
 
     if parts is None:
@@ -200,8 +203,10 @@ def _build(program: Program, prepared) -> Datasets:
     if "test" in xs:
         test = split("test", None)
 
-    # preprocessing: scale, then statistics of the (scaled) training split only
+    # preprocessing: scale, then statistics of the (scaled) training split only; token ids are left alone
     pre = Preprocess(scale=float(d.scale) if d.scale is not None else None)
+    if program.model.inputs[0].dtype == "int":
+        return Datasets(train, val, test, classes, Preprocess(None), task)
     pre.apply_(train.x)
     if d.standardize:
         pre.mean, pre.std = _statistics(program, train.x)
@@ -235,8 +240,13 @@ def _statistics(program: Program, x_train: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _check_normalize(program: Program, errors: list) -> None:
-    """normalize(mean, std) must have one value per channel of the model input."""
+    """normalize(mean, std) must have one value per channel of the model input; token ids are never scaled."""
     mode = program.data.standardize
+    if program.model.inputs and program.model.inputs[0].dtype == "int" and (program.data.scale is not None or mode):
+        errors.append(SpecError("the model input holds token ids, which are not scaled or standardized",
+                                program.data.pos, source=program.source_text,
+                                hint="remove `scale` / `standardize` from the data block"))
+        return
     if isinstance(mode, Spec):
         try:
             given_stats(mode.args["mean"], mode.args["std"], program.model.input_shape)

@@ -132,6 +132,17 @@ def encode_targets(raw: Raw, program: Program, classification: bool,
             raise _at(raw, i, "target is not a finite number")
         return v
 
+    if classification and _position_targets(y, out_shape, loss):
+        idx = y.astype(np.int64).reshape(n, out_shape[0])
+        bad = np.flatnonzero(((idx < 0) | (idx >= out_shape[1])).any(1) | (y.reshape(n, -1) != idx).any(1))
+        if len(bad):
+            row = idx[bad[0]]
+            wrong = row[(row < 0) | (row >= out_shape[1])]
+            what = f"{wrong[0]}" if len(wrong) else "a value that is not a whole number"
+            raise _at(raw, int(bad[0]), f"per-position target {what} is not a class index of the output "
+                      f"{shape_str(out_shape)}", hint=f"class indices run from 0 to {out_shape[1] - 1}")
+        return idx, None
+
     if classification:
         soft = not is_text and y.dtype.kind == "f" and (
             (per == n_out and n_out > 1) or (loss == "bce" and n_out == 1 and (y != np.round(y)).any()))
@@ -177,6 +188,49 @@ def encode_targets(raw: Raw, program: Program, classification: bool,
         return np.eye(n_out, dtype=np.float32)[idx].reshape((n, *out_shape)), idx  # one-hot
     raise DataError(f"{_name(raw)} has {per} target value{'s' if per != 1 else ''} per sample; "
                     f"the model output is {shape_str(out_shape)}", pos, source=text)
+
+
+def _position_targets(y: np.ndarray, out_shape, loss) -> bool:
+    """Class indices [N, T] for a sequence output [T, classes]: one target per position."""
+    return (len(out_shape) == 2 and y.dtype.kind in "iuf" and tuple(y.shape[1:]) == (out_shape[0],)
+            and loss in ("cross_entropy", "nll", None) and out_shape[1] > 1)
+
+
+def mark_padding(program: Program, xs: list, y: np.ndarray) -> np.ndarray:
+    """Per-position targets [N, T] with -1 where the output's position is padding (specc/masks.py):
+    the losses and metrics leave those positions out. Other targets are returned unchanged."""
+    from ..masks import numpy_mask, output_sources
+
+    model = program.model
+    sources = output_sources(model)[0] if model.outputs else ()
+    if not sources or y is None or y.ndim != 2 or y.dtype.kind not in "iu":
+        return y
+    mask = numpy_mask(model, dict(zip((i.name for i in model.inputs), xs)), sources)
+    return np.where(mask, y, -1)
+
+
+def check_tokens(raw: Raw, program: Program, pos, text) -> None:
+    """Token inputs hold whole numbers below the vocabulary of every embedding that reads them."""
+    model = program.model
+    arrays = dict(zip((i.name for i in model.inputs), (raw.x, *raw.more_x)))
+    for inp in model.inputs:
+        if inp.dtype != "int" or inp.name not in arrays:
+            continue
+        x = arrays[inp.name]
+        flat = x.reshape(len(x), -1)
+        if x.dtype.kind not in "iub":
+            wrong = np.flatnonzero((flat != np.round(flat)).any(1)) if x.dtype.kind == "f" else np.arange(len(x))
+            if len(wrong):
+                raise _at(raw, int(wrong[0]), f"input `{inp.name}` holds token ids, which must be whole numbers")
+        vocab = min((layer.attrs["vocab"] for layer in model.layers
+                     if layer.op == "embedding" and inp.name in layer.inputs), default=None)
+        out = (flat < 0) | (flat >= vocab) if vocab is not None else flat < 0
+        bad = np.flatnonzero(out.any(1))
+        if len(bad):
+            value = flat[bad[0]][out[bad[0]]][0]
+            limit = f"0 to {vocab - 1}" if vocab is not None else "0 or more"
+            raise _at(raw, int(bad[0]), f"token id {value:g} of input `{inp.name}` is outside the vocabulary "
+                      f"({limit})", hint="the embedding's `vocab` must exceed the largest token id")
 
 
 def encode_more_targets(raw: Raw, program: Program, pos, text) -> tuple:

@@ -1,4 +1,5 @@
-"""Activations: elementwise, or over the feature axis (softmax, log_softmax).
+"""Activations: elementwise (any shape), or over the feature axis (softmax, log_softmax: channels of an
+image, the last axis of a vector or a sequence).
 
 Each is one small definition. `init_hint` is the initializer `init=auto` gives
 the layer before it (the lecture's rule: He for the relu family, LeCun for
@@ -45,7 +46,8 @@ ACTIVATIONS = [
     Activation("sigmoid", "1 / (1 + exp(-steepness x))", Arg("steepness", Float(lo=0.0, lo_open=True), 1.0),
                examples=(Example((5,), "dense(4); sigmoid(steepness=2.5)"), Example((4,), "sigmoid(steepness=2.5)"),
                          Example((4,), "sigmoid"))),
-    Activation("tanh", "hyperbolic tangent"),
+    Activation("tanh", "hyperbolic tangent",
+               examples=(Example((5,), "dense(4); tanh"), Example((4,), "tanh"), Example((3, 4), "tanh"))),
     Activation("scaled_tanh", "1.7159 tanh(2/3 x)"),
     Activation("hard_sigmoid", "clip(x, 0, 1)", kinks=(0.0, 1.0)),
     Activation("relu", "max(x, 0)", init_hint=HE, kinks=(0.0,),
@@ -62,6 +64,9 @@ ACTIVATIONS = [
     Activation("softplus", "log(1 + exp(x))"),
     Activation("gelu", "x·Φ(x), Φ the standard normal CDF (exact erf form, PyTorch's default)", init_hint=HE),
     Activation("softmax", "softmax over the feature axis",
-               examples=(Example((5,), "dense(4); softmax"), Example((4,), "softmax"), Example((3, 2, 2), "softmax"))),
-    Activation("log_softmax", "log of softmax over the feature axis"),
+               examples=(Example((5,), "dense(4); softmax"), Example((4,), "softmax"), Example((3, 2, 2), "softmax"),
+                         Example((3, 4), "softmax"))),
+    Activation("log_softmax", "log of softmax over the feature axis",
+               examples=(Example((5,), "dense(4); log_softmax"), Example((4,), "log_softmax"),
+                         Example((3, 4), "dense(5); log_softmax"))),
 ]

@@ -20,7 +20,7 @@ from ..ir import Param, Shape
 from ..values import as_bool, as_float, as_int, as_name, as_pair, show
 from .catalog import INITIALIZERS, REQUIRED
 
-__all__ = ["REQUIRED", "Arg", "Example", "OpDef", "ShapeCtx", "Int", "Float", "Bool", "Pair", "Pad", "Init",
+__all__ = ["REQUIRED", "Arg", "Example", "OpDef", "ShapeCtx", "Int", "OptInt", "Float", "Bool", "Pair", "Pad", "Init",
            "Choice", "fmt_shape", "pair_text"]
 
 
@@ -70,6 +70,22 @@ class Int(ArgType):
 
     def check(self, v, what):
         return as_int(v, what, lo=self.lo)
+
+
+@dataclass(frozen=True)
+class OptInt(ArgType):
+    """A whole number or `none` (e.g. embedding's pad token: none means no padding)."""
+
+    lo: int = 0
+    doc = "int or none"
+
+    def check(self, v, what):
+        if isinstance(v, S.NameV) and v.id == "none":
+            return None
+        return as_int(v, what, lo=self.lo)
+
+    def show(self, value):
+        return "none" if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -195,6 +211,8 @@ class Example:
     distinct: bool = False     # inputs all different (max pooling needs a unique argmax)
     positive: bool = False     # inputs in [0.5, 2]
     training: bool = True
+    tokens: int = 0            # > 0: the input is token ids in [0, tokens) (an `int` input)
+    padded: bool = False       # token inputs: some sequences end in padding (token 0)
 
 
 class ShapeCtx:
@@ -212,6 +230,10 @@ class ShapeCtx:
     def fail(self, message: str, hint: str | None = None):
         raise SpecError(message, None, hint)
 
+    @property
+    def dtype(self) -> str:
+        return self.dtypes[0]
+
     def need_vector(self) -> Shape:
         shape = self.shape
         if len(shape) != 1:
@@ -219,10 +241,34 @@ class ShapeCtx:
             self.fail(f"{self.name} expects a vector but gets {fmt_shape(shape)}" + (f"; {hint}" if hint else ""))
         return shape
 
+    def need_features(self) -> Shape:
+        """A vector [D] or a sequence [T, D]: ops that act on the last axis (dense, layernorm)."""
+        shape = self.shape
+        if len(shape) not in (1, 2):
+            self.fail(f"{self.name} expects a vector [D] or a sequence [T, D] but gets {fmt_shape(shape)}; "
+                      "add flatten before it")
+        return shape
+
+    def need_sequence(self) -> Shape:
+        """A sequence of vectors [T, D] (time first, features last)."""
+        shape = self.shape
+        if len(shape) != 2:
+            hint = None
+            if self.dtype == "int":
+                hint = "token ids go through `embedding(vocab, dim)` first"
+            elif len(shape) == 1:
+                hint = "a sequence is [time, features]; declare e.g. `input x [T, D]`, or start from embedding"
+            self.fail(f"{self.name} expects a sequence [T, D] but gets {fmt_shape(shape)}", hint)
+        return shape
+
     def need_image(self) -> Shape:
         shape = self.shape
         if len(shape) != 3:
-            hint = "declare the input channels-first, e.g. `input [1, 28, 28]`" if len(shape) == 1 else None
+            hint = None
+            if len(shape) == 1:
+                hint = "declare the input channels-first, e.g. `input [1, 28, 28]`"
+            elif len(shape) == 2:
+                hint = "[T, D] is a sequence; a grayscale image is channels-first: write " + fmt_shape((1, *shape))
             self.fail(f"{self.name} expects an image [C, H, W] but gets {fmt_shape(shape)}", hint)
         return shape
 
@@ -246,6 +292,9 @@ class OpDef:
     init_hint: str | None = None   # activations: the init rule `init=auto` picks for the layer before
     init_transparent = False   # skipped when `init=auto` looks for the activation that follows
     exportable = True          # the ONNX exporter lowers it (a test holds this equal to its table)
+    takes_tokens = False       # its input may be integer token ids (embedding); others need floats
+    uses_mask = False          # reads the padding mask of its input (NumPy ctx.mask, torch/ONNX `mask`)
+    keeps_mask = True          # its output has the time axis of its input, so the mask carries on
     examples: tuple[Example, ...] = ()
 
     def arg(self, name: str) -> Arg | None:
@@ -265,6 +314,10 @@ class OpDef:
     def params(self, attrs: dict, ctx: ShapeCtx) -> tuple[Param, ...]:
         """The op's parameters and buffers, in canonical layout, with their init rules."""
         return ()
+
+    def makes_mask(self, attrs: dict) -> bool:
+        """Whether its output starts a padding mask (embedding with `pad`)."""
+        return False
 
     # -- printing ----------------------------------------------------------------------------
     def print_args(self, attrs: dict) -> list[str]:

@@ -22,7 +22,8 @@ class Dropout(OpDef):
     args = (Arg("p", Float(lo=0.0, hi=1.0, hi_open=True), doc="probability of dropping a unit"),)
     doc = "inverted dropout while training, identity at inference"
     init_transparent = True
-    examples = (Example((5,), "dense(4); dropout(0.5)", training=False), Example((5,), "dense(4); dropout(0.3)"))
+    examples = (Example((5,), "dense(4); dropout(0.5)", training=False), Example((5,), "dense(4); dropout(0.3)"),
+                Example((3, 4), "dense(2); dropout(0.3)", training=False))
 
 
 FLATTEN, DROPOUT = Flatten(), Dropout()

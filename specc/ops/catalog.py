@@ -65,7 +65,8 @@ METRICS = {"accuracy": {}, "top_k": {"k": REQUIRED}, "mse": {}, "mae": {},
            # classification (scikit-learn's definitions); per_class adds one column per class
            "precision": {"per_class": False}, "recall": {"per_class": False}, "f1": {"per_class": False},
            "auc": {},  # ROC AUC: binary, or one-vs-rest macro over softmax outputs
-           "r2": {}}
+           "r2": {},
+           "perplexity": {}}  # exp(mean cross-entropy); per position for sequence outputs
 
 
 def metric_name(spec) -> str:

@@ -19,16 +19,15 @@ class Dense(OpDef):
             Arg("init", Init(), "auto", "weight initializer; auto picks from the activation that follows"),
             Arg("bias", Bool(), True, "add a learned bias"))
     doc = "y = x·Wᵀ + b; W is [out, in]"
-    shape_doc = "[in] → [units]"
+    shape_doc = "[in] → [units]; [T, in] → [T, units] (per position)"
     params_doc = "weight [units, in], bias [units]"
-    examples = (Example((5,), "dense(4)"), Example((6,), "dense(2, bias=false)"))
+    examples = (Example((5,), "dense(4)"), Example((6,), "dense(2, bias=false)"), Example((3, 4), "dense(2)"))
 
     def shape(self, attrs, ctx):
-        ctx.need_vector()
-        return (attrs["units"],)
+        return (*ctx.need_features()[:-1], attrs["units"])
 
     def params(self, attrs, ctx):
-        n_in, units = ctx.shape[0], attrs["units"]
+        n_in, units = ctx.shape[-1], attrs["units"]
         return affine_params(attrs, n_in, units, units, attrs["bias"])
 
 

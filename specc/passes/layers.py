@@ -258,6 +258,9 @@ class GraphBuilder:
         if all(s is not None for s in shapes) and inputs:
             ctx = ShapeCtx(raw.name, [tuple(s) for s in shapes], [self.values.dtypes[i] for i in inputs])
             try:
+                if not op.takes_tokens and "int" in ctx.dtypes:
+                    ctx.fail(f"{raw.name} expects float values but gets token ids {fmt_shape(shapes[0])}",
+                             "token ids go through `embedding(vocab, dim)` first")
                 op.resolve(raw.attrs, ctx)
                 out_shape = tuple(op.shape(raw.attrs, ctx))
             except SpecError as e:

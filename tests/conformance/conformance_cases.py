@@ -45,7 +45,8 @@ class Case:
     def spec_text(self) -> str:
         ex = self.example
         shape = "[" + ", ".join(str(d) for d in ex.input) + "]"
-        lines = ["model m {", f"    input x {shape}", f"    {ex.body}", "}"]
+        kind = " int" if ex.tokens else ""
+        lines = ["model m {", f"    input x {shape}{kind}", f"    {ex.body}", "}"]
         last_op = compile_text("\n".join(lines) + "\n", f"{self.id}.nn").model.output_op
         lines += ["train {", f"    loss = {FUSED_LOSS.get(last_op, 'mse')}", "    optimizer = sgd(lr=0.1)", "}"]
         return "\n".join(lines) + "\n"
@@ -71,9 +72,20 @@ def batch_cases(cases=None):
 
 
 def make_input(example: Example, batch: int, seed: int = 0, dtype=np.float64) -> np.ndarray:
-    """One batch as the example asks: distinct values, positive values, or away from the kinks."""
+    """One batch as the example asks: distinct values, positive values, or away from the kinks.
+
+    Token inputs are int64 ids in [1, tokens); padded ones end in padding (id 0): example i
+    keeps its first T - (2 i mod T) tokens (the first is complete, none is all padding).
+    """
     rng = np.random.default_rng(seed)
     shape = (batch, *example.input)
+    if example.tokens:
+        x = rng.integers(1, example.tokens, shape).astype(np.int64)
+        if example.padded:
+            t = shape[1]
+            for i in range(batch):
+                x[i, t - (2 * i) % t:] = 0
+        return x
     if example.distinct:  # a shuffled grid: values differ by >= 4/size, so every max is unique
         n = int(np.prod(shape))
         x = (rng.permutation(n) * (4.0 / n) - 2.0).reshape(shape)
@@ -127,7 +139,7 @@ def numpy_run(program: Program, params: dict, x: np.ndarray, rs: list, training:
     for o, r in zip(program.model.outputs, rs):
         dvalues[o.value] = dvalues[o.value] + r if o.value in dvalues else r
     dvalues, grads = net.backward(dvalues, tape)
-    return outs, dvalues[program.model.input_name], grads
+    return outs, dvalues.get(program.model.input_name), grads  # None for token ids
 
 
 def numpy_loss(program: Program, params: dict, x: np.ndarray, rs: list, training: bool) -> float:

@@ -148,6 +148,7 @@ def test_same_padding_agrees_with_torch_conv():
 
 @pytest.mark.parametrize("op, args, kwargs, shape, out", [
     ("dense", (7,), {}, (5,), (7,)),
+    ("dense", (7,), {}, (3, 5), (3, 7)),
     ("maxout", (4,), {"pieces": 3}, (5,), (4,)),
     ("conv2d", (6, 5), {}, (1, 28, 28), (6, 24, 24)),
     ("conv2d", (6, 3), {"stride": 2, "pad": 1}, (3, 32, 32), (6, 16, 16)),
@@ -164,7 +165,7 @@ def test_infer_shape(op, args, kwargs, shape, out):
 
 
 @pytest.mark.parametrize("op, args, shape, words", [
-    ("dense", (10,), (1, 28, 28), ["dense_1 expects a vector but gets [1, 28, 28]", "add flatten"]),
+    ("dense", (10,), (1, 28, 28), ["dense_1 expects a vector [D] or a sequence [T, D] but gets [1, 28, 28]", "add flatten"]),
     ("conv2d", (6, 5), (784,), ["conv2d_1 expects an image", "[784]"]),
     ("conv2d", (6, 9), (1, 8, 8), ["window 9x9 is larger than its input 8x8"]),
     ("maxpool", (30,), (6, 24, 24), ["window 30x30", "24x24"]),

@@ -22,6 +22,7 @@ class Context:
     forward: False means nobody needs the gradient of this layer's input (the
     first layer), so dense/conv skip that product. `update_buffers=False`
     keeps batchnorm running statistics untouched (diagnostic recomputes).
+    `mask` is set per layer too: the padding mask of its input (specc/masks.py).
     """
 
     def __init__(self, training: bool = False, *, seed: int = 0, step: int = 0,
@@ -32,6 +33,7 @@ class Context:
         self._rng = rng
         self.update_buffers = update_buffers
         self.input_grad = True
+        self.mask = None  # the padding mask of this layer's input ([N, T] bool, True = real), or None
 
     @property
     def rng(self) -> np.random.Generator:
@@ -66,3 +68,8 @@ def stable_sigmoid(z: np.ndarray) -> np.ndarray:
 def softplus(z: np.ndarray) -> np.ndarray:
     """log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), finite for any z."""
     return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def feature_axis(x) -> int:
+    """Axis of the features in a batch: channels of [N, C, H, W], the last axis otherwise (vectors, sequences)."""
+    return 1 if x.ndim == 4 else x.ndim - 1

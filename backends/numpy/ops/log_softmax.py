@@ -1,9 +1,9 @@
-"""log_softmax over axis 1: z - max - log(sum(exp(z - max))) (log-sum-exp, stable)."""
+"""log_softmax over the feature axis (channels of an image, else the last): z - max - log(sum(exp(z - max)))."""
 from __future__ import annotations
 
 import numpy as np
 
-from ._base import Op
+from ._base import Op, feature_axis as _axis
 
 
 def log_softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
@@ -15,8 +15,8 @@ class LogSoftmax(Op):
     name = "log_softmax"
 
     def forward(self, x, params, attrs, ctx):
-        y = log_softmax(x)
+        y = log_softmax(x, _axis(x))
         return y, y
 
     def backward(self, dy, y):
-        return dy - np.exp(y) * dy.sum(axis=1, keepdims=True), {}
+        return dy - np.exp(y) * dy.sum(axis=_axis(y), keepdims=True), {}

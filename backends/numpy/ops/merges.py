@@ -3,12 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Op
-
-
-def feature_axis(x) -> int:
-    """Axis of the features in a batch: channels of [N, C, H, W], the last axis otherwise."""
-    return 1 if x.ndim == 4 else x.ndim - 1
+from ._base import Op, feature_axis
 
 
 class Add(Op):

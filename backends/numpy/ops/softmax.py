@@ -1,9 +1,9 @@
-"""softmax over axis 1 (the feature/class axis), shifted by the max for stability."""
+"""softmax over the feature axis (channels of an image, else the last axis), shifted by the max for stability."""
 from __future__ import annotations
 
 import numpy as np
 
-from ._base import Op
+from ._base import Op, feature_axis as _axis
 
 
 def softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
@@ -16,9 +16,9 @@ class Softmax(Op):
     name = "softmax"
 
     def forward(self, x, params, attrs, ctx):
-        y = softmax(x)
+        y = softmax(x, _axis(x))
         return y, y
 
     def backward(self, dy, y):
         # J^T dy = y * (dy - <dy, y>)
-        return y * (dy - (dy * y).sum(axis=1, keepdims=True)), {}
+        return y * (dy - (dy * y).sum(axis=_axis(y), keepdims=True)), {}
