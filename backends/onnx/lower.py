@@ -39,6 +39,101 @@ def _embedding(g, layer, x):
     return g.node("Gather", [g.weight("weight"), x], axis=0)
 
 
+def _seq_len(g, x):
+    """The time extent of x [N, T, ...] as an int64 [1] tensor (a dynamic sequence axis stays dynamic)."""
+    return g.node("Shape", [x], start=1, end=2)
+
+
+def _pos_embedding(g, layer, x):
+    # x + W[:T]: the first T rows of W [max_len, D].
+    zero = g.const([0], np.int64, "zero")
+    rows = g.node("Slice", [g.weight("weight"), zero, _seq_len(g, x), zero])
+    return g.node("Add", [x, rows])
+
+
+def _layernorm(g, layer, x):
+    return g.node("LayerNormalization", [x, g.weight("weight"), g.weight("bias")], axis=-1,
+                  epsilon=float(layer.attrs["eps"]))
+
+
+def _silu(g, layer, x):
+    return g.node("Mul", [x, g.node("Sigmoid", [x])])
+
+
+def _attention(g, layer, x, mask=None):
+    """MatMul / Softmax attention, minGPT's steps: project, split heads, scaled scores, masked
+    softmax over the keys, weighted values, merge heads, output projection.
+
+    Disallowed scores (padding keys, later keys when causal) become float32's lowest value, so
+    their weight is exactly 0; a query with no allowed key is zeroed after the projection.
+    """
+    t_max, d = layer.in_shape
+    heads = layer.attrs["heads"]
+    head_shape = g.const([0, 0, heads, d // heads], np.int64, "head_shape")
+    split = lambda proj: g.node("Transpose", [g.node("Reshape", [linear(g, x, f"{proj}.weight", f"{proj}.bias"),  # noqa: E731
+                                                                  head_shape])], perm=[0, 2, 1, 3])
+    q, k, v = split("q"), split("k"), split("v")                                       # [N, H, T, d]
+    scores = g.node("Mul", [g.node("MatMul", [q, g.node("Transpose", [k], perm=[0, 1, 3, 2])]),
+                            g.const(1.0 / np.sqrt(d // heads), hint="attention_scale")])
+    allowed = None
+    if mask is not None:  # [N, T] -> [N, 1, 1, T]: keys
+        allowed = g.node("Unsqueeze", [mask, g.const([1, 2], np.int64, "axes_1_2")])
+    if layer.attrs["causal"]:
+        t = _seq_len(g, x)
+        zero2 = g.const([0, 0], np.int64, "zero2")
+        tri = g.node("Slice", [g.const(np.tril(np.ones((t_max, t_max), bool)), np.bool_, "causal"), zero2,
+                               g.node("Concat", [t, t], axis=0), g.const([0, 1], np.int64, "axes_0_1")])
+        allowed = tri if allowed is None else g.node("And", [allowed, tri])
+    if allowed is not None:
+        lowest = g.const(np.finfo(np.float32).min, hint="lowest")
+        scores = g.node("Where", [allowed, scores, lowest])
+    weights = g.node("Softmax", [scores], axis=-1)
+    merged = g.node("Reshape", [g.node("Transpose", [g.node("MatMul", [weights, v])], perm=[0, 2, 1, 3]),
+                                g.const([0, 0, d], np.int64, "model_shape")])
+    y = linear(g, merged, "o.weight", "o.bias")
+    if mask is not None:  # a query with no key to attend (all padding) outputs zeros
+        seen = g.node("Cast", [allowed], to=TensorProto.FLOAT)
+        has = g.node("ReduceMax", [seen], axes=[-1], keepdims=1)                        # [N, 1, T, 1]
+        y = g.node("Mul", [y, g.node("Squeeze", [has, g.const([1], np.int64, "axis_1")])])
+    return y
+
+
+def _last(g, layer, x, mask=None):
+    # The last non-padding position (right padding: lengths - 1, at least 0); T - 1 without a mask.
+    if mask is None:
+        last = g.node("Gather", [x, g.const([-1], np.int64, "last")], axis=1)            # [N, 1, D]
+        return g.node("Squeeze", [last, g.const([1], np.int64, "axis_1")])
+    lengths = g.node("ReduceSum", [g.node("Cast", [mask], to=TensorProto.INT64), g.const([1], np.int64, "axis_1")],
+                     keepdims=1)                                                         # [N, 1]
+    index = g.node("Max", [g.node("Sub", [lengths, g.const([1], np.int64, "one_i")]), g.const([0], np.int64, "zero")])
+    positions = g.const(np.arange(layer.in_shape[0])[None, :], np.int64, "positions")    # [1, T]
+    pick = g.node("Cast", [g.node("Equal", [positions, index])], to=TensorProto.FLOAT)   # [N, T] one-hot
+    picked = g.node("Mul", [x, g.node("Unsqueeze", [pick, g.const([2], np.int64, "axis_2")])])
+    return g.node("ReduceSum", [picked, g.const([1], np.int64, "axis_1")], keepdims=0)
+
+
+def _global_pool(kind):
+    def lower(g, layer, x, mask=None):
+        if len(layer.in_shape) == 3:  # an image: GlobalMaxPool / GlobalAveragePool, then [N, C]
+            pooled = g.node("GlobalMaxPool" if kind == "max" else "GlobalAveragePool", [x])
+            return g.node("Flatten", [pooled], axis=1)
+        if mask is None:
+            return g.node("ReduceMax" if kind == "max" else "ReduceMean", [x], axes=[1], keepdims=0)
+        axis1 = g.const([1], np.int64, "axis_1")
+        real = g.node("Unsqueeze", [mask, g.const([2], np.int64, "axis_2")])            # [N, T, 1]
+        weight = g.node("Cast", [real], to=TensorProto.FLOAT)
+        if kind == "avg":
+            total = g.node("ReduceSum", [g.node("Mul", [x, weight]), axis1], keepdims=0)
+            count = g.node("Max", [g.node("ReduceSum", [weight, axis1], keepdims=0), g.const(1.0, hint="one")])
+            return g.node("Div", [total, count])
+        top = g.node("ReduceMax", [g.node("Where", [real, x, g.const(-np.inf, hint="minus_inf")])], axes=[1],
+                     keepdims=0)
+        has = g.node("Greater", [g.node("ReduceMax", [weight], axes=[1], keepdims=0), g.const(0.5, hint="half")])
+        return g.node("Where", [has, top, g.const(0.0, hint="zero_f")])
+    lower.__doc__ = f"Global {kind} pooling: over an image's positions, or over time leaving padding out."
+    return lower
+
+
 def _conv2d(g, layer, x):
     a = layer.attrs
     inputs = [x, g.weight("weight")]
@@ -177,6 +272,13 @@ def _concat(g, layer, xs):
 OP_TABLE = {
     "dense": _dense,
     "embedding": _embedding,
+    "pos_embedding": _pos_embedding,
+    "layernorm": _layernorm,
+    "attention": _attention,
+    "last": _last,
+    "global_maxpool": _global_pool("max"),
+    "global_avgpool": _global_pool("avg"),
+    "silu": _silu,
     "conv2d": _conv2d,
     "maxpool": _pool("MaxPool"),
     "avgpool": _pool("AveragePool"),

@@ -38,6 +38,86 @@ def _embedding(layer):
     return nn.Embedding(vocab, dim, _weight=torch.zeros(vocab, dim))
 
 
+class PosEmbedding(nn.Module):
+    """x + W[:T]: a learned row per position, W [max_len, D]."""
+
+    def __init__(self, max_len: int, dim: int):
+        super().__init__()
+        self.weight = _zeros(max_len, dim)
+
+    def forward(self, x):
+        return x + self.weight[: x.shape[1]]
+
+
+def _linear(d: int) -> nn.Linear:
+    """nn.Linear(d, d) with zero parameters (loaded from the canonical arrays; no draw from torch's RNG)."""
+    layer = nn.Linear(d, d, device="meta")
+    layer.weight, layer.bias = _zeros(d, d), _zeros(d)
+    return layer
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with F.scaled_dot_product_attention; q, k, v, o are nn.Linear (x Wᵀ + b).
+
+    The mask allows query i to see key j when j is not padding (and j <= i if causal). A query
+    with no key to see (a sequence that is all padding) outputs zeros: SDPA is given a mask that
+    lets such rows see every key (no NaN), and their output is zeroed after the projection.
+    """
+
+    def __init__(self, d: int, heads: int, causal: bool, dropout: float):
+        super().__init__()
+        self.q, self.k, self.v, self.o = (_linear(d) for _ in range(4))
+        self.heads, self.causal, self.dropout = heads, causal, float(dropout)
+
+    def forward(self, x, mask=None):
+        n, t, d = x.shape
+        split = lambda a: a.view(n, t, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731  [N, H, T, d]
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        p = self.dropout if self.training else 0.0
+        if mask is None:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=self.causal)
+            return self.o(y.transpose(1, 2).reshape(n, t, d))
+        allowed = mask[:, None, None, :]                                         # [N, 1, 1, T]
+        if self.causal:
+            allowed = allowed & torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
+        allowed = allowed.expand(n, 1, t, t)
+        has = allowed.any(-1, keepdim=True)                                      # [N, 1, T, 1]
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed | ~has, dropout_p=p)
+        return self.o(y.transpose(1, 2).reshape(n, t, d)) * has[:, 0].to(x.dtype)
+
+
+class LastStep(nn.Module):
+    """x[n, lengths[n] - 1] (right padding), position T - 1 without a mask, 0 for an all-padding sequence."""
+
+    def forward(self, x, mask=None):
+        n, t = x.shape[:2]
+        if mask is None:
+            return x[:, -1]
+        idx = (mask.sum(1) - 1).clamp(min=0)
+        return x[torch.arange(n, device=x.device), idx]
+
+
+class GlobalPool(nn.Module):
+    """Max or mean over time of [N, T, D] (padding left out; all padding gives 0), or over the positions
+    of an image [N, C, H, W]."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+
+    def forward(self, x, mask=None):
+        if x.dim() == 4:
+            return x.amax((2, 3)) if self.kind == "max" else x.mean((2, 3))
+        if mask is None:
+            return x.amax(1) if self.kind == "max" else x.mean(1)
+        m = mask.unsqueeze(-1)
+        if self.kind == "avg":
+            w = m.to(x.dtype)
+            return (x * w).sum(1) / w.sum(1).clamp(min=1)
+        top = x.masked_fill(~m, float("-inf")).amax(1)
+        return torch.where(m.any(1), top, torch.zeros_like(top))
+
+
 class Conv2d(nn.Module):
     """Cross-correlation; pad is (top, left, bottom, right).
 
@@ -217,6 +297,12 @@ def _concat(xs):
 OP_TABLE = {
     "dense": lambda L: Dense(L.in_shape[-1], L.attrs["units"], L.attrs["bias"]),
     "embedding": _embedding,
+    "pos_embedding": lambda L: PosEmbedding(L.attrs["max_len"], L.in_shape[1]),
+    "layernorm": lambda L: nn.LayerNorm(L.in_shape[-1], eps=L.attrs["eps"]),
+    "attention": lambda L: Attention(L.in_shape[1], L.attrs["heads"], L.attrs["causal"], L.attrs["dropout"]),
+    "last": lambda L: LastStep(),
+    "global_maxpool": lambda L: GlobalPool("max"),
+    "global_avgpool": lambda L: GlobalPool("avg"),
     "conv2d": lambda L: Conv2d(L.in_shape[0], L.attrs["filters"], L.attrs["kernel"], L.attrs["stride"],
                                L.attrs["pad"], L.attrs["bias"]),
     "maxpool": lambda L: Pool("max", L.attrs["size"], L.attrs["stride"]),
@@ -245,6 +331,7 @@ OP_TABLE = {
     # threshold=20 is torch's default: above it softplus(x) = x to float32 rounding.
     "softplus": _activation(lambda a: F.softplus),
     "gelu": _activation(lambda a: F.gelu),
+    "silu": _activation(lambda a: F.silu),
     "softmax": _activation(lambda a: lambda x: torch.softmax(x, _feature_axis(x))),
     "log_softmax": _activation(lambda a: lambda x: torch.log_softmax(x, _feature_axis(x))),
 }

@@ -63,6 +63,8 @@ ACTIVATIONS = [
     Activation("selu", "scaled elu with the self-normalizing constants", init_hint=LECUN, kinks=(0.0,)),
     Activation("softplus", "log(1 + exp(x))"),
     Activation("gelu", "x·Φ(x), Φ the standard normal CDF (exact erf form, PyTorch's default)", init_hint=HE),
+    Activation("silu", "x·sigmoid(x) (swish)", init_hint=HE,
+               examples=(Example((5,), "dense(4); silu"), Example((4,), "silu"), Example((3, 4), "silu"))),
     Activation("softmax", "softmax over the feature axis",
                examples=(Example((5,), "dense(4); softmax"), Example((4,), "softmax"), Example((3, 2, 2), "softmax"),
                          Example((3, 4), "softmax"))),
