@@ -56,6 +56,8 @@ def _value(key: str, value) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:g}"
+    if value is None:
+        return "none"
     return str(value)
 
 
@@ -111,7 +113,8 @@ def to_dot(model: Model | Program) -> str:
     node_of = {}
     for inp in model.inputs:
         node_of[inp.name] = f"input:{inp.name}"
-        w.node(node_of[inp.name], f"{inp.name}\ninput {shape_str(inp.shape)}", _NODE_STYLE["io"])
+        kind = " int" if inp.dtype == "int" else ""
+        w.node(node_of[inp.name], f"{inp.name}\ninput {shape_str(inp.shape)}{kind}", _NODE_STYLE["io"])
     previous = node_of[model.inputs[0].name] if model.inputs else None
     for layer in model.layers:
         kind = getattr(OPS.get(layer.op), "kind", "layer")

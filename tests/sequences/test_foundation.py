@@ -174,3 +174,16 @@ def test_a_tiny_language_model_trains_the_same_on_numpy_and_torch(tmp_path):
                            for r in result.history]
     np.testing.assert_allclose(curves["torch"], curves["numpy"], rtol=1e-4)
     assert curves["numpy"][-1][3] == pytest.approx(np.exp(curves["numpy"][-1][1]), rel=1e-4)
+
+
+def test_summary_and_graph_show_token_inputs_and_sequence_shapes(tmp_path, capsys):
+    from specc.cli import main
+    from specc.graph import to_dot
+
+    path = tmp_path / "lm.nn"
+    path.write_text(LM.format(t=6, v=10, path="lm.npz"))
+    assert main(["summary", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "[6] int" in out and "[6, 10]" in out
+    dot = to_dot(compile_text(path.read_text()))
+    assert "input [6] int" in dot and "embedding(vocab=10, dim=8, pad=0)" in dot
