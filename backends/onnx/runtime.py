@@ -65,8 +65,16 @@ def inputs_info(model: onnx.ModelProto) -> list[tuple[str, tuple]]:
 
 
 def run_all(sess, feeds: dict, batch_size: int = 1024) -> list[np.ndarray]:
-    """Every graph output for the named float32 inputs (one array each, [N, ...]), in chunks."""
+    """Every graph output for the named float32 inputs (one array each, [N, ...]), in chunks.
+    Inputs the graph declares int64 (token ids) are converted, once checked to be whole numbers."""
     n = len(next(iter(feeds.values())))
+    feeds = dict(feeds)
+    for inp in sess.get_inputs():
+        x = feeds.get(inp.name)
+        if inp.type == "tensor(int64)" and x is not None and x.dtype != np.int64:
+            if x.dtype.kind == "f" and (x != np.round(x)).any():
+                raise SpecError(f"input `{inp.name}` holds token ids, which must be whole numbers", Pos("<model>"))
+            feeds[inp.name] = x.astype(np.int64)
     try:
         parts = [sess.run(None, {k: v[i:i + batch_size] for k, v in feeds.items()}) for i in range(0, n, batch_size)]
     except Exception as e:  # e.g. a model from elsewhere that wants another dtype or shape

@@ -128,9 +128,12 @@ def result_table(y, meta: dict):
 
     from specc.backends.onnx.metadata import read_classes
 
+    kind, classes = meta.get("output_kind", "values"), read_classes(meta)
+    if y.ndim == 3 and kind in ("probabilities", "log_probabilities"):  # a class per position: its name per column
+        names = classes if classes and len(classes) == y.shape[2] else [str(i) for i in range(y.shape[2])]
+        return [f"class_{t}" for t in range(y.shape[1])], [[names[i] for i in row] for row in y.argmax(-1)]
     y = y.reshape(len(y), -1).astype(np.float64)
-    kind, k = meta.get("output_kind", "values"), y.shape[1]
-    classes = read_classes(meta)
+    k = y.shape[1]
     if kind == "log_probabilities":
         y, kind = np.exp(y), "probabilities"
     if kind == "probabilities" and k > 1:

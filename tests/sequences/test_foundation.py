@@ -187,3 +187,17 @@ def test_summary_and_graph_show_token_inputs_and_sequence_shapes(tmp_path, capsy
     assert "[6] int" in out and "[6, 10]" in out
     dot = to_dot(compile_text(path.read_text()))
     assert "input [6] int" in dot and "embedding(vocab=10, dim=8, pad=0)" in dot
+
+
+def test_exported_token_model_predicts_a_class_per_position(tmp_path, capsys):
+    """The ONNX input is int64 token ids: predict converts whole-number files and names a class per position."""
+    from specc.backends.onnx.export import build_model, save
+    from specc.cli import main
+    from specc.init import initial_params
+
+    prog = compile_text(LM.format(t=6, v=10, path="lm.npz"))
+    save(build_model(prog, initial_params(prog)), str(tmp_path / "lm.onnx"))
+    np.save(tmp_path / "x.npy", tokens(n=3).astype(np.float32))
+    assert main(["predict", str(tmp_path / "lm.onnx"), str(tmp_path / "x.npy")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ",".join(f"class_{t}" for t in range(6)) and len(lines) == 4
