@@ -13,6 +13,7 @@ import numpy as np
 from specc.ir import Program
 from specc.regularize import add_l2, clip_global_norm, decoupled_decay
 
+from . import losses
 from .model import Network, as_list
 from .ops import Context
 
@@ -118,14 +119,16 @@ class NumpyBackend:
     def _evaluate(self, split: str, batch_size: int):
         xs, ys = self.data[split]
         n = len(xs[0])
-        total, outs = 0.0, []
+        total, count, outs = 0.0, 0, []
         for s in range(0, n, batch_size):
             x = [a[s:s + batch_size] for a in xs]
             y = x if ys is None else [t[s:s + batch_size] for t in ys]
             loss, out = self.net.evaluate(x, y)
-            total += (loss if loss is not None else np.nan) * len(x[0])
+            weight = losses.loss_weight(y, len(x[0]), len(self.program.model.outputs))
+            total += (loss if loss is not None else np.nan) * weight
+            count += weight
             outs.append(out)
-        mean = total / n if n else float("nan")
+        mean = total / count if count else float("nan")
         return float(mean), self._join(outs)
 
     def _join(self, outs: list):

@@ -187,6 +187,16 @@ def per_position(o: np.ndarray, t: np.ndarray) -> bool:
     return o.ndim == 3 and t.ndim == 2 and _is_index(t)
 
 
+def loss_weight(ys, n: int, outputs: int) -> int:
+    """What a batch's mean loss counts, to average batches: its examples, or for a single output
+    with per-position targets its non-padding positions (so the split's loss is their mean)."""
+    if outputs == 1 and ys is not None:
+        t = ys[0] if isinstance(ys, (list, tuple)) else ys
+        if t.ndim == 2 and _is_index(t):
+            return int((t >= 0).sum())
+    return n
+
+
 def compute(name: str, args: dict, o: np.ndarray, t: np.ndarray, *, fused: bool = False,
             steepness: float = 1.0) -> tuple[float, np.ndarray]:
     """(mean loss, d loss / d o). With fused=True, `o` is the input of the last activation.

@@ -34,7 +34,7 @@ from ...errors import DataError, SpecError
 from ...ir import Program
 from . import distributed as dist_env
 from . import numerics
-from .losses import dense_target, make_loss
+from .losses import dense_target, make_loss, position_weight
 from .model import build_model
 from .optim import flat_state, load_flat_state, make_optimizer
 from .staging import PinnedStaging
@@ -418,6 +418,7 @@ class TorchBackend:
         n = self._x[split][0].shape[0]
         self._mode(False)
         total = torch.zeros((), dtype=torch.float64, device=self.device)
+        count = torch.zeros((), dtype=torch.float64, device=self.device)
         outs = []
         for lo, hi in self._batches(n, batch_size):
             x, y = self._slice(split, lo, hi)
@@ -425,9 +426,11 @@ class TorchBackend:
                 hs, out = self.eval_net(x)
             hs, out = self._wide(hs), self._wide(out)
             if self.loss is not None:
-                total += self.loss(hs, out, y).double() * (hi - lo)
+                weight = position_weight(y, hi - lo, len(self.program.model.outputs))
+                total += self.loss(hs, out, y).double() * weight
+                count += weight
             outs.append(out)
-        loss = float(total.item() / n) if (n and self.loss is not None) else float("nan")
+        loss = float((total / count).item()) if (n and self.loss is not None) else float("nan")
         return loss, self._join(outs)
 
     def _join(self, outs: list):

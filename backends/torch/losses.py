@@ -148,6 +148,16 @@ def _position_loss(fn, h, out, y, args, producer, fused):
     return fn(flat(h), flat(out), flat_y[keep], args, producer, fused)
 
 
+def position_weight(ys, n: int, outputs: int):
+    """What a batch's mean loss counts, to average batches: its examples, or for a single output with
+    per-position targets its non-padding positions (a tensor: no device sync), as the NumPy backend."""
+    if outputs == 1 and ys is not None:
+        t = ys if torch.is_tensor(ys) else ys[0]
+        if t.dim() == 2 and _is_index(t):
+            return (t >= 0).sum().double()
+    return float(n)
+
+
 def make_loss(program):
     """A closure loss(hs, outs, ys) -> the weighted total over the model's outputs.
 

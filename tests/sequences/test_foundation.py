@@ -201,3 +201,23 @@ def test_exported_token_model_predicts_a_class_per_position(tmp_path, capsys):
     assert main(["predict", str(tmp_path / "lm.onnx"), str(tmp_path / "x.npy")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == ",".join(f"class_{t}" for t in range(6)) and len(lines) == 4
+
+
+@pytest.mark.parametrize("backend_name", ["numpy", "torch"])
+def test_split_loss_is_the_mean_over_its_positions_whatever_the_batch_size(backend_name):
+    """Batches hold different numbers of real positions: they are weighted by them, not by examples."""
+    if backend_name == "torch":
+        pytest.importorskip("torch")
+    from specc.data.targets import mark_padding
+    from specc.driver import backend_class
+    from specc.init import initial_params
+
+    prog = compile_text(LM.format(t=6, v=10, path="lm.npz"))
+    x = tokens(n=12)
+    y = mark_padding(prog, [x], np.roll(x, -1, axis=1))
+    options = {"device": "cpu"} if backend_name == "torch" else {}
+    backend = backend_class(backend_name)(prog, initial_params(prog), seed=0, **options)
+    backend.put_data("val", [x], [y])
+    whole, _ = backend.evaluate("val", 100)
+    batched, _ = backend.evaluate("val", 5)
+    assert batched == pytest.approx(whole, rel=1e-6)

@@ -125,6 +125,9 @@ def test_the_gpt_block_compiles_with_the_documented_parameter_names():
     keys = [key for key, _, _ in prog.all_params()]
     assert "attention_2.q.weight" in keys and "attention_2.o.bias" in keys and "layernorm_5.bias" in keys
     assert prog.model.output_shape == (8, 11)
+    from specc.frontend import check_program
+
+    assert check_program(prog).model == prog.model  # printed (spec.nn) and compiled again: the same graph
 
 
 def test_a_char_gpt_follows_the_same_loss_curve_on_numpy_and_torch_for_50_steps():
