@@ -209,7 +209,7 @@ def test_split_loss_is_the_mean_over_its_positions_whatever_the_batch_size(backe
     if backend_name == "torch":
         pytest.importorskip("torch")
     from specc.data.targets import mark_padding
-    from specc.driver import backend_class
+    from specc.backend_lookup import backend_class
     from specc.init import initial_params
 
     prog = compile_text(LM.format(t=6, v=10, path="lm.npz"))

@@ -133,7 +133,7 @@ def test_the_gpt_block_compiles_with_the_documented_parameter_names():
 def test_a_char_gpt_follows_the_same_loss_curve_on_numpy_and_torch_for_50_steps():
     """Every one of 50 training steps (adam, dropout 0) gives the same loss on both backends."""
     pytest.importorskip("torch")
-    from specc.driver import backend_class
+    from specc.backend_lookup import backend_class
     from specc.init import initial_params
 
     prog = compile_text(GPT.format(t=8, v=11, steps=50))
