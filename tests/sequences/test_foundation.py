@@ -221,3 +221,23 @@ def test_split_loss_is_the_mean_over_its_positions_whatever_the_batch_size(backe
     whole, _ = backend.evaluate("val", 100)
     batched, _ = backend.evaluate("val", 5)
     assert batched == pytest.approx(whole, rel=1e-6)
+
+
+def test_a_sequence_classifier_trains_on_int_npz_with_one_label_per_sequence(tmp_path):
+    """Targets [N] for a padded token input: pooled over the real positions, the same on both backends."""
+    pytest.importorskip("torch")
+    from specc.driver import Trainer
+
+    x = tokens(n=40)
+    y = (x[:, 0] > 5).astype(np.int64)
+    np.savez(tmp_path / "cls.npz", x=x, y=y)
+    text = LM.format(t=6, v=10, path="cls.npz").replace("dense(10)\n    softmax", "global_avgpool\n    dense(2)\n    softmax")
+    text = text.replace("metrics = [accuracy, perplexity]", "metrics = [accuracy]")
+    prog = compile_text(text, str(tmp_path / "cls.nn"))
+    assert prog.model.output_shape == (2,)
+    curves = {}
+    for backend in ("numpy", "torch"):
+        result = Trainer(prog, backend=backend, out=str(tmp_path / backend), quiet=True,
+                         options={"device": "cpu"} if backend == "torch" else {}).run()
+        curves[backend] = [(r["train_loss"], r["val_loss"], r["val_accuracy"]) for r in result.history]
+    np.testing.assert_allclose(curves["torch"], curves["numpy"], rtol=1e-4)
