@@ -73,3 +73,11 @@ def softplus(z: np.ndarray) -> np.ndarray:
 def feature_axis(x) -> int:
     """Axis of the features in a batch: channels of [N, C, H, W], the last axis otherwise (vectors, sequences)."""
     return 1 if x.ndim == 4 else x.ndim - 1
+
+
+def last_axis_matmul(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """x @ m over the last axis of x of any rank, as one 2-D product: NumPy's stacked matmul of a
+    [N, T, D] array by a matrix does not reach BLAS and is ~30x slower."""
+    if x.ndim == 2:
+        return x @ m
+    return (x.reshape(-1, x.shape[-1]) @ m).reshape(*x.shape[:-1], m.shape[-1])

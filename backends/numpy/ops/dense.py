@@ -1,7 +1,7 @@
 """dense: y = x W^T + b, W is [out, in] (canonical layout)."""
 from __future__ import annotations
 
-from ._base import Op
+from ._base import Op, last_axis_matmul
 
 
 class Dense(Op):
@@ -9,7 +9,7 @@ class Dense(Op):
 
     def forward(self, x, params, attrs, ctx):
         w, b = params["weight"], params.get("bias")
-        y = x @ w.T
+        y = last_axis_matmul(x, w.T)
         if b is not None:
             y += b  # y is fresh, so in place is safe
         return y, (x, w, b is not None, ctx.input_grad)
@@ -20,5 +20,5 @@ class Dense(Op):
         grads = {"weight": dy2.T @ x.reshape(-1, x.shape[-1])}
         if has_bias:
             grads["bias"] = dy2.sum(axis=0)
-        dx = dy @ w if input_grad else None
+        dx = last_axis_matmul(dy, w) if input_grad else None
         return dx, grads
