@@ -10,11 +10,11 @@ sources is re-exported from specc/ops/catalog.py.
 """
 from __future__ import annotations
 
-from . import activations, basic, conv, dense, merges, norm, pool, sequence
+from . import activations, basic, conv, dense, merges, norm, pool, recurrent, sequence
 from .base import REQUIRED, Arg, Example, OpDef
 from .catalog import AUGMENTS, INITIALIZERS, LOSSES, METRICS, OPTIMIZERS, SCHEDULES, SOURCES
 
-MODULES = (dense, conv, pool, basic, norm, sequence, activations, merges)
+MODULES = (dense, conv, pool, basic, norm, sequence, recurrent, activations, merges)
 
 
 def _collect() -> dict[str, OpDef]:

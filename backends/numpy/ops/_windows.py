@@ -34,3 +34,19 @@ def fold(dwin: np.ndarray, shape, stride) -> np.ndarray:
         for j in range(kw):
             dx[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += dwin[:, :, :, :, i, j]
     return dx
+
+
+# -- pooling over time: a sequence [N, T, C] seen as an image [N, C, T, 1] ----------------------
+def time_as_image(x: np.ndarray) -> np.ndarray:
+    """[N, T, C] -> [N, C, T, 1] view, so the image pools slide over time."""
+    return x.transpose(0, 2, 1)[..., None]
+
+
+def image_as_time(y: np.ndarray) -> np.ndarray:
+    """Inverse of `time_as_image`: [N, C, T, 1] -> [N, T, C] view."""
+    return y[..., 0].transpose(0, 2, 1)
+
+
+def time_window(attrs) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A pool's (size, stride) over time as 2-D windows of width 1."""
+    return (attrs["size"][0], 1), (attrs["stride"][0], 1)
