@@ -86,6 +86,8 @@ ALIASES = {
     "xavier_normal": "glorot_normal", "xavier_uniform": "glorot_uniform",
     "linear": "dense", "fully_connected": "dense", "conv2D": "conv2d", "conv": "conv2d",
     "max_pool": "maxpool", "maxpool2d": "maxpool", "avg_pool": "avgpool", "avgpool2d": "avgpool",
+    "maxpool1d": "maxpool", "avgpool1d": "avgpool", "maxpooling1d": "maxpool",
+    "averagepooling1d": "avgpool", "simplernn": "rnn", "elman": "rnn",
     "batch_norm": "batchnorm", "batchnormalization": "batchnorm", "batchnorm2d": "batchnorm",
     "batchnorm1d": "batchnorm", "leakyrelu": "leaky_relu", "logsoftmax": "log_softmax",
     "crossentropy": "cross_entropy", "categorical_crossentropy": "cross_entropy",

@@ -55,6 +55,16 @@ class GraphBuilder:
                                            doc_string=self.doc, **attrs))
         return name
 
+    def node_outputs(self, op_type: str, inputs: list[str], wanted: list[bool], **attrs) -> list[str | None]:
+        """Append one node with several outputs; only the `wanted` ones get names (ONNX's "" skips one)."""
+        prefix = self.layer.name if self.layer is not None else "preprocess"
+        names = [self.fresh(f"{prefix}/{op_type}") if w else "" for w in wanted]
+        while names and not names[-1]:
+            names.pop()
+        self.nodes.append(helper.make_node(op_type, inputs, names, name=self.fresh(f"{prefix}/{op_type}_node"),
+                                           doc_string=self.doc, **attrs))
+        return [n or None for n in names] + [None] * (len(wanted) - len(names))
+
     # -- tensors --------------------------------------------------------
     def weight(self, short: str) -> str:
         """The current layer's parameter as an initializer named by its canonical key."""

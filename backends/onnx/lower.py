@@ -15,6 +15,7 @@ from onnx import TensorProto
 
 from specc.ir import Layer
 
+from . import recurrent
 from .graph import GraphBuilder
 
 
@@ -144,10 +145,25 @@ def _conv2d(g, layer, x):
                   pads=list(a["pad"]))
 
 
+def _over_time(g, x, op_type, inputs=(), **attrs):
+    """A 1-D Conv / pool on a sequence [N, T, C]: ONNX wants [N, C, T], so transpose in and out."""
+    y = g.node(op_type, [g.node("Transpose", [x], perm=[0, 2, 1]), *inputs], **attrs)
+    return g.node("Transpose", [y], perm=[0, 2, 1])
+
+
+def _conv1d(g, layer, x):
+    a = layer.attrs
+    inputs = [g.weight("weight")] + ([g.weight("bias")] if a["bias"] else [])
+    return _over_time(g, x, "Conv", inputs, kernel_shape=[a["kernel"]], strides=[a["stride"]],
+                      pads=list(a["pad"]), dilations=[a["dilation"]])
+
+
 def _pool(op_type, **extra):
     def lower(g, layer, x):
         a = layer.attrs
         stride = a["stride"]
+        if len(layer.in_shape) == 2:  # over time: one length each (stored as pairs)
+            return _over_time(g, x, op_type, kernel_shape=[a["size"][0]], strides=[stride[0]], **extra)
         return g.node(op_type, [x], kernel_shape=list(a["size"]), strides=list(stride), **extra)
     lower.__doc__ = f"{op_type} without padding (floor), as the spec's pooling layers."
     return lower
@@ -280,6 +296,10 @@ OP_TABLE = {
     "global_avgpool": _global_pool("avg"),
     "silu": _silu,
     "conv2d": _conv2d,
+    "conv1d": _conv1d,
+    "rnn": recurrent.lower,
+    "lstm": recurrent.lower,
+    "gru": recurrent.lower,
     "maxpool": _pool("MaxPool"),
     "avgpool": _pool("AveragePool"),
     "l2pool": _pool("LpPool", p=2),

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import recurrent
+
 
 def _zeros(*shape):
     return nn.Parameter(torch.zeros(*shape))
@@ -141,6 +143,25 @@ class Conv2d(nn.Module):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
 
+class Conv1d(nn.Module):
+    """Cross-correlation over time on [N, T, C] (F.conv1d on the [N, C, T] view); pad is (before, after)."""
+
+    def __init__(self, c_in, filters, kernel, stride, pad, dilation, bias):
+        super().__init__()
+        self.weight = _zeros(filters, c_in, kernel)
+        self.bias = _zeros(filters) if bias else None
+        self.stride, self.dilation = stride, dilation
+        self.symmetric = pad[0] == pad[1]
+        self.padding = pad[0] if self.symmetric else 0
+        self.pad2 = tuple(pad)
+
+    def forward(self, x):
+        x = x.transpose(1, 2)
+        if not self.symmetric:
+            x = F.pad(x, self.pad2)
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation).transpose(1, 2)
+
+
 class BatchNorm(nn.Module):
     """Batch normalization over axis 1 with the canonical four tensors only.
 
@@ -214,6 +235,9 @@ class Pool(nn.Module):
         self.stride = tuple(stride) if stride is not None else self.size
 
     def forward(self, x):
+        if x.dim() == 3:  # a sequence [N, T, C]: pool over time (the size and stride are pairs of one length)
+            pool = F.max_pool1d if self.kind == "max" else F.avg_pool1d
+            return pool(x.transpose(1, 2), self.size[0], self.stride[0]).transpose(1, 2)
         if self.kind == "max":
             return F.max_pool2d(x, self.size, self.stride)
         if self.kind == "avg":
@@ -305,6 +329,11 @@ OP_TABLE = {
     "global_avgpool": lambda L: GlobalPool("avg"),
     "conv2d": lambda L: Conv2d(L.in_shape[0], L.attrs["filters"], L.attrs["kernel"], L.attrs["stride"],
                                L.attrs["pad"], L.attrs["bias"]),
+    "conv1d": lambda L: Conv1d(L.in_shape[1], L.attrs["filters"], L.attrs["kernel"], L.attrs["stride"],
+                               L.attrs["pad"], L.attrs["dilation"], L.attrs["bias"]),
+    "rnn": recurrent.build,
+    "lstm": recurrent.build,
+    "gru": recurrent.build,
     "maxpool": lambda L: Pool("max", L.attrs["size"], L.attrs["stride"]),
     "avgpool": lambda L: Pool("avg", L.attrs["size"], L.attrs["stride"]),
     "l2pool": lambda L: Pool("l2", L.attrs["size"], L.attrs["stride"]),

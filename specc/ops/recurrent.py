@@ -19,7 +19,7 @@ class Recurrent(OpDef):
     gates = 1           # weight blocks stacked in weight_ih / weight_hh (PyTorch's order)
     gate_doc = ""
     shape_doc = "[T, D] → [units] (last state) or [T, units] (sequences=true); ×2 units when bidirectional"
-    uses_mask = True
+    uses_mask = True  # padding steps are skipped; with sequences=true the mask carries on (same T)
 
     def __init__(self, name: str, doc: str, gates: int, gate_doc: str, extra_args=(), extra_examples=()):
         self.name, self.doc, self.gates, self.gate_doc = name, doc, gates, gate_doc
@@ -32,9 +32,6 @@ class Recurrent(OpDef):
         self.examples = tuple(Example((_T, _D), f"{name}({units}{opts})") for units, opts in (
             (3, ""), (2, ", sequences=true"), (2, ", bidirectional=true"),
             (2, ", sequences=true, bidirectional=true"), *extra_examples))
-
-    def keeps_mask_for(self, attrs) -> bool:
-        return attrs["sequences"]
 
     def shape(self, attrs, ctx):
         t, _ = ctx.need_sequence()
