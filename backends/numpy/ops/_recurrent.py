@@ -20,6 +20,8 @@ reverse pass really starts. So one rule serves both directions.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._base import stable_sigmoid
@@ -106,7 +108,7 @@ class GRUCell:
 
 # -- one direction over the whole sequence -----------------------------------------------------
 def run(cell, x, keep, w_ih, w_hh, b_ih, b_hh, reverse: bool):
-    """(outputs [N, T, H] with zeros at padding, last state h [N, H], cache for `run_back`)."""
+    """(outputs [N, T, H] with zeros at padding, last state h [N, H], the Tape for `run_back`)."""
     n, t_len, _ = x.shape
     hidden = w_hh.shape[1]
     gx = x @ w_ih.T + b_ih                                  # [N, T, G*H], every step at once
@@ -120,12 +122,23 @@ def run(cell, x, keep, w_ih, w_hh, b_ih, b_hh, reverse: bool):
         steps.append((t, state, cache))
         state = tuple(np.where(k, a, b) for a, b in zip(new, state))  # padding: keep the state
         ys[:, t] = np.where(k, state[0], 0)
-    return ys, state[0], (cell, x, keep, w_ih, w_hh, steps)
+    return ys, state[0], Tape(cell, x, keep, w_ih, w_hh, steps)
 
 
-def run_back(dys, dlast, cache):
+class Tape(NamedTuple):
+    """What one direction's forward keeps for its backward; `steps` is (t, old state, cell cache) in run order."""
+
+    cell: object
+    x: np.ndarray
+    keep: np.ndarray
+    w_ih: np.ndarray
+    w_hh: np.ndarray
+    steps: list
+
+
+def run_back(dys, dlast, tape: Tape):
     """Gradients of one direction: (dx, d w_ih, d w_hh, d b_ih, d b_hh) from d outputs and d last h."""
-    cell, x, keep, w_ih, w_hh, steps = cache
+    cell, x, keep, w_ih, w_hh, steps = tape
     dstate = (dlast,) + tuple(np.zeros_like(dlast) for _ in range(cell.states - 1))
     dgx = np.zeros((*x.shape[:2], w_ih.shape[0]), x.dtype)
     dw_hh = np.zeros_like(w_hh)
@@ -158,26 +171,28 @@ def directions(attrs) -> tuple[str, ...]:
 def layer_forward(cell, x, params, attrs, mask):
     """The layer's output ([N, T, dirs*H] or [N, dirs*H]) and the cache for `layer_backward`."""
     keep = step_mask(mask, x.shape[0], x.shape[1])
-    outs, lasts, caches = [], [], []
+    outs, lasts, tapes = [], [], []
     for suffix in directions(attrs):
-        ys, last, cache = run(cell, x, keep, *(params[name + suffix] for name in NAMES), reverse=bool(suffix))
+        ys, last, tape = run(cell, x, keep, *(params[name + suffix] for name in NAMES), reverse=bool(suffix))
         outs.append(ys)
         lasts.append(last)
-        caches.append(cache)
+        tapes.append(tape)
     y = np.concatenate(outs if attrs["sequences"] else lasts, axis=-1)
-    return y, (attrs["sequences"], caches)
+    return y, (attrs["sequences"], tapes)
 
 
 def layer_backward(dy, cache):
-    sequences, caches = cache
+    """(dx, parameter gradients by PyTorch's names): each direction's slice of dy, back through time."""
+    sequences, tapes = cache
     dx, grads = None, {}
-    for k, c in enumerate(caches):
-        x, hidden = c[1], c[4].shape[1]
-        part = dy[..., k * hidden:(k + 1) * hidden]
-        dys, dlast = (part, np.zeros((x.shape[0], hidden), x.dtype)) if sequences else (np.zeros(
-            (*x.shape[:2], hidden), x.dtype), part)
-        d = run_back(dys, dlast, c)
-        suffix = "_reverse" if k else ""
-        dx = d[0] if dx is None else dx + d[0]
-        grads.update({name + suffix: g for name, g in zip(NAMES, d[1:])})
+    for k, (tape, suffix) in enumerate(zip(tapes, ("", "_reverse"))):
+        (n, t, _), hidden = tape.x.shape, tape.w_hh.shape[1]
+        part = dy[..., k * hidden:(k + 1) * hidden]        # this direction's features (forward first)
+        if sequences:
+            dys, dlast = part, np.zeros((n, hidden), dy.dtype)
+        else:
+            dys, dlast = np.zeros((n, t, hidden), dy.dtype), part
+        d_x, *d_params = run_back(dys, dlast, tape)
+        dx = d_x if dx is None else dx + d_x
+        grads.update({name + suffix: g for name, g in zip(NAMES, d_params)})
     return dx, grads
