@@ -31,7 +31,10 @@ class Recurrent(OpDef):
                            "`…_reverse` when bidirectional")
         self.examples = tuple(Example((_T, _D), f"{name}({units}{opts})") for units, opts in (
             (3, ""), (2, ", sequences=true"), (2, ", bidirectional=true"),
-            (2, ", sequences=true, bidirectional=true"), *extra_examples))
+            (2, ", sequences=true, bidirectional=true"), *extra_examples)) + tuple(
+            # padded token sequences: the mask from embedding(pad=0) (lengths 6, 4, 2 in a batch of 3)
+            Example((6,), f"embedding(9, 3, pad=0); {name}(2{opts})", tokens=9, padded=True)
+            for opts in (", bidirectional=true", ", sequences=true, bidirectional=true"))
 
     def shape(self, attrs, ctx):
         t, _ = ctx.need_sequence()
