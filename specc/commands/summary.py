@@ -20,7 +20,8 @@ def _count(layer: Layer, trainable: bool) -> int:
 
 
 def _init(layer: Layer) -> str:
-    w = [p for p in layer.params if p.name == "weight" and p.init not in ("ones", "constant")]
+    # the weight's rule (recurrent layers: PyTorch's name for the input weights)
+    w = [p for p in layer.params if p.name in ("weight", "weight_ih_l0") and p.init not in ("ones", "constant")]
     if not w:
         return ""
     p = w[0]

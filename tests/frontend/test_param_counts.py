@@ -109,3 +109,31 @@ def test_batchnorm_prelu_maxout_match_torch(tmp_path, capsys):
     assert [p.trainable for p in bn[0].params] == [True, True, False, False]
     prelu = [l for l in prog.all_layers() if l.op == "prelu"][0]
     assert prelu.params[0].shape == (1,) and prelu.params[0].init_args == {"value": 0.25}  # torch's default
+
+
+SEQ_NET = """
+model seq {
+    input tokens [12] int
+    embedding(20, 8, pad=0)
+    conv1d(8, 3, pad=same)
+    gru(6, sequences=true, bidirectional=true)
+    maxpool(2)
+    lstm(5)
+    dense(3)
+}
+"""
+
+
+def test_sequence_layers_match_torch(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    mods = [nn.Embedding(20, 8), nn.Conv1d(8, 8, 3, padding=1), nn.GRU(8, 6, batch_first=True, bidirectional=True),
+            nn.LSTM(12, 5, batch_first=True), nn.Linear(5, 3)]
+    n = sum(p.numel() for m in mods for p in m.parameters())
+    assert summary_totals(SEQ_NET, tmp_path, capsys) == (n, n, 0)
+    prog = compile_text(SEQ_NET)
+    assert [l.out_shape for l in prog.model.layers[:5]] == [(12, 8), (12, 8), (12, 12), (6, 12), (5,)]
+    assert [tuple(q.shape) for _, _, q in prog.all_params()] == [tuple(p.shape) for m in mods for p in m.parameters()]
+    assert main(["summary", str(tmp_path / "m.nn")]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert rows["gru_1"].endswith("uniform(0.408248)") and rows["lstm_1"].endswith("uniform(0.447214)")  # 1/√units
