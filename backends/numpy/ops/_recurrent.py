@@ -24,13 +24,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._base import stable_sigmoid
 
 
-def step_mask(mask, n: int, t: int) -> np.ndarray:
-    """[N, T, 1] bool, True at real steps: the first `lengths` steps of each sequence."""
+def sigmoid(z):
+    """σ(z) = (1 + tanh(z / 2)) / 2: one transcendental pass, no overflow (the gates' hot spot)."""
+    return 0.5 * np.tanh(0.5 * z) + 0.5
+
+
+def step_mask(mask, t: int) -> np.ndarray | None:
+    """[N, T, 1] bool, True at real steps: the first `lengths` steps of each sequence (None: no padding)."""
     if mask is None:
-        return np.ones((n, t, 1), bool)
+        return None
     lengths = np.asarray(mask).sum(axis=1)
     return (np.arange(t)[None, :] < lengths[:, None])[..., None]
 
@@ -64,8 +68,9 @@ class LSTMCell:
 
     def step(self, gx, gh, state):
         _, c = state
-        i, f, g, o = np.split(gx + gh, 4, axis=-1)
-        i, f, g, o = stable_sigmoid(i), stable_sigmoid(f), np.tanh(g), stable_sigmoid(o)
+        a = gx + gh
+        i, f, _, o = np.split(sigmoid(a), 4, axis=-1)      # the g block is recomputed with tanh below
+        g = np.tanh(np.split(a, 4, axis=-1)[2])
         c_new = f * c + i * g
         tc = np.tanh(c_new)
         return (o * tc, c_new), (i, f, g, o, c, tc)
@@ -89,10 +94,10 @@ class GRUCell:
 
     def step(self, gx, gh, state):
         (h,) = state
-        xr, xz, xn = np.split(gx, 3, axis=-1)
-        hr, hz, hn = np.split(gh, 3, axis=-1)
-        r, z = stable_sigmoid(xr + hr), stable_sigmoid(xz + hz)
-        n = np.tanh(xn + r * hn)
+        rz = slice(0, 2 * h.shape[1])                      # the r and z blocks, one sigmoid for both
+        r, z = np.split(sigmoid(gx[:, rz] + gh[:, rz]), 2, axis=-1)
+        hn = gh[:, rz.stop:]
+        n = np.tanh(gx[:, rz.stop:] + r * hn)
         return ((1 - z) * n + z * h,), (r, z, n, hn, h)
 
     def back(self, dstate, cache):
@@ -107,6 +112,11 @@ class GRUCell:
 
 
 # -- one direction over the whole sequence -----------------------------------------------------
+def _where(keep, a, b):
+    """a at real steps, b at padding steps (keep None: no padding)."""
+    return a if keep is None else np.where(keep, a, b)
+
+
 def run(cell, x, keep, w_ih, w_hh, b_ih, b_hh, reverse: bool):
     """(outputs [N, T, H] with zeros at padding, last state h [N, H], the Tape for `run_back`)."""
     n, t_len, _ = x.shape
@@ -114,49 +124,52 @@ def run(cell, x, keep, w_ih, w_hh, b_ih, b_hh, reverse: bool):
     gx = x @ w_ih.T + b_ih                                  # [N, T, G*H], every step at once
     state = tuple(np.zeros((n, hidden), x.dtype) for _ in range(cell.states))
     ys = np.zeros((n, t_len, hidden), x.dtype)
-    steps = []
+    h_before = np.zeros_like(ys)                            # h_{t-1} as step t saw it (for d W_hh)
+    caches = [None] * t_len
     for t in (range(t_len - 1, -1, -1) if reverse else range(t_len)):
-        k = keep[:, t]
-        gh = state[0] @ w_hh.T + b_hh
-        new, cache = cell.step(gx[:, t], gh, state)
-        steps.append((t, state, cache))
-        state = tuple(np.where(k, a, b) for a, b in zip(new, state))  # padding: keep the state
-        ys[:, t] = np.where(k, state[0], 0)
-    return ys, state[0], Tape(cell, x, keep, w_ih, w_hh, steps)
+        k = None if keep is None else keep[:, t]
+        h_before[:, t] = state[0]
+        new, caches[t] = cell.step(gx[:, t], state[0] @ w_hh.T + b_hh, state)
+        state = tuple(_where(k, a, b) for a, b in zip(new, state))   # padding: keep the state
+        ys[:, t] = _where(k, state[0], 0)
+    return ys, state[0], Tape(cell, x, keep, w_ih, w_hh, h_before, caches, reverse)
 
 
 class Tape(NamedTuple):
-    """What one direction's forward keeps for its backward; `steps` is (t, old state, cell cache) in run order."""
+    """What one direction's forward keeps for its backward (caches[t]: the cell's cache of step t)."""
 
     cell: object
     x: np.ndarray
-    keep: np.ndarray
+    keep: np.ndarray | None
     w_ih: np.ndarray
     w_hh: np.ndarray
-    steps: list
+    h_before: np.ndarray
+    caches: list
+    reverse: bool
 
 
 def run_back(dys, dlast, tape: Tape):
-    """Gradients of one direction: (dx, d w_ih, d w_hh, d b_ih, d b_hh) from d outputs and d last h."""
-    cell, x, keep, w_ih, w_hh, steps = tape
+    """Gradients of one direction: (dx, d w_ih, d w_hh, d b_ih, d b_hh) from d outputs and d last h.
+
+    The steps run in the opposite order of the forward; the weight gradients are summed over
+    all steps at the end, as one matrix product each.
+    """
+    cell, x, keep, w_ih, w_hh, h_before, caches, reverse = tape
+    t_len = x.shape[1]
     dstate = (dlast,) + tuple(np.zeros_like(dlast) for _ in range(cell.states - 1))
     dgx = np.zeros((*x.shape[:2], w_ih.shape[0]), x.dtype)
-    dw_hh = np.zeros_like(w_hh)
-    db_hh = np.zeros(w_hh.shape[0], x.dtype)
-    for t, old, step_cache in reversed(steps):
-        k = keep[:, t]
-        dstate = (dstate[0] + np.where(k, dys[:, t], 0),) + dstate[1:]
-        d_new = tuple(np.where(k, d, 0) for d in dstate)        # real step: the gradient goes into the cell
-        d_kept = tuple(np.where(k, 0, d) for d in dstate)       # padding: straight to the old state
-        dgx_t, dgh, d_direct = cell.back(d_new, step_cache)
-        dgx[:, t] = dgx_t
-        dw_hh += dgh.T @ old[0]
-        db_hh += dgh.sum(axis=0)
-        dstate = tuple(a + b for a, b in zip(d_kept, d_direct))
-        dstate = (dstate[0] + dgh @ w_hh,) + dstate[1:]
-    g2 = dgx.reshape(-1, dgx.shape[-1])
-    dw_ih = g2.T @ x.reshape(-1, x.shape[-1])
-    return dgx @ w_ih, dw_ih, dw_hh, g2.sum(axis=0), db_hh
+    dgh = np.zeros_like(dgx)
+    for t in (range(t_len) if reverse else range(t_len - 1, -1, -1)):
+        k = None if keep is None else keep[:, t]
+        dstate = (dstate[0] + _where(k, dys[:, t], 0),) + dstate[1:]
+        d_new = tuple(_where(k, d, 0) for d in dstate)          # real step: the gradient goes into the cell
+        dgx[:, t], dgh[:, t], d_old = cell.back(d_new, caches[t])
+        if k is not None:                                        # padding: straight to the old state
+            d_old = tuple(a + np.where(k, 0, d) for a, d in zip(d_old, dstate))
+        dstate = (d_old[0] + dgh[:, t] @ w_hh,) + d_old[1:]
+    rows = lambda a: a.reshape(-1, a.shape[-1])  # noqa: E731  [N, T, F] -> [N*T, F]
+    dw_ih, dw_hh = rows(dgx).T @ rows(x), rows(dgh).T @ rows(h_before)
+    return dgx @ w_ih, dw_ih, dw_hh, rows(dgx).sum(axis=0), rows(dgh).sum(axis=0)
 
 
 # -- the layer: one or two directions ------------------------------------------------------------
@@ -170,7 +183,7 @@ def directions(attrs) -> tuple[str, ...]:
 
 def layer_forward(cell, x, params, attrs, mask):
     """The layer's output ([N, T, dirs*H] or [N, dirs*H]) and the cache for `layer_backward`."""
-    keep = step_mask(mask, x.shape[0], x.shape[1])
+    keep = step_mask(mask, x.shape[1])
     outs, lasts, tapes = [], [], []
     for suffix in directions(attrs):
         ys, last, tape = run(cell, x, keep, *(params[name + suffix] for name in NAMES), reverse=bool(suffix))
