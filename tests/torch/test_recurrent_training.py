@@ -31,6 +31,7 @@ model order {{
 train {{
     loss = cross_entropy
     optimizer = adam(lr=0.02)
+    l2 = 1e-3
     batch = {BATCH}
     steps = {STEPS}
 }}
