@@ -25,7 +25,6 @@ from typing import NamedTuple
 import numpy as np
 
 
-
 def sigmoid(z):
     """σ(z) = (1 + tanh(z / 2)) / 2: one transcendental pass, no overflow (the gates' hot spot)."""
     return 0.5 * np.tanh(0.5 * z) + 0.5
@@ -43,7 +42,6 @@ def step_mask(mask, t: int) -> np.ndarray | None:
 class RNNCell:
     """h' = act(gx + gh), act tanh or relu."""
 
-    gates = 1
     states = 1
 
     def __init__(self, act: str = "tanh"):
@@ -63,7 +61,6 @@ class RNNCell:
 class LSTMCell:
     """PyTorch's gate order i, f, g, o: c' = f c + i g, h' = o tanh(c')."""
 
-    gates = 4
     states = 2
 
     def step(self, gx, gh, state):
@@ -89,7 +86,6 @@ class GRUCell:
     """PyTorch's gate order r, z, n, the reset applied after the hidden matmul:
     r = σ(gx_r + gh_r), z = σ(gx_z + gh_z), n = tanh(gx_n + r gh_n), h' = (1 - z) n + z h."""
 
-    gates = 3
     states = 1
 
     def step(self, gx, gh, state):
