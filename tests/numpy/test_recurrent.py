@@ -55,9 +55,9 @@ def the_mask(masked):
     return (np.arange(T)[None, :] < np.array(LENGTHS)[:, None]) if masked else None
 
 
-def numpy_forward(op, attrs, x, params, mask):
+def numpy_forward(op, attrs, x, params, mask, input_grad=True):
     ctx = Context(True)
-    ctx.mask = mask
+    ctx.mask, ctx.input_grad = mask, input_grad
     return OPS[op].forward(x, params, attrs, ctx)
 
 
@@ -146,3 +146,15 @@ def test_float32_stays_float32(op):
     dx, grads = OPS[op].backward(np.ones_like(y), cache)
     assert y.dtype == dx.dtype == np.float32
     assert {k for k, g in grads.items() if g.dtype != np.float32} == set()
+
+
+def test_no_input_gradient_when_nobody_needs_it():
+    """The model's first layer (ctx.input_grad False) skips dx, and its weight gradients are unchanged."""
+    attrs, params, mask = attrs_for("gru", None, False, True), random_params("gru", True), the_mask(True)
+    x = np.random.default_rng(1).standard_normal((N, T, D))
+    y, cache = numpy_forward("gru", attrs, x, params, mask)
+    _, cache_first = numpy_forward("gru", attrs, x, params, mask, input_grad=False)
+    dx, grads = OPS["gru"].backward(np.ones_like(y), cache)
+    dx_first, grads_first = OPS["gru"].backward(np.ones_like(y), cache_first)
+    assert dx is not None and dx_first is None
+    assert all(np.array_equal(grads[k], grads_first[k]) for k in grads)

@@ -144,7 +144,7 @@ class Tape(NamedTuple):
     reverse: bool
 
 
-def run_back(dys, dlast, tape: Tape):
+def run_back(dys, dlast, tape: Tape, input_grad: bool = True):
     """Gradients of one direction: (dx, d w_ih, d w_hh, d b_ih, d b_hh) from d outputs and d last h.
 
     The steps run in the opposite order of the forward; the weight gradients are summed over
@@ -165,7 +165,8 @@ def run_back(dys, dlast, tape: Tape):
         dstate = (d_old[0] + dgh[:, t] @ w_hh,) + d_old[1:]
     rows = lambda a: a.reshape(-1, a.shape[-1])  # noqa: E731  [N, T, F] -> [N*T, F]
     dw_ih, dw_hh = rows(dgx).T @ rows(x), rows(dgh).T @ rows(h_before)
-    return dgx @ w_ih, dw_ih, dw_hh, rows(dgx).sum(axis=0), rows(dgh).sum(axis=0)
+    dx = dgx @ w_ih if input_grad else None
+    return dx, dw_ih, dw_hh, rows(dgx).sum(axis=0), rows(dgh).sum(axis=0)
 
 
 # -- the layer: one or two directions ------------------------------------------------------------
@@ -177,9 +178,9 @@ def directions(attrs) -> tuple[str, ...]:
     return ("", "_reverse") if attrs["bidirectional"] else ("",)
 
 
-def layer_forward(cell, x, params, attrs, mask):
+def layer_forward(cell, x, params, attrs, ctx):
     """The layer's output ([N, T, dirs*H] or [N, dirs*H]) and the cache for `layer_backward`."""
-    keep = step_mask(mask, x.shape[1])
+    keep = step_mask(ctx.mask, x.shape[1])
     outs, lasts, tapes = [], [], []
     for suffix in directions(attrs):
         ys, last, tape = run(cell, x, keep, *(params[name + suffix] for name in NAMES), reverse=bool(suffix))
@@ -187,12 +188,12 @@ def layer_forward(cell, x, params, attrs, mask):
         lasts.append(last)
         tapes.append(tape)
     y = np.concatenate(outs if attrs["sequences"] else lasts, axis=-1)
-    return y, (attrs["sequences"], tapes)
+    return y, (attrs["sequences"], tapes, ctx.input_grad)
 
 
 def layer_backward(dy, cache):
     """(dx, parameter gradients by PyTorch's names): each direction's slice of dy, back through time."""
-    sequences, tapes = cache
+    sequences, tapes, input_grad = cache
     dx, grads = None, {}
     for k, (tape, suffix) in enumerate(zip(tapes, ("", "_reverse"))):
         (n, t, _), hidden = tape.x.shape, tape.w_hh.shape[1]
@@ -201,7 +202,8 @@ def layer_backward(dy, cache):
             dys, dlast = part, np.zeros((n, hidden), dy.dtype)
         else:
             dys, dlast = np.zeros((n, t, hidden), dy.dtype), part
-        d_x, *d_params = run_back(dys, dlast, tape)
-        dx = d_x if dx is None else dx + d_x
+        d_x, *d_params = run_back(dys, dlast, tape, input_grad)
+        if d_x is not None:  # None: nobody needs the input's gradient (the model's first layer)
+            dx = d_x if dx is None else dx + d_x
         grads.update({name + suffix: g for name, g in zip(NAMES, d_params)})
     return dx, grads

@@ -9,7 +9,7 @@ class GRU(Op):
     name = "gru"
 
     def forward(self, x, params, attrs, ctx):
-        return layer_forward(GRUCell(), x, params, attrs, ctx.mask)
+        return layer_forward(GRUCell(), x, params, attrs, ctx)
 
     def backward(self, dy, cache):
         return layer_backward(dy, cache)

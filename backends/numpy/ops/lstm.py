@@ -9,7 +9,7 @@ class LSTM(Op):
     name = "lstm"
 
     def forward(self, x, params, attrs, ctx):
-        return layer_forward(LSTMCell(), x, params, attrs, ctx.mask)
+        return layer_forward(LSTMCell(), x, params, attrs, ctx)
 
     def backward(self, dy, cache):
         return layer_backward(dy, cache)

@@ -9,7 +9,7 @@ class RNN(Op):
     name = "rnn"
 
     def forward(self, x, params, attrs, ctx):
-        return layer_forward(RNNCell(attrs["act"]), x, params, attrs, ctx.mask)
+        return layer_forward(RNNCell(attrs["act"]), x, params, attrs, ctx)
 
     def backward(self, dy, cache):
         return layer_backward(dy, cache)
