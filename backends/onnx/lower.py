@@ -107,7 +107,10 @@ def _last(g, layer, x, mask=None):
     lengths = g.node("ReduceSum", [g.node("Cast", [mask], to=TensorProto.INT64), g.const([1], np.int64, "axis_1")],
                      keepdims=1)                                                         # [N, 1]
     index = g.node("Max", [g.node("Sub", [lengths, g.const([1], np.int64, "one_i")]), g.const([0], np.int64, "zero")])
-    positions = g.const(np.arange(layer.in_shape[0])[None, :], np.int64, "positions")    # [1, T]
+    scalar = lambda v: g.node("Squeeze", [v, g.const([0], np.int64, "zero")])  # noqa: E731  [1] -> []
+    span = g.node("Range", [scalar(g.const([0], np.int64, "zero")), scalar(_seq_len(g, x)),
+                            scalar(g.const([1], np.int64, "one_i"))])
+    positions = g.node("Unsqueeze", [span, g.const([0], np.int64, "zero")])                # [1, T]
     pick = g.node("Cast", [g.node("Equal", [positions, index])], to=TensorProto.FLOAT)   # [N, T] one-hot
     picked = g.node("Mul", [x, g.node("Unsqueeze", [pick, g.const([2], np.int64, "axis_2")])])
     return g.node("ReduceSum", [picked, g.const([1], np.int64, "axis_1")], keepdims=0)

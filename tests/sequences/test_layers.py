@@ -154,3 +154,24 @@ def test_a_char_gpt_follows_the_same_loss_curve_on_numpy_and_torch_for_50_steps(
         curves[name] = backend.losses_to_numpy(handles)
     np.testing.assert_allclose(curves["torch"], curves["numpy"], rtol=1e-4)
     assert curves["numpy"][-5:].mean() < curves["numpy"][:5].mean() - 0.2
+
+
+def test_onnx_lowerings_take_a_shorter_sequence_than_declared():
+    """pos_embedding, causal attention, dense and last read T from the input, so an exported model
+    whose sequence axis is made dynamic runs on a prefix (what generation needs)."""
+    from specc.backends.onnx import runtime
+    from specc.backends.onnx.export import build_model
+
+    prog = program("pos_embedding; attention(2, causal=true); dense(5, name=\"d\"); last", t=6)
+    params = params_of(prog)
+    model = build_model(prog, params)
+    model.graph.input[0].type.tensor_type.shape.dim[1].dim_param = "T"
+    model.graph.output[0].type.tensor_type.shape.ClearField("dim")
+    x = np.array([[3, 1, 4, 1, 5, 2], [2, 6, 1, 0, 0, 0]])
+    from specc.backends.numpy.model import Network
+    from specc.backends.numpy.ops import Context
+
+    env = Network(prog.model, params).forward(x, Context())
+    got = runtime.session(model).run(None, {"x": x[:, :4]})[0]
+    want = env["d"][[0, 1], [3, 2]]  # causal: the first 4 positions see only themselves; last real positions 3, 2
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
