@@ -115,8 +115,9 @@ def _npy_header(f):
     return shape, dtype, f.tell()
 
 
-def check_npy_sizes(path, error=SpecError) -> None:
-    """Every array of an .npy/.npz file declares no more bytes than it holds, nor than memory allows.
+def check_npy_sizes(path, error=SpecError, memory: bool = True) -> None:
+    """Every array of an .npy/.npz file declares no more bytes than it holds, nor than memory allows
+    (memory=False for a memory-mapped file, which is never loaded whole).
 
     Runs before numpy allocates the declared shape (an .npz member claiming 10**12 rows
     would otherwise be allocated first and fail, or be killed, afterwards).
@@ -138,7 +139,8 @@ def check_npy_sizes(path, error=SpecError) -> None:
         if need > stored - header:
             raise error(f"{label} declares shape {list(shape)} ({fmt_bytes(need)}) but the file holds "
                         f"{fmt_bytes(max(stored - header, 0))}; the file is damaged or forged", where)
-        check_allocation(need, f"{label} (shape {list(shape)})", where, error)
+        if memory:
+            check_allocation(need, f"{label} (shape {list(shape)})", where, error)
 
     if zipfile.is_zipfile(path):
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from specc.data.stream import is_streamed
 from specc.ir import Program
 from specc.regularize import add_l2, clip_global_norm, decoupled_decay
 
@@ -56,8 +57,10 @@ class NumpyBackend:
 
     # -- data -------------------------------------------------------------------------------
     def put_data(self, split: str, x, y) -> None:
-        """x: one array per model input (or the array of the only one); y likewise per output, or None."""
-        xs = [np.ascontiguousarray(v) if np.issubdtype(np.asarray(v).dtype, np.integer) and i.dtype == "int"
+        """x: one array per model input (or the array of the only one); y likewise per output, or None.
+        A streamed input (specc/data/stream.py) stays on disk: _take and _evaluate read it a batch at a time."""
+        xs = [v.astype(self.dtype) if is_streamed(v)
+              else np.ascontiguousarray(v) if np.issubdtype(np.asarray(v).dtype, np.integer) and i.dtype == "int"
               else np.ascontiguousarray(v, dtype=self.dtype) for v, i in zip(as_list(x), self.program.model.inputs)]
         ys = None
         if y is not None:

@@ -6,6 +6,8 @@ Speed rules that shape this file:
   slicing it, so there is no host-to-device copy per batch.
   Batches are gathered into buffers reused every step. Data that does not fit
   stays in pinned host memory and is staged asynchronously (staging.py).
+  Data larger than memory (a streamed split, specc/data/stream.py) stays on disk:
+  a background thread reads the next batches ahead of the step (prefetch.py).
 * No per-step host sync on CUDA: train_step returns the detached loss tensor and
   losses_to_numpy stacks many of them and syncs once. (On CPU, where reading a
   scalar is free, a non-finite loss is diagnosed before the update, as in NumPy.)
@@ -30,6 +32,7 @@ import math
 import numpy as np
 import torch
 
+from ...data.stream import is_streamed
 from ...errors import DataError, SpecError
 from ...ir import Program
 from . import distributed as dist_env
@@ -37,6 +40,7 @@ from . import numerics
 from .losses import dense_target, make_loss, position_weight
 from .model import build_model
 from .optim import flat_state, load_flat_state, make_optimizer
+from .prefetch import Prefetcher
 from .staging import PinnedStaging
 
 RULES = ("perceptron", "adaline")  # optimizers whose "gradient" is the rule's error signal
@@ -190,6 +194,9 @@ class TorchBackend:
         self._order: torch.Tensor | None = None
         self._gather: dict[str, torch.Tensor] = {}  # batch buffers (see _batch)
         self._staging: PinnedStaging | None = None  # for data kept in host memory on CUDA
+        self._streamed: dict[str, tuple[list, list | None]] = {}  # split -> (StreamedArrays, targets), on disk
+        self._order_host: np.ndarray | None = None
+        self._prefetch = Prefetcher(self._prepare_streamed)
         self._last: tuple[int, int] | None = None
         self._nonfinite: str | None = None
 
@@ -262,6 +269,13 @@ class TorchBackend:
         ys = None if y is None else (list(y) if isinstance(y, (list, tuple)) else [y])
         if ys is not None:  # class indices were range-checked by the data loader (specc/data/targets.py)
             ys = [t.astype(np.int64, copy=False) if np.issubdtype(t.dtype, np.integer) else t for t in map(np.asarray, ys)]
+        if any(is_streamed(a) for a in xs):  # read a batch at a time, in a background thread (_prepare_streamed)
+            self._streamed[split] = (xs, ys)
+            self._x.pop(split, None)
+            self._y.pop(split, None)
+            self._prefetch.reset()
+            return
+        self._streamed.pop(split, None)
         nbytes = sum(a.nbytes for a in xs) + sum(t.nbytes for t in ys or ())
         where = self._data_device(nbytes)
         self._x[split] = [self._tensor(a, where, i.dtype != "int") for a, i in zip(xs, model.inputs)]
@@ -269,7 +283,11 @@ class TorchBackend:
 
     def set_order(self, order: np.ndarray) -> None:
         """Upload the epoch's permutation once; train_step slices it where the data lives."""
-        self._order = torch.as_tensor(np.asarray(order, dtype=np.int64), device=self._x["train"][0].device)
+        self._order_host = np.asarray(order, dtype=np.int64)
+        if "train" in self._streamed:  # batches are gathered on the host; drop those of the previous order
+            self._prefetch.reset()
+            return
+        self._order = torch.as_tensor(self._order_host, device=self._x["train"][0].device)
 
     # -- training ------------------------------------------------------------------------
     def _batch(self, split: str, idx):
@@ -297,15 +315,57 @@ class TorchBackend:
 
     def _slice(self, split: str, lo: int, hi: int):
         """A contiguous range of a split (evaluation): views, no gather."""
+        if split in self._streamed:
+            n, size = self._size(split), hi - lo
+            ahead = range(hi, min(n, hi + self._prefetch.depth * size), size)
+            return self._to_device(self._prefetch.get((split, lo, hi), [(split, s, min(s + size, n)) for s in ahead]))
         x = [t[lo:hi].to(self.device, non_blocking=True) for t in self._x[split]]
         ys = self._y[split]
         return x, (x if ys is None else [t[lo:hi].to(self.device, non_blocking=True) for t in ys])
+
+    # -- streamed data (specc/data/stream.py): batches read from disk ahead of the step -----
+    def _size(self, split: str) -> int:
+        return len(self._streamed[split][0][0]) if split in self._streamed else self._x[split][0].shape[0]
+
+    def _prepare_streamed(self, key):
+        """(inputs, targets) of a streamed split as host tensors (pinned for CUDA); runs in the prefetch thread.
+        key: ("order", lo, hi), a training batch train[order[lo:hi]], or (split, lo, hi), rows in file order
+        (evaluation)."""
+        split, lo, hi = key
+        rows = slice(lo, hi)
+        if split == "order":
+            split, rows = "train", self._order_host[lo:hi]
+        xs, ys = self._streamed[split]
+        x = [self._host(a[rows], i.dtype != "int") for a, i in zip(xs, self.program.model.inputs)]
+        return x, (None if ys is None else [self._host(t[rows], True) for t in ys])
+
+    def _host(self, a: np.ndarray, floating: bool) -> torch.Tensor:
+        t = torch.from_numpy(np.ascontiguousarray(a))
+        if floating and (t.is_floating_point() or not np.issubdtype(a.dtype, np.integer)):
+            t = t.to(self.dtype)
+        return t.pin_memory() if self.device.type == "cuda" else t
+
+    def _to_device(self, batch):
+        x = [t.to(self.device, non_blocking=True) for t in batch[0]]
+        return x, (x if batch[1] is None else [t.to(self.device, non_blocking=True) for t in batch[1]])
+
+    def _train_batch(self, lo: int, hi: int, start: int | None = None, stop: int | None = None):
+        """train[order[lo:hi]] on the device; a streamed split also queues the next batches of this epoch."""
+        if "train" not in self._streamed:
+            return self._batch("train", self._order[lo:hi])
+        upcoming = []
+        if stop is not None:
+            n, batch = self._size("train"), self.program.train.batch
+            for s in range(stop, min(n, stop + self._prefetch.depth * batch), batch):
+                e = min(s + batch, n)
+                upcoming.append(("order", *((s, e) if self.world == 1 else dist_env.shard(s, e, self.rank, self.world))))
+        return self._to_device(self._prefetch.get(("order", lo, hi), upcoming))
 
     def train_step(self, start: int, stop: int, lr: float, step: int):
         """One optimizer step on train[order[start:stop]]; returns the detached loss tensor."""
         lo, hi = (start, stop) if self.world == 1 else dist_env.shard(start, stop, self.rank, self.world)
         self._last = (lo, hi)
-        x, y = self._batch("train", self._order[lo:hi])
+        x, y = self._train_batch(lo, hi, start, stop)
         if self.opt is None:  # nothing to train (no trainable parameters): report the loss only
             with torch.no_grad():
                 hs, outs = self.model.forward_parts(x)
@@ -415,7 +475,7 @@ class TorchBackend:
     @torch.no_grad()
     def evaluate(self, split: str, batch_size: int):
         """Mean data loss over the split (eval mode) and the outputs (one array per output)."""
-        n = self._x[split][0].shape[0]
+        n = self._size(split)
         self._mode(False)
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         count = torch.zeros((), dtype=torch.float64, device=self.device)
@@ -516,7 +576,7 @@ class TorchBackend:
         """
         if self._nonfinite is not None or self._last is None:
             return self._nonfinite
-        return self._diagnose(*self._batch("train", self._order[self._last[0]:self._last[1]]))
+        return self._diagnose(*self._train_batch(*self._last))
 
     def _diagnose(self, x, y) -> str | None:
         """Recompute one batch layer by layer; batchnorm running statistics are restored

@@ -20,6 +20,7 @@ from . import splits as _splits
 from .finite import check_finite
 from .preprocess import CHUNK, Preprocess, given_stats, mean_std, mean_std_per_channel
 from .sources import load_source
+from .stream import StreamedArray
 from .targets import (check_tokens, class_names, encode_more_targets, encode_targets, mark_padding, reshape_inputs,
                       reshape_more_inputs, uses_indices)
 from .types import Datasets, Raw, Split
@@ -102,8 +103,8 @@ def _prepare(program: Program, errors: list, arrays: dict[str, Raw] | None = Non
         try:
             raw = load_source(src, program, role, want_target=not autoencoder) if arrays is None else arrays[role]
             _check_counts(raw, program, src)
-            for x in (raw.x, *getattr(raw, "more_x", ())):  # NaN/inf, or beyond float32
-                check_finite(x, raw.file, "input", lines=raw.lines)
+            for x in () if raw.streamed else (raw.x, *raw.more_x):  # NaN/inf, or beyond float32
+                check_finite(x, raw.file, "input", lines=raw.lines)  # (npy() checks shard by shard)
             for y in (raw.y, *getattr(raw, "more_y", ())):
                 if y is not None:
                     check_finite(y, raw.y_file or raw.file, "target", lines=raw.lines)
@@ -116,6 +117,7 @@ def _prepare(program: Program, errors: list, arrays: dict[str, Raw] | None = Non
     val_frac, test_frac = _fractions(program, errors) if arrays is None else (0.0, 0.0)
     _check_normalize(program, errors)
     _check_augment(program, errors)
+    _check_streamed(program, roles, raws, errors)
     if errors:
         return None
 
@@ -160,7 +162,8 @@ def _prepare(program: Program, errors: list, arrays: dict[str, Raw] | None = Non
         parts = _splits.partition(n, n_val, n_test, stream(seed, "split"), labels.get(first))
     kind = "autoencoder" if autoencoder else (
         "classification" if classes is not None or any(lab is not None for lab in labels.values()) else "regression")
-    return roles, (xs, more_x), (ys, more_y), classes, parts, kind
+    streamed = {role for role, raw in raws.items() if raw.streamed}
+    return roles, (xs, more_x), (ys, more_y), classes, parts, kind, streamed
 
 
 def _check_counts(raw: Raw, program: Program, src: Source) -> None:
@@ -180,7 +183,7 @@ def _check_counts(raw: Raw, program: Program, src: Source) -> None:
 
 
 def _build(program: Program, prepared) -> Datasets:
-    roles, (xs, more_x), (ys, more_y), classes, parts, task = prepared
+    roles, (xs, more_x), (ys, more_y), classes, parts, task, streamed = prepared
     d = program.data
     first = roles[0][0]
 
@@ -190,8 +193,11 @@ def _build(program: Program, prepared) -> Datasets:
         x, y = xs[role], ys.get(role)
         take = (lambda a: a) if idx is None else (lambda a: a[idx])  # noqa: E731
         kinds = [np.int64 if i.dtype == "int" else np.float32 for i in program.model.inputs]
-        return Split(_to_float32(x, idx, kinds[0]), None if y is None else take(y),
-                     tuple(_to_float32(a, idx, k) for a, k in zip(more_x.get(role, ()), kinds[1:])),
+        # memory-mapped inputs stay on disk: a StreamedArray converts (and preprocesses) each batch it is asked for
+        arrays = [x, *more_x.get(role, ())]
+        inputs = ([StreamedArray(a, idx, dtype=k) for a, k in zip(arrays, kinds)] if role in streamed
+                  else [_to_float32(a, idx, k) for a, k in zip(arrays, kinds)])
+        return Split(inputs[0], None if y is None else take(y), tuple(inputs[1:]),
                      tuple(take(a) for a in more_y.get(role, ())))
 
     if parts is None:
@@ -207,13 +213,20 @@ def _build(program: Program, prepared) -> Datasets:
     pre = Preprocess(scale=float(d.scale) if d.scale is not None else None)
     if program.model.inputs[0].dtype == "int":
         return Datasets(train, val, test, classes, Preprocess(None), task)
-    pre.apply_(train.x)
-    if d.standardize:
-        pre.mean, pre.std = _statistics(program, train.x)
-        Preprocess(None, pre.mean, pre.std).apply_(train.x)
-    for s in (val, test):
-        if s is not None:
-            pre.apply_(s.x)
+    if isinstance(train.x, StreamedArray):  # applied to every batch as it is read; statistics in one pass
+        if d.standardize:
+            pre.mean, pre.std = _statistics(program, train.x.with_preprocess(Preprocess(pre.scale)))
+        for s in (train, val, test):
+            if s is not None:
+                s.x = s.x.with_preprocess(pre)
+    else:
+        pre.apply_(train.x)
+        if d.standardize:
+            pre.mean, pre.std = _statistics(program, train.x)
+            Preprocess(None, pre.mean, pre.std).apply_(train.x)
+        for s in (val, test):
+            if s is not None:
+                pre.apply_(s.x)
 
     if d.scale is not None or d.standardize:  # x * scale, or (x - mean) / std, can overflow float32
         done = "standardization" if d.standardize else "scaling"
@@ -266,6 +279,22 @@ def _check_augment(program: Program, errors: list) -> None:
                                     f"{list(shape[-2:])} (validation and test images are not cropped)",
                                     step.pos, source=program.source_text,
                                     hint="leave size out: random_crop(pad=4) pads and crops back to the input's size"))
+
+
+def _check_streamed(program: Program, roles, raws: dict, errors: list) -> None:
+    """Streamed inputs (npy()) are read per batch; what would need them whole in memory is refused."""
+    d = program.data
+    src = next((s for role, s in roles if role in raws and raws[role].streamed), None)
+    if src is None:
+        return
+    if d.augment:
+        errors.append(SpecError("`augment` makes a new copy of the training inputs every epoch; npy() streams "
+                                "them from disk instead of holding them", d.pos, source=program.source_text,
+                                hint="leave augment out with npy(), or use npz() for data that fits in memory"))
+    if d.target == "input":
+        errors.append(SpecError("`target = input` with npy(): the targets (the inputs themselves) would be held "
+                                "in memory for the metrics", d.pos, source=program.source_text,
+                                hint="use npz() for an autoencoder on data that fits in memory"))
 
 
 def _raise(errors: list, program: Program):

@@ -20,6 +20,7 @@ import numpy as np
 
 CHUNK = 8192        # rows per chunk when converting / applying in place
 STATS_CHUNK = 1024  # rows per float64 temporary in mean_std (6 MB for 784 features)
+STATS_BYTES = 16 << 20  # and at most this many bytes of float64 per chunk (large images)
 
 
 @dataclass
@@ -95,29 +96,46 @@ def same_arrays(a: dict, b: dict) -> bool:
                and np.array_equal(np.asarray(a[k]), np.asarray(b[k]), equal_nan=True) for k in a)
 
 
-def mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and population std over axis 0, accumulated in float64.
+def mean_std(x) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and population std over axis 0, in one pass over row chunks.
 
-    Two passes over row chunks: the sum of squared deviations from the mean is
-    numerically stable (no E[x^2] - E[x]^2 cancellation) and needs no float64
-    copy of the whole set.
+    Each chunk's mean and sum of squared deviations are computed in float64 and
+    merged (Chan, Golub and LeVeque's pairwise update): numerically stable (no
+    E[x^2] - E[x]^2 cancellation), no float64 copy of the whole set, and one read
+    of data that is streamed from disk (`x` may be a data.stream.StreamedArray).
     """
-    n = len(x)
-    total = np.zeros(x.shape[1:], np.float64)
-    for i in range(0, n, CHUNK):
-        total += x[i:i + CHUNK].sum(axis=0, dtype=np.float64)  # no float64 copy: numpy accumulates
-    mean = total / n
-    sq = np.zeros_like(mean)
-    step = STATS_CHUNK
-    for i in range(0, n, step):
-        d = x[i:i + step].astype(np.float64)
-        d -= mean
-        d *= d
-        sq += d.sum(axis=0)
-    std = np.sqrt(sq / n)
-    # constant features: exactly 0, or rounding noise far below the value itself
-    constant = (std == 0) | (std <= 1e-6 * np.abs(mean))
-    std[constant] = 1.0
+    n, mean, m2 = _moments(x, lambda c: c, axes=0)
+    return _finish(mean, np.sqrt(m2 / n))
+
+
+def _moments(x, view, axes) -> tuple[int, np.ndarray, np.ndarray]:
+    """(count, mean, sum of squared deviations) over `axes` of view(chunk), chunk by chunk."""
+    per_row = int(np.prod(x.shape[1:], dtype=np.int64)) or 1
+    rows = max(1, min(STATS_CHUNK, STATS_BYTES // (8 * per_row)))
+    count, mean, m2 = 0, None, None
+    for i in range(0, len(x), rows):
+        c = view(np.asarray(x[i:i + rows])).astype(np.float64)
+        k = int(np.prod([c.shape[a] for a in np.atleast_1d(axes)]))
+        c_mean = c.mean(axis=axes, keepdims=True)
+        c -= c_mean
+        c *= c
+        c_m2 = c.sum(axis=axes)
+        c_mean = c_mean.reshape(c_m2.shape)
+        if mean is None:
+            count, mean, m2 = k, c_mean, c_m2
+            continue
+        delta = c_mean - mean
+        total = count + k
+        mean = mean + delta * (k / total)
+        m2 = m2 + c_m2 + delta * delta * (count * k / total)
+        count = total
+    return count, mean, m2
+
+
+def _finish(mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float32 statistics; constant features (std exactly 0, or rounding noise far below the value) get std 1."""
+    std = np.array(std, np.float64)
+    std[(std == 0) | (std <= 1e-6 * np.abs(mean))] = 1.0
     return mean.astype(np.float32), std.astype(np.float32)
 
 
@@ -131,26 +149,15 @@ def channel_shape(input_shape) -> tuple[int, ...]:
     return (shape[0],) + (1,) * (len(shape) - 1)
 
 
-def mean_std_per_channel(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and population std per channel (axis 1 of [N, C, ...]), over samples and positions."""
+def mean_std_per_channel(x) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and population std per channel (axis 1 of [N, C, ...]), over samples and positions (one pass)."""
     if x.ndim == 2:
         return mean_std(x)
     stats_shape = channel_shape(x.shape[1:])
-    flat = x.reshape(len(x), stats_shape[0] if x.ndim > 3 else 1, -1)
-    count = flat.shape[0] * flat.shape[2]
-    total = np.zeros(flat.shape[1], np.float64)
-    for i in range(0, len(flat), STATS_CHUNK):
-        total += flat[i:i + STATS_CHUNK].sum(axis=(0, 2), dtype=np.float64)
-    mean = total / count
-    sq = np.zeros_like(mean)
-    for i in range(0, len(flat), STATS_CHUNK):
-        d = flat[i:i + STATS_CHUNK].astype(np.float64)
-        d -= mean[None, :, None]
-        d *= d
-        sq += d.sum(axis=(0, 2))
-    std = np.sqrt(sq / count)
-    std[(std == 0) | (std <= 1e-6 * np.abs(mean))] = 1.0
-    return mean.astype(np.float32).reshape(stats_shape), std.astype(np.float32).reshape(stats_shape)
+    channels = stats_shape[0] if x.ndim > 3 else 1
+    n, mean, m2 = _moments(x, lambda c: c.reshape(len(c), channels, -1), axes=(0, 2))
+    mean, std = _finish(mean, np.sqrt(m2 / n))
+    return mean.reshape(stats_shape), std.reshape(stats_shape)
 
 
 def given_stats(mean, std, input_shape) -> tuple[np.ndarray, np.ndarray]:

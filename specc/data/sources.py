@@ -32,6 +32,7 @@ SOURCE_DOCS = {
     "parquet": "a Parquet file: numeric feature columns, a target column of numbers or labels (default: the last)",
     "images": "an image folder, one subfolder per class (ImageFolder layout), decoded with Pillow",
     "npz": "arrays of a NumPy archive (no pickles)",
+    "npy": "memory-mapped .npy files in a directory (x.npy or shards x/*.npy), streamed per batch: data larger than memory",
     "mnist": "MNIST IDX files in a directory, plain or .gz; part = train | test",
     "sklearn": "a scikit-learn bundled set: digits, iris, wine, breast_cancer, diabetes",
 }
@@ -84,13 +85,14 @@ def load_source(src: Source, program: Program, role: str = "source", want_target
             e.source = text
             raise
 
-    key = "dir" if src.kind in ("mnist", "images") else "path"
+    key = "dir" if src.kind in ("mnist", "images", "npy") else "path"
     path = resolve_path(a[key], program)
     if not os.path.exists(path):
         raise fail(f"data {'directory' if key == 'dir' else 'file'} not found: {path}",
                    hint=f"relative paths are resolved against the spec's directory ({_spec_dir(program)})")
     mode = os.stat(path).st_mode
-    folder = {"mnist": "a directory of IDX files", "images": "a folder with one subfolder per class"}
+    folder = {"mnist": "a directory of IDX files", "images": "a folder with one subfolder per class",
+              "npy": "a directory of .npy files"}
     if src.kind not in folder and not stat.S_ISREG(mode):  # a FIFO would block, /dev/zero never ends
         raise fail(f"{path} is {kind_of(mode)}, not a regular file; a data file must be a regular file")
     if src.kind in folder and not stat.S_ISDIR(mode):
@@ -109,6 +111,9 @@ def load_source(src: Source, program: Program, role: str = "source", want_target
     if src.kind == "npz":
         from .npzfile import load_npz
         return load_npz(path, a["x"], a["y"], want_target)
+    if src.kind == "npy":
+        from .npyfiles import load_npy
+        return load_npy(path, a["x"], a["y"], want_target)
     if src.kind == "mnist":
         from .idx import load_mnist
         return load_mnist(path, a["part"])

@@ -77,6 +77,7 @@ class Raw:
     y_text: np.ndarray | None = None   # a numeric CSV target as written (matched against `classes`)
     more_x: tuple = ()                 # the arrays of a model's other inputs (npz with x=[...])
     more_y: tuple = ()                 # the arrays of its other outputs (npz with y=[...])
+    streamed: bool = False             # x (and more_x) memory-mapped, gathered per batch (npy(), data/stream.py)
 
     def where(self, i: int) -> tuple[Pos, str]:
         """Position and wording for sample i ("row 7" / "sample 345")."""

@@ -91,6 +91,7 @@ SOURCES: dict[str, list[tuple[str, str, object]]] = {
     "parquet": [("path", "path", REQUIRED), ("target", "str?", None), ("features", "names?", None)],
     "images": [("dir", "path", REQUIRED), ("size", "size", REQUIRED), ("channels", "channels", 3)],
     "npz": [("path", "path", REQUIRED), ("x", "names", "x"), ("y", "names", "y")],
+    "npy": [("dir", "path", REQUIRED), ("x", "names", "x"), ("y", "names", "y")],
     "mnist": [("dir", "path", REQUIRED), ("part", ("train", "test"), "train")],
     "sklearn": [("name", ("digits", "iris", "wine", "breast_cancer", "diabetes"), REQUIRED)],  # bundled with scikit-learn
 }

@@ -1,0 +1,54 @@
+"""Batches of a streamed split (specc/data/stream.py), prepared ahead in a background thread.
+
+The training thread asks for a batch by key ((split, lo, hi) of the epoch's
+order); one worker thread has usually read it already from the memory-mapped
+files, converted and preprocessed it (NumPy releases the GIL while it copies),
+and put it in pinned memory when the device is CUDA, so the step only starts
+an asynchronous copy. The caller says which keys come next; a request nobody
+predicted (the first batch, a resume) is prepared on the spot. A new epoch
+order drops what was prepared for the old one (`reset`).
+
+`waited` adds up the seconds the training thread spent waiting for a batch:
+bench/stream_epoch.py reports it as a share of the epoch.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+
+class Prefetcher:
+    def __init__(self, prepare, depth: int = 2):
+        self.prepare = prepare        # key -> batch (host tensors)
+        self.depth = depth            # batches prepared ahead
+        self.pending: dict[tuple, Future] = {}
+        self.pool: ThreadPoolExecutor | None = None
+        self.waited = 0.0
+
+    def get(self, key: tuple, upcoming: list[tuple]):
+        """The batch for `key`; then the next `depth` of `upcoming` are queued for the worker."""
+        future = self.pending.pop(key, None)
+        upcoming = upcoming[:self.depth]
+        for k in [k for k in self.pending if k not in upcoming]:
+            self.pending.pop(k).cancel()
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="specc-prefetch")
+        for k in upcoming:
+            if k not in self.pending:
+                self.pending[k] = self.pool.submit(self.prepare, k)
+        start = time.perf_counter()
+        batch = future.result() if future is not None else self.prepare(key)
+        self.waited += time.perf_counter() - start
+        return batch
+
+    def reset(self) -> None:
+        """Forget batches prepared for an order that no longer holds."""
+        for future in self.pending.values():
+            future.cancel()
+        self.pending.clear()
+
+    def close(self) -> None:
+        self.reset()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None

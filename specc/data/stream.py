@@ -1,0 +1,160 @@
+"""Inputs larger than memory: batches gathered from memory-mapped files, one step at a time.
+
+Two pieces:
+
+* `Shards` — several memory-mapped `.npy` files read as one array along axis 0
+  (a directory of shards). Indexing returns the rows as an ordinary array;
+  nothing else is read.
+* `StreamedArray` — one split of a streamed input: the rows of the source it
+  holds (the split's sorted indices, as for in-memory data), converted to
+  float32 and preprocessed (`Preprocess`) per batch. `split[order[a:b]]` is
+  exactly the batch the in-memory split would give, because the same float32
+  conversion and the same in-place operations run on the same values.
+
+The backends keep a StreamedArray as it is (`is_streamed`) and gather a batch
+per step; evaluation reads contiguous slices. `chunks()` feeds the one-pass
+statistics of `standardize` (preprocess.mean_std over chunks).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .preprocess import STATS_CHUNK, Preprocess
+
+
+def is_streamed(a) -> bool:
+    """Whether an input or target is gathered per batch (StreamedArray) rather than held in memory."""
+    return isinstance(a, StreamedArray)
+
+
+class Shards:
+    """Memory-mapped arrays [n_k, *shape] concatenated along axis 0, read only where indexed."""
+
+    def __init__(self, parts: list[np.ndarray], files: list[str]):
+        self.parts, self.files = list(parts), list(files)
+        self.offsets = np.cumsum([0] + [len(p) for p in self.parts])
+        first = self.parts[0]
+        self.shape = (int(self.offsets[-1]), *first.shape[1:])
+        self.dtype = first.dtype
+        self.ndim = len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def reshape(self, *shape) -> "Shards":
+        """The same rows with another per-sample shape (shape[0] must stay the number of rows)."""
+        shape = tuple(int(d) for d in (shape[0] if len(shape) == 1 else shape))
+        if shape[0] != len(self):
+            raise ValueError(f"Shards.reshape keeps the {len(self)} rows, got {shape}")
+        tail = shape[1:]
+        if tail == (-1,):
+            tail = (int(np.prod(self.shape[1:], dtype=np.int64)),)
+        return Shards([p.reshape((len(p), *tail)) for p in self.parts], self.files)
+
+    def where(self, row: int) -> tuple[str, int]:
+        """(file, row inside that file) of a global row."""
+        k = int(np.searchsorted(self.offsets, row, side="right")) - 1
+        return self.files[k], row - int(self.offsets[k])
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, slice):
+            key = np.arange(*key.indices(len(self)))
+        rows = np.asarray(key, dtype=np.int64).reshape(-1)
+        out = np.empty((len(rows), *self.shape[1:]), self.dtype)
+        part = np.searchsorted(self.offsets, rows, side="right") - 1
+        by_part = np.argsort(part, kind="stable")
+        bounds = np.searchsorted(part[by_part], np.arange(len(self.parts) + 1))
+        for k in range(len(self.parts)):
+            sel = by_part[bounds[k]:bounds[k + 1]]
+            if len(sel):
+                out[sel] = self.parts[k][rows[sel] - self.offsets[k]]
+        return out
+
+
+class StreamedArray:
+    """float32 [N, *shape] rows of `source` (a memmap or Shards), prepared per read.
+
+    `index`: the source rows of this split (None: all of them, in order).
+    `preprocess`: applied in place to every batch after the float32 conversion.
+    `dtype`: what reads return (float32; float64 for `dtype = float64` runs, converted
+    after preprocessing, as the in-memory split is converted by the backend).
+    """
+
+    def __init__(self, source, index: np.ndarray | None = None, preprocess: Preprocess | None = None,
+                 shape: tuple | None = None, dtype=np.float32):
+        self.source, self.index = source, index
+        self.preprocess = preprocess or Preprocess()
+        self.sample_shape = tuple(shape) if shape is not None else tuple(source.shape[1:])
+        self.dtype = np.dtype(dtype)
+
+    # -- array-like -----------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.source) if self.index is None else len(self.index)
+
+    @property
+    def shape(self) -> tuple:
+        return (len(self), *self.sample_shape)
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self.sample_shape)
+
+    @property
+    def nbytes(self) -> int:
+        """What the split would take in memory (it never does)."""
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+    def __repr__(self) -> str:
+        return f"<StreamedArray {list(self.shape)} {self.dtype} of {type(self.source).__name__}>"
+
+    def __getitem__(self, key) -> np.ndarray:
+        """Rows `key` (a slice or integer indices into this split) as a new prepared array."""
+        if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            if self.index is None and step == 1:
+                raw = self.source[start:stop]
+            else:
+                rows = np.arange(start, stop, step) if self.index is None else self.index[start:stop:step]
+                raw = self.source[rows]
+        else:
+            idx = np.asarray(key)
+            if idx.dtype.kind not in "iu":
+                raise TypeError(f"StreamedArray takes a slice or integer indices, got {idx.dtype}")
+            raw = self.source[idx if self.index is None else self.index[idx]]
+        out = np.empty((len(raw), *self.sample_shape), np.float32)
+        out[...] = raw.reshape(out.shape)  # the float32 conversion of the in-memory path (load._to_float32)
+        self.preprocess.apply_(out)
+        return out if self.dtype == np.float32 else out.astype(self.dtype)
+
+    def __array__(self, dtype=None, copy=None):
+        """The whole split in memory (metrics of an autoencoder's val/test targets; never on the training path)."""
+        out = self[:]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    # -- derived views --------------------------------------------------------------------
+    def _with(self, **changes) -> "StreamedArray":
+        args = dict(source=self.source, index=self.index, preprocess=self.preprocess, shape=self.sample_shape,
+                    dtype=self.dtype)
+        args.update(changes)
+        return StreamedArray(**args)
+
+    def with_preprocess(self, preprocess: Preprocess) -> "StreamedArray":
+        return self._with(preprocess=preprocess)
+
+    def astype(self, dtype) -> "StreamedArray":
+        return self._with(dtype=dtype)
+
+    def reshape(self, *shape) -> "StreamedArray":
+        """The same rows with another per-sample shape (first_nonfinite's [N, -1] view)."""
+        shape = tuple(int(d) for d in (shape[0] if len(shape) == 1 else shape))
+        size = int(np.prod(self.sample_shape, dtype=np.int64))
+        if shape[1:] == (-1,):
+            shape = (shape[0], size)
+        if shape[0] != len(self) or int(np.prod(shape[1:], dtype=np.int64)) != size:
+            raise ValueError(f"cannot reshape {list(self.shape)} to {list(shape)}")
+        return self._with(shape=shape[1:])
+
+    def chunks(self, rows: int = STATS_CHUNK):
+        """The prepared split in consecutive pieces of `rows` samples (statistics, checks)."""
+        for i in range(0, len(self), rows):
+            yield self[i:i + rows]
