@@ -14,15 +14,18 @@ from ..errors import DataError
 from ..ir import Pos
 from .preprocess import CHUNK
 
+CHUNK_BYTES = 8 << 20  # at most this much float32 per piece checked
+
 
 def first_nonfinite(x: np.ndarray, as_float32: bool = True) -> tuple[int, int, float] | None:
     """(row, flat column, value) of the first element that is not finite (in float32), or None."""
     flat = x.reshape(len(x), -1) if x.ndim > 1 else x.reshape(-1, 1)
     if flat.dtype.kind not in "fc":
         return None  # integers and booleans are always finite (and fit float32's range)
+    rows = max(1, min(CHUNK, CHUNK_BYTES // (4 * max(flat.shape[1], 1))))  # streamed data: bounded reads
     with np.errstate(over="ignore", invalid="ignore"):
-        for i in range(0, len(flat), CHUNK):
-            part = flat[i:i + CHUNK]
+        for i in range(0, len(flat), rows):
+            part = flat[i:i + rows]
             bad = ~np.isfinite(part.astype(np.float32) if as_float32 else part)
             if bad.any():
                 r, c = np.argwhere(bad)[0]

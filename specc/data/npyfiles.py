@@ -77,6 +77,10 @@ def _mmap(path: str) -> np.ndarray:
     """An .npy file memory-mapped read-only; the errors numpy raises become DataErrors naming it."""
     from ..limits import check_npy_sizes
 
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            raise DataError("not a readable .npy file (no .npy header)", Pos(path),
+                            hint="write it with np.save(path, array)")
     check_npy_sizes(path, DataError, memory=False)  # a truncated or forged header, before numpy maps it
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)

@@ -207,7 +207,8 @@ def check_saved(arrays: dict, input_shape, path) -> None:
             if v.size != 1:
                 raise DataError(f"`scale` has shape {list(v.shape)}; it is one number", where)
             continue
-        if input_shape is not None and tuple(v.shape) != tuple(input_shape) and v.size != 1:
+        fits = (tuple(input_shape), channel_shape(input_shape)) if input_shape is not None else ()
+        if input_shape is not None and tuple(v.shape) not in fits and v.size != 1:  # per feature or per channel
             raise DataError(f"`{key}` has shape {list(v.shape)}, but the model's input is {list(input_shape)}",
                             where, hint="was this file saved by a run of another spec?")
         if np.isnan(v).all() and v.size == 1:

@@ -121,9 +121,10 @@ class StreamedArray:
             if idx.dtype.kind not in "iu":
                 raise TypeError(f"StreamedArray takes a slice or integer indices, got {idx.dtype}")
             raw = self.source[idx if self.index is None else self.index[idx]]
-        out = np.empty((len(raw), *self.sample_shape), np.float32)
-        out[...] = raw.reshape(out.shape)  # the float32 conversion of the in-memory path (load._to_float32)
-        self.preprocess.apply_(out)
+        out = np.empty(raw.shape, np.float32)
+        out[...] = raw  # the float32 conversion of the in-memory path (load._to_float32)
+        self.preprocess.apply_(out)  # in the source's sample shape, which mean/std broadcast against
+        out = out.reshape((len(out), *self.sample_shape))
         return out if self.dtype == np.float32 else out.astype(self.dtype)
 
     def __array__(self, dtype=None, copy=None):

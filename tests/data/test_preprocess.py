@@ -51,3 +51,16 @@ def test_order_scale_then_standardize_train_stats_only(program):
 def test_no_preprocessing_is_identity(program):
     ds = load_data(program(DataSpec(source=Source("xor", {})), loss="bce", output_shape=(1,), out_op="sigmoid"))
     assert ds.preprocess.identity and ds.preprocess.to_arrays() == {}
+
+
+def test_saved_per_channel_statistics_fit_an_image_input():
+    """`standardize = per_channel` saves mean/std of shape [C, 1, 1]; eval and export refused them as
+    "saved by a run of another spec" because only the input's own shape was accepted."""
+    from specc.data.preprocess import check_saved
+    from specc.errors import DataError
+
+    ok = {"mean": np.zeros((3, 1, 1), np.float32), "std": np.ones((3, 1, 1), np.float32)}
+    check_saved(ok, (3, 8, 8), "preprocess.npz")
+    check_saved({"mean": np.zeros((3, 8, 8), np.float32)}, (3, 8, 8), "preprocess.npz")
+    with pytest.raises(DataError, match=r"has shape \[2, 1, 1\]"):
+        check_saved({"mean": np.zeros((2, 1, 1), np.float32)}, (3, 8, 8), "preprocess.npz")

@@ -1,0 +1,193 @@
+"""npy(dir): memory-mapped inputs gathered per batch give exactly the in-memory batches; bad files are named."""
+import numpy as np
+import pytest
+
+from specc.data import load_data
+from specc.data.preprocess import mean_std, mean_std_per_channel
+from specc.data.stream import Shards, StreamedArray, is_streamed
+from specc.errors import DataError, SpecError, SpecErrors
+from specc.ir import DataSpec, Source, Spec
+from specc.rng import stream
+
+
+def _write(tmp_path, x, y, shards=None):
+    """The same data as a directory for npy() (x.npy, or shards x/part-k.npy) and as an npz archive."""
+    d = tmp_path / "d"
+    d.mkdir()
+    if shards:
+        (d / "x").mkdir()
+        for k, part in enumerate(np.array_split(x, shards)):
+            np.save(d / "x" / f"part-{k}.npy", part)
+    else:
+        np.save(d / "x.npy", x)
+    np.save(d / "y.npy", y)
+    np.savez(tmp_path / "m.npz", x=x, y=y)
+    return str(d), str(tmp_path / "m.npz")
+
+
+def _pair(program, d, npz, shape=(6,), **data):
+    streamed = load_data(program(DataSpec(source=Source("npy", {"dir": d}), **data), input_shape=shape,
+                                 output_shape=(3,)))
+    memory = load_data(program(DataSpec(source=Source("npz", {"path": npz}), **data), input_shape=shape,
+                               output_shape=(3,)))
+    return streamed, memory
+
+
+def test_shards_read_as_one_array(tmp_path):
+    x = np.arange(50 * 3, dtype=np.int16).reshape(50, 3)
+    parts = [x[:7], x[7:30], x[30:]]
+    for k, p in enumerate(parts):
+        np.save(tmp_path / f"{k}.npy", p)
+    s = Shards([np.load(tmp_path / f"{k}.npy", mmap_mode="r") for k in range(3)],
+               [str(tmp_path / f"{k}.npy") for k in range(3)])
+    assert s.shape == (50, 3) and len(s) == 50 and s.dtype == np.int16
+    idx = np.random.default_rng(0).permutation(50)[:20]
+    np.testing.assert_array_equal(s[idx], x[idx])
+    np.testing.assert_array_equal(s[5:33], x[5:33])
+    assert s.where(7) == (str(tmp_path / "1.npy"), 0) and s.where(49) == (str(tmp_path / "2.npy"), 19)
+    np.testing.assert_array_equal(s.reshape(50, -1)[[1, 40]], x[[1, 40]])
+
+
+@pytest.mark.parametrize("shards", [None, 4])
+def test_streamed_batches_are_the_in_memory_batches(tmp_path, program, shards):
+    rng = np.random.default_rng(1)
+    x = (rng.random((300, 6)) * 200).astype(np.uint8)
+    y = rng.integers(0, 3, 300)
+    d, npz = _write(tmp_path, x, y, shards)
+    streamed, memory = _pair(program, d, npz, split=(0.7, 0.15, 0.15), scale=0.5, standardize=True)
+    assert is_streamed(streamed.train.x) and isinstance(memory.train.x, np.ndarray)
+    np.testing.assert_array_equal(streamed.preprocess.mean, memory.preprocess.mean)
+    np.testing.assert_array_equal(streamed.preprocess.std, memory.preprocess.std)
+    order = stream(0, "shuffle", 0).permutation(len(memory.train))
+    for start in range(0, len(order), 32):  # the driver's batches: train[order[start:stop]]
+        np.testing.assert_array_equal(streamed.train.x[order[start:start + 32]], memory.train.x[order[start:start + 32]])
+    for name in ("train", "val", "test"):
+        s, m = getattr(streamed, name), getattr(memory, name)
+        assert s.x.shape == m.x.shape and s.x.dtype == m.x.dtype == np.float32
+        np.testing.assert_array_equal(s.x[:], m.x)
+        np.testing.assert_array_equal(s.y, m.y)
+
+
+def test_per_channel_statistics_in_one_pass_match_in_memory(tmp_path, program):
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 255, (120, 3, 4, 4)).astype(np.uint8)
+    y = rng.integers(0, 3, 120)
+    d, npz = _write(tmp_path, x, y, shards=3)
+    streamed, memory = _pair(program, d, npz, shape=(3, 4, 4), standardize="per_channel")
+    assert streamed.preprocess.mean.shape == (3, 1, 1)
+    np.testing.assert_array_equal(streamed.preprocess.mean, memory.preprocess.mean)
+    np.testing.assert_array_equal(streamed.preprocess.std, memory.preprocess.std)
+    np.testing.assert_array_equal(streamed.train.x[:], memory.train.x)
+
+
+def test_one_pass_statistics_are_accurate():
+    """Chunks merged in float64: a large offset with a small spread loses nothing (E[x^2]-E[x]^2 would)."""
+    rng = np.random.default_rng(3)
+    x = (1e4 + rng.standard_normal((5000, 3))).astype(np.float32)
+    mean, std = mean_std(x)
+    np.testing.assert_allclose(mean, x.astype(np.float64).mean(0), rtol=1e-7)
+    np.testing.assert_allclose(std, x.astype(np.float64).std(0), rtol=1e-6)
+    img = rng.random((2100, 2, 3, 3)).astype(np.float32) * [[[5.0]], [[0.1]]]
+    mean, std = mean_std_per_channel(img)
+    ref = img.astype(np.float64).transpose(1, 0, 2, 3).reshape(2, -1)
+    np.testing.assert_allclose(mean.ravel(), ref.mean(1), rtol=1e-6)
+    np.testing.assert_allclose(std.ravel(), ref.std(1), rtol=1e-6)
+
+
+def test_streamed_array_reads_and_views(tmp_path):
+    np.save(tmp_path / "a.npy", np.arange(20, dtype=np.uint8).reshape(10, 2))
+    src = np.load(tmp_path / "a.npy", mmap_mode="r")
+    from specc.data.preprocess import Preprocess
+
+    s = StreamedArray(src, np.array([1, 3, 5, 7]), Preprocess(scale=0.5))
+    assert s.shape == (4, 2) and s.nbytes == 32 and len(s) == 4
+    np.testing.assert_array_equal(s[np.array([2, 0])], [[5.0, 5.5], [1.0, 1.5]])
+    np.testing.assert_array_equal(s[1:3], [[3.0, 3.5], [5.0, 5.5]])
+    assert s.astype(np.float64)[:1].dtype == np.float64
+    assert s.reshape(4, -1).shape == (4, 2)
+    np.testing.assert_array_equal(np.asarray(s), s[:])
+
+
+# ---- what cannot be read is named ----------------------------------------------------------
+
+def _load(program, d, shape=(6,), **data):
+    return load_data(program(DataSpec(source=Source("npy", {"dir": str(d)}), **data), input_shape=shape,
+                             output_shape=(3,)))
+
+
+def test_missing_array_lists_what_is_there(tmp_path, program):
+    np.save(tmp_path / "inputs.npy", np.zeros((4, 6)))
+    with pytest.raises(DataError, match=r"has no x.npy and no folder x/; it holds: inputs.npy") as e:
+        _load(program, tmp_path)
+    assert e.value.pos.file == str(tmp_path)
+
+
+def test_pickled_truncated_and_foreign_files_name_the_file(tmp_path, program):
+    obj = np.empty(4, dtype=object)
+    np.save(tmp_path / "x.npy", obj, allow_pickle=True)
+    np.save(tmp_path / "y.npy", np.zeros(4, np.int64))
+    with pytest.raises(DataError, match="Python objects") as e:
+        _load(program, tmp_path)
+    assert e.value.pos.file == str(tmp_path / "x.npy")
+
+    np.save(tmp_path / "x.npy", np.zeros((100, 6), np.float32))
+    raw = (tmp_path / "x.npy").read_bytes()
+    (tmp_path / "x.npy").write_bytes(raw[:-400])
+    with pytest.raises(DataError, match="damaged") as e:
+        _load(program, tmp_path)
+    assert e.value.pos.file == str(tmp_path / "x.npy")
+
+    (tmp_path / "x.npy").write_bytes(b"not an npy file at all")
+    with pytest.raises(DataError, match="not a readable .npy") as e:
+        _load(program, tmp_path)
+    assert e.value.pos.file == str(tmp_path / "x.npy")
+
+
+def test_a_shard_that_differs_is_named(tmp_path, program):
+    (tmp_path / "x").mkdir()
+    np.save(tmp_path / "x" / "0.npy", np.zeros((4, 6), np.float32))
+    np.save(tmp_path / "x" / "1.npy", np.zeros((4, 5), np.float32))
+    np.save(tmp_path / "y.npy", np.zeros(8, np.int64))
+    with pytest.raises(DataError, match=r"shard holds float32 samples of shape \[5\]") as e:
+        _load(program, tmp_path)
+    assert e.value.pos.file == str(tmp_path / "x" / "1.npy")
+    np.save(tmp_path / "x" / "1.npy", np.zeros((4, 6), np.float64))
+    with pytest.raises(DataError, match="float64"):
+        _load(program, tmp_path)
+
+
+def test_nonfinite_input_names_shard_and_row(tmp_path, program):
+    (tmp_path / "x").mkdir()
+    bad = np.zeros((5, 6), np.float32)
+    bad[3, 2] = np.nan
+    np.save(tmp_path / "x" / "0.npy", np.zeros((5, 6), np.float32))
+    np.save(tmp_path / "x" / "1.npy", bad)
+    np.save(tmp_path / "y.npy", np.zeros(10, np.int64))
+    with pytest.raises(DataError, match="row 3, feature 2 is nan") as e:
+        _load(program, tmp_path)
+    assert e.value.pos.file == str(tmp_path / "x" / "1.npy")
+
+
+def test_counts_layout_and_folder_errors(tmp_path, program):
+    np.save(tmp_path / "x.npy", np.zeros((5, 6), np.float32))
+    np.save(tmp_path / "y.npy", np.zeros(4, np.int64))
+    with pytest.raises(DataError, match="'x' has 5 samples but 'y' has 4"):
+        _load(program, tmp_path)
+    (tmp_path / "x").mkdir()
+    with pytest.raises(DataError, match="both x.npy and a folder x/"):
+        _load(program, tmp_path)
+    (tmp_path / "x.npy").unlink()
+    with pytest.raises(DataError, match="holds no .npy files"):
+        _load(program, tmp_path)
+    with pytest.raises(DataError, match="not a directory"):
+        _load(program, tmp_path / "y.npy")
+
+
+def test_augment_and_autoencoders_are_refused_with_a_reason(tmp_path, program):
+    np.save(tmp_path / "x.npy", np.zeros((8, 6), np.float32))
+    np.save(tmp_path / "y.npy", np.zeros(8, np.int64))
+    with pytest.raises((SpecError, SpecErrors), match="augment"):
+        _load(program, tmp_path, augment=(Spec("noise", {"std": 0.1}),))
+    with pytest.raises((SpecError, SpecErrors), match="target = input"):
+        load_data(program(DataSpec(source=Source("npy", {"dir": str(tmp_path)}), target="input"),
+                          input_shape=(6,), output_shape=(6,), out_op="relu", loss="mse"))
