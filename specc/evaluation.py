@@ -11,6 +11,7 @@ from .errors import SpecError
 from .ir import Pos, Program
 
 MIN_EVAL_BATCH = 512  # evaluation has no gradients, so bigger batches are cheap (results do not depend on it)
+PIECE_BATCHES = 8  # a saved run's split is evaluated this many batches at a time (evaluate_split)
 
 
 def first_output(outputs) -> np.ndarray:
@@ -33,13 +34,13 @@ def compute_metrics(program: Program, outputs: np.ndarray, y) -> dict[str, float
 
 
 def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None,
-                 data=None, confusion: bool = False):
+                 data=None, confusion: bool = False, progress=None):
     """Loss and metrics of the run's weights on one split, with the run's saved preprocessing (see run_outputs).
 
     confusion=True returns (row, confusion matrix or None, class names).
     """
     loss, outputs, y, classes = run_outputs(program, run_dir, split=split, backend=backend, options=options,
-                                            data=data, with_classes=True)
+                                            data=data, with_classes=True, progress=progress)
     row = {"loss": float(loss)}
     row.update(compute_metrics(program, outputs, y))
     if confusion:
@@ -50,7 +51,7 @@ def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="num
 
 
 def run_outputs(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None, data=None,
-                with_classes: bool = False):
+                with_classes: bool = False, progress=None):
     """(loss, first output, targets[, class names]) of the run's weights on one split, with the run's saved
     preprocessing.
 
@@ -58,6 +59,7 @@ def run_outputs(program: Program, run_dir, *, split: str = "test", backend="nump
     They should equal the saved ones (same data, same seed); if they do not
     (e.g. the data file changed), the recomputed transform is undone and the
     saved one applied, so the weights always see inputs prepared as in training.
+    `progress`: total -> a progress.Progress counting the samples evaluated (specc eval), or None.
     """
     from .checkpoint import check_owner, check_weights, load_npz, load_weights_record
     from .data import preprocess as prep
@@ -89,12 +91,42 @@ def run_outputs(program: Program, run_dir, *, split: str = "test", backend="nump
         prep.check_saved(saved, program.model.input_shape, saved_path)
         current = prep.arrays_of(getattr(data, "preprocess", None))
         if not prep.same_arrays(saved, current):
-            x = prep.Preprocess.from_arrays(saved).apply(prep.unapply(current, x))
+            from .data.stream import is_streamed
+
+            x = (x.with_preprocess(prep.Preprocess.from_arrays(saved)) if is_streamed(x)  # read from the files again
+                 else prep.Preprocess.from_arrays(saved).apply(prep.unapply(current, x)))
     seed = program.train.seed if program.train else 0
     options = {k: v for k, v in (options or {}).items() if v is not None}
     be = backend_class(backend)(program, params, seed=seed, **options)
-    be.put_data(split, [x, *part.more_x], part.targets)
-    loss, outputs = be.evaluate(split, eval_batch(program))
+    bar = progress(len(x)) if progress is not None else None
+    try:  # in pieces: progress, and a streamed split is never read whole
+        loss, outputs = evaluate_split(be, split, [x, *part.more_x], part.targets, eval_batch(program), bar)
+    finally:
+        if bar is not None:
+            bar.close()
     if with_classes:
         return loss, first_output(outputs), part.y, getattr(data, "classes", None)
     return loss, first_output(outputs), part.y
+
+
+def evaluate_split(backend, split: str, inputs: list, targets: list | None, batch: int, progress=None):
+    """(mean loss, outputs as Backend.evaluate returns them) of a whole split, PIECE_BATCHES batches at a time.
+
+    Pieces let a long `specc eval` show progress, and keep a streamed split
+    (data/stream.py) from being read whole: each piece is read, evaluated and
+    dropped. A piece is a whole number of batches, so the batches are the ones
+    one call would use; the loss is the sample-weighted mean over the pieces.
+    """
+    n = len(inputs[0])
+    piece = max(1, batch) * PIECE_BATCHES
+    total, outs = 0.0, []
+    for lo in range(0, n, piece):
+        hi = min(lo + piece, n)
+        backend.put_data(split, [a[lo:hi] for a in inputs], None if targets is None else [t[lo:hi] for t in targets])
+        loss, out = backend.evaluate(split, batch)
+        total += float(loss) * (hi - lo)
+        outs.append(out if isinstance(out, list) else [out])
+        if progress is not None:
+            progress.advance(hi - lo)
+    joined = [np.concatenate(parts) for parts in zip(*outs)]
+    return (total / n if n else float("nan")), (joined[0] if len(joined) == 1 else joined)

@@ -1,4 +1,7 @@
-"""A training progress bar (tqdm): step count, loss, lr, samples/s.
+"""The progress bar (tqdm) of train (steps, loss, lr, samples/s), eval (samples) and export (stages).
+
+No bar under --quiet, nor when stderr is not a terminal (a log file or a pipe
+would collect every redraw); a bar given an explicit `file` always draws.
 
 The bar is only told about a loss when the driver has converted a group of
 loss handles anyway, so showing progress never forces a GPU sync. Redraws
@@ -19,6 +22,8 @@ class Progress:
         self._last = 0.0
         self._bar = None
         self._fields: dict = {}  # the latest postfix values, shown or not yet
+        if file is None and not _terminal(sys.stderr):
+            quiet = self.quiet = True
         if not quiet:
             from tqdm import tqdm
 
@@ -51,6 +56,11 @@ class Progress:
         self._last = now
         self._bar.set_postfix(self._fields, refresh=False)
 
+    def stage(self, name: str) -> None:
+        """Name the step now running (export: "check", "write"), shown after the count."""
+        if self._bar is not None:
+            self._bar.set_postfix_str(name, refresh=True)
+
     def write(self, message: str) -> None:
         """Print a line without breaking the bar (or plainly when quiet is off and no bar)."""
         if self._bar is not None:
@@ -63,3 +73,10 @@ class Progress:
                 self._bar.set_postfix(self._fields, refresh=False)
             self._bar.close()
             self._bar = None
+
+
+def _terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # replaced or closed streams
+        return False

@@ -2,6 +2,8 @@
 
 Inputs are prepared with the preprocessing statistics saved in the run
 (preprocess.npz), not with freshly recomputed ones; see evaluation.evaluate_run.
+A progress bar counts the samples evaluated (not with --quiet, nor when stderr
+is not a terminal).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ def register(subparsers) -> None:
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
                    help="override a data/train setting, as for train")
     p.add_argument("--device", help="backend device (torch)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -25,8 +28,13 @@ def run(args) -> int:
 
     program = compile_file(args.file, overrides=tuple(args.set))
     options = {"device": args.device} if args.device else {}
+    from ..progress import Progress
+
+    def progress(total):
+        return Progress(total, desc=f"eval {args.split}", unit="sample", quiet=args.quiet)
+
     row, matrix, classes = evaluate_run(program, args.weights, split=args.split, backend=args.backend,
-                                        options=options, confusion=True)
+                                        options=options, confusion=True, progress=progress)
     width = max(len(k) for k in row)
     print(f"{args.split} split ({args.weights}):")
     for k, v in row.items():

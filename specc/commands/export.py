@@ -3,7 +3,10 @@
 Weights come from a run directory (weights.npz, preprocess.npz, classes.json)
 or, without --weights, from the spec's seeded initialization. The exported file
 is validated (onnx.checker full_check) and its inferred output shape compared
-with the one specc inferred before it is reported as written.
+with the one specc inferred before it is reported as written. A progress bar
+names the stage running (weights, graph, check, write; not with --quiet, nor
+when stderr is not a terminal): the check and the write take most of the time
+of a large model.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ def register(subparsers) -> None:
                    help="run directory of `specc train` (or a weights .npz); default: the seeded initial weights")
     p.add_argument("-o", "--output", metavar="FILE", help="output file (default: <model name>.onnx)")
     add_set_option(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -71,6 +75,14 @@ def _verify(model, program) -> None:
         raise AssertionError(f"exporter bug: ONNX infers output shape {got}, specc inferred {want}")
 
 
+STAGES = ("weights", "graph", "check", "write")  # what the progress bar names while it runs
+
+
+def _next(bar, stage: int) -> None:
+    bar.advance()
+    bar.stage(STAGES[stage])
+
+
 def run(args) -> int:
     from specc.backends.onnx.export import build_model, save
 
@@ -81,11 +93,22 @@ def run(args) -> int:
     from specc.files import output_file
 
     output_file(args.output or f"{program.model.name}.onnx", "model file", make_dirs=True)  # before the work
-    params, preprocess, classes = _inputs(program, args.weights)
-    model = build_model(program, params, preprocess=preprocess, classes=classes)
-    _verify(model, program)
-    out = args.output or f"{program.model.name}.onnx"
-    save(model, out)
+    from specc.progress import Progress
+
+    bar = Progress(len(STAGES), desc="export", unit="stage", quiet=args.quiet, every=0.0)
+    try:
+        bar.stage(STAGES[0])
+        params, preprocess, classes = _inputs(program, args.weights)
+        _next(bar, 1)
+        model = build_model(program, params, preprocess=preprocess, classes=classes)
+        _next(bar, 2)
+        _verify(model, program)
+        _next(bar, 3)
+        out = args.output or f"{program.model.name}.onnx"
+        save(model, out)
+        bar.advance()
+    finally:
+        bar.close()
     n_params = sum(int(v.size) for v in params.values())
     source = args.weights or "seeded initial weights"
     n_nodes = len(model.graph.node)

@@ -5,7 +5,8 @@ import threading
 import numpy as np
 import pytest
 
-from specc.driver import Trainer, evaluate_run
+from specc.driver import Trainer
+from specc.evaluation import evaluate_run
 from specc.frontend import compile_text
 
 SPEC = """
