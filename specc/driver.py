@@ -82,7 +82,10 @@ class Trainer:
         if program.train is None:
             raise SpecError("the spec has no `train { }` block; training needs one", Pos(file=program.path))
         if program.data is None and data is None:
-            raise SpecError("the spec has no `data { }` block; training needs one", Pos(file=program.path))
+            from .data.load import NO_SOURCE_HINT
+
+            raise SpecError("the spec has no `data { }` block, so there is no data to train on",
+                            Pos(file=program.path), hint=NO_SOURCE_HINT)
         from .limits import check_model_memory
 
         check_model_memory(program, program.train.batch)  # `dense(2000000000)`: an error before any allocation

@@ -26,12 +26,18 @@ from .targets import (check_tokens, class_names, encode_more_targets, encode_tar
 from .types import Datasets, Raw, Split
 
 
+# A spec whose data block has no source trains from Python only; the commands that read data say so.
+NO_SOURCE_HINT = ("add `source = ...` (or `train = ...`) to the data block, or train from Python: "
+                  "specc.compile(spec).train(x=..., y=...)")
+
+
 def _roles(program: Program) -> list[tuple[str, Source]]:
     d = program.data
     if d.source is not None:
         return [("source", d.source)]
     if d.train is None:
-        raise SpecError("the data block needs `source = ...` or `train = ...`", d.pos, source=program.source_text)
+        raise SpecError("the data block names no `source` or `train`, so there is no data to read", d.pos,
+                        source=program.source_text, hint=NO_SOURCE_HINT)
     roles = [("train", d.train)]
     if isinstance(d.val, Source):
         roles.append(("val", d.val))
@@ -321,8 +327,8 @@ def load_data(program: Program, arrays: dict[str, Raw] | None = None) -> Dataset
 def check_data(program: Program) -> list[SpecError]:
     """Every problem with the data files of a program, checked against the model (for `specc check --data`)."""
     errors: list = []
-    if program.data is None:
-        return []
+    if program.data is None or (program.data.source is None and program.data.train is None):
+        return []  # no data files to check (the data comes from Python)
     prepared = _prepare(program, errors)
     if prepared is not None:
         from ..batches import check_batch_sizes

@@ -118,15 +118,22 @@ def resolve_data(section: S.Section | None, spec_dir: str, errors: Collector) ->
     if "source" in a and "train" in a:
         errors.add("`data` sets both `source` and `train`", a["train"].pos,
                    "use `source` with `split`, or `train` (with optional `val`, `test`)")
-    if "source" not in a and "train" not in a:
-        errors.add("`data` needs `source = ...` (with `split`) or `train = ...`", section.pos)
+    # Neither `source` nor `train`: the data comes from Python (specc.compile(spec).train(x=..., y=...)) and
+    # the block only sets preprocessing (scale, standardize, classes, ...); `specc train` says so (data/load.py).
     split = None
     if "split" in a:
         split = _checked(errors, _split, val("split"))
         if "train" in a:
             errors.add("`split` goes with `source`, not with `train`", a["split"].pos)
+        elif "source" not in a:
+            errors.add("`split` divides `source`, and this data block has none", a["split"].pos,
+                       "add `source = ...`, or pass val=(x, y) and test=(x, y) to train() in Python")
     elif "source" in a:
         split = DEFAULT_SPLIT
+    for key in ("val", "test"):
+        if key in a and "source" not in a and "train" not in a:
+            errors.add(f"`{key}` goes with `train = ...`, and this data block has none", a[key].pos,
+                       f"add `train = ...`, or pass {key}=(x, y) to train() in Python")
     v = None
     if "val" in a:
         if "source" in a:
