@@ -32,6 +32,7 @@ class Shards:
 
     def __init__(self, parts: list[np.ndarray], files: list[str]):
         self.parts, self.files = list(parts), list(files)
+        self._views = [np.asarray(p) for p in self.parts]  # plain ndarray views: np.take skips memmap's overhead
         self.offsets = np.cumsum([0] + [len(p) for p in self.parts])
         first = self.parts[0]
         self.shape = (int(self.offsets[-1]), *first.shape[1:])
@@ -60,14 +61,16 @@ class Shards:
         if isinstance(key, slice):
             key = np.arange(*key.indices(len(self)))
         rows = np.asarray(key, dtype=np.int64).reshape(-1)
-        out = np.empty((len(rows), *self.shape[1:]), self.dtype)
         part = np.searchsorted(self.offsets, rows, side="right") - 1
+        if len(rows) and part.min() == part.max():  # all in one shard (slices, sorted evaluation pieces)
+            return np.take(self._views[part[0]], rows - self.offsets[part[0]], axis=0)
+        out = np.empty((len(rows), *self.shape[1:]), self.dtype)
         by_part = np.argsort(part, kind="stable")
         bounds = np.searchsorted(part[by_part], np.arange(len(self.parts) + 1))
         for k in range(len(self.parts)):
             sel = by_part[bounds[k]:bounds[k + 1]]
             if len(sel):
-                out[sel] = self.parts[k][rows[sel] - self.offsets[k]]
+                out[sel] = np.take(self._views[k], rows[sel] - self.offsets[k], axis=0)
         return out
 
 
@@ -83,6 +86,7 @@ class StreamedArray:
     def __init__(self, source, index: np.ndarray | None = None, preprocess: Preprocess | None = None,
                  shape: tuple | None = None, dtype=np.float32):
         self.source, self.index = source, index
+        self._rows = np.asarray(source) if isinstance(source, np.ndarray) else source  # a memmap as a plain view
         self.preprocess = preprocess or Preprocess()
         self.sample_shape = tuple(shape) if shape is not None else tuple(source.shape[1:])
         self.dtype = np.dtype(dtype)
@@ -112,20 +116,22 @@ class StreamedArray:
         if isinstance(key, slice):
             start, stop, step = key.indices(len(self))
             if self.index is None and step == 1:
-                raw = self.source[start:stop]
+                raw = self._rows[start:stop]
             else:
                 rows = np.arange(start, stop, step) if self.index is None else self.index[start:stop:step]
-                raw = self.source[rows]
+                raw = self._take(rows)
         else:
             idx = np.asarray(key)
             if idx.dtype.kind not in "iu":
                 raise TypeError(f"StreamedArray takes a slice or integer indices, got {idx.dtype}")
-            raw = self.source[idx if self.index is None else self.index[idx]]
-        out = np.empty(raw.shape, np.float32)
-        out[...] = raw  # the float32 conversion of the in-memory path (load._to_float32)
+            raw = self._take(idx if self.index is None else self.index[idx])
+        out = raw.astype(np.float32)  # the float32 conversion of the in-memory path (load._to_float32)
         self.preprocess.apply_(out)  # in the source's sample shape, which mean/std broadcast against
         out = out.reshape((len(out), *self.sample_shape))
         return out if self.dtype == np.float32 else out.astype(self.dtype)
+
+    def _take(self, rows: np.ndarray) -> np.ndarray:
+        return np.take(self._rows, rows, axis=0) if isinstance(self._rows, np.ndarray) else self._rows[rows]
 
     def __array__(self, dtype=None, copy=None):
         """The whole split in memory (metrics of an autoencoder's val/test targets; never on the training path)."""

@@ -1,0 +1,157 @@
+"""Training throughput on streamed data (npy(): memory-mapped shards, a batch read per step)
+against the same data held in memory (npz()), same run.
+
+The set is MNIST-sized: 60,000 x 784 uint8 inputs in 6 shards (and the same arrays
+in one .npz), `scale` + `standardize`, so every streamed batch is gathered from the
+memory-mapped files, converted to float32 and standardized on the fly. Each case
+trains `--epochs` epochs and reports the samples/s of its best epoch after the
+first (which warms the page cache and the allocator); in-memory and streamed runs
+alternate `--repeat` times and the best of each is kept, so load from other
+processes on a shared machine hurts both alike. The goal is streamed >= 0.8x in memory.
+On torch, the share of the training time the step spent waiting for the prefetch
+thread is printed too.
+
+Two rates per case: wall-clock samples/s (what a user sees; on a shared machine
+it swings with other processes' load) and samples per CPU-second of this process
+(the work done per sample, steadier under load; the prefetch thread's work
+counts). Math libraries run one thread (`--threads`), so CPU time is not inflated
+by spinning BLAS threads and the cases compete less with each other. Models: `tiny` (one dense layer: the worst case, data
+handling is most of a step) and `mlp` (784-256-10).
+
+    python bench/stream_epoch.py [--backends numpy,torch] [--models tiny,mlp] [--epochs 2] [--repeat 2]
+                                 [--threads 1] [--device cpu]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+
+def _threads() -> str:
+    """--threads N, read before numpy (BLAS reads its thread count once, at import)."""
+    args = sys.argv[1:]
+    for i, a in enumerate(args):
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+        if a == "--threads" and i + 1 < len(args):
+            return args[i + 1]
+    return "1"
+
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = _threads()
+
+import numpy as np  # noqa: E402
+
+N, D, SHARDS = 60_000, 784, 6
+
+MODELS = {
+    "tiny": "dense(10); softmax",
+    "mlp": "dense(256); relu; dense(10); softmax",
+}
+
+SPEC = """
+model bench {{
+    input pixels [784]
+    {layers}
+}}
+data  {{ source = {source}; split = [0.9, 0.1]; scale = 0.00390625; standardize = true }}
+train {{ loss = cross_entropy; optimizer = sgd(lr=0.05, momentum=0.9); batch = {batch}; epochs = {epochs}; seed = 0 }}
+"""
+
+
+def write_sets(d: str) -> tuple[str, str]:
+    """The same data as a directory of npy shards and as one npz archive."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, N)
+    x = rng.integers(0, 256, (N, D), dtype=np.uint8)
+    x[np.arange(N), y] = 255  # something to learn
+    os.makedirs(os.path.join(d, "npy", "x"))
+    for k, part in enumerate(np.array_split(x, SHARDS)):
+        np.save(os.path.join(d, "npy", "x", f"{k:03d}.npy"), part)
+    np.save(os.path.join(d, "npy", "y.npy"), y)
+    np.savez(os.path.join(d, "m.npz"), x=x, y=y)
+    return f'npy("{d}/npy")', f'npz("{d}/m.npz")'
+
+
+def run_case(source: str, layers: str, backend: str, epochs: int, batch: int, device: str | None, out: str):
+    from specc.driver import Trainer
+    from specc.frontend import compile_text
+
+    program = compile_text(SPEC.format(layers=layers, source=source, epochs=epochs, batch=batch))
+    options = {"device": device} if backend == "torch" and device else {}
+    if backend == "torch":
+        import torch
+
+        torch.set_num_threads(int(_threads()))
+    t0 = time.perf_counter()
+    cpu_marks = [time.process_time()]  # at the start and the end of every epoch (on_epoch)
+    trainer = Trainer(program, backend=backend, out=out, plot="off", handle_signals=False, options=options,
+                      on_epoch=lambda row: cpu_marks.append(time.process_time()))
+    load = time.perf_counter() - t0
+    cpu_marks[0] = time.process_time()
+    result = trainer.run()
+    n_train = result.history[0]["samples_per_s"] * result.history[0]["time"]
+    later = result.history[1:] or result.history
+    cpu = [b - a for a, b in zip(cpu_marks, cpu_marks[1:])][-len(later):]
+    train_time = sum(r["time"] for r in result.history)
+    waited = getattr(getattr(trainer.backend, "_prefetch", None), "waited", None)
+    return {"samples_per_s": max(r["samples_per_s"] for r in later), "cpu_rate": max(n_train / c for c in cpu),
+            "load_s": load, "train_s": train_time,
+            "waited_share": None if waited is None or "npy" not in source else waited / train_time}
+
+
+def best(a: dict | None, b: dict) -> dict:
+    if a is None:
+        return b
+    return {k: (max(a[k], b[k]) if k in ("samples_per_s", "cpu_rate") else (b[k] if b["samples_per_s"] >
+                                                                               a["samples_per_s"] else a[k]))
+            for k in a}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backends", default="numpy,torch")
+    ap.add_argument("--models", default="tiny,mlp")
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--threads", default="1", help="threads of BLAS / torch (default 1)")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--device", default=None, help="torch device (default: the backend's choice)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        streamed, memory = write_sets(d)
+        print(f"{N} x {D} uint8 ({N * D / 2**20:.0f} MiB on disk, {N * D * 4 / 2**20:.0f} MiB as float32), "
+              f"{SHARDS} shards, batch {args.batch}, best samples/s of epochs 2..{args.epochs}, "
+              f"best of {args.repeat}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print(f"{'':<14} {'wall samples/s':^31} {'samples per CPU-second':^31}")
+        print(f"{'backend':<8} {'model':<5} {'in memory':>11} {'streamed':>11} {'ratio':>6}  {'in memory':>11} "
+              f"{'streamed':>11} {'ratio':>6} {'waiting':>8} {'load mem':>9} {'load str':>9}")
+        worst = worst_cpu = None
+        for backend in args.backends.split(","):
+            for model in args.models.split(","):
+                runs = {"memory": None, "streamed": None}
+                for k in range(args.repeat):
+                    for name, source in (("memory", memory), ("streamed", streamed)):
+                        runs[name] = best(runs[name], run_case(source, MODELS[model], backend, args.epochs,
+                                                               args.batch, args.device,
+                                                               os.path.join(d, f"run-{backend}-{model}-{name}-{k}")))
+                m, s = runs["memory"], runs["streamed"]
+                ratio = s["samples_per_s"] / m["samples_per_s"]
+                cpu_ratio = s["cpu_rate"] / m["cpu_rate"]
+                worst = ratio if worst is None else min(worst, ratio)
+                worst_cpu = cpu_ratio if worst_cpu is None else min(worst_cpu, cpu_ratio)
+                wait = "-" if s["waited_share"] is None else f"{100 * s['waited_share']:.1f}%"
+                print(f"{backend:<8} {model:<5} {m['samples_per_s']:>11,.0f} {s['samples_per_s']:>11,.0f} "
+                      f"{ratio:>5.2f}x  {m['cpu_rate']:>11,.0f} {s['cpu_rate']:>11,.0f} {cpu_ratio:>5.2f}x "
+                      f"{wait:>8} {m['load_s']:>8.2f}s {s['load_s']:>8.2f}s", flush=True)
+        print(f"worst ratio streamed / in memory: {worst:.2f}x wall, {worst_cpu:.2f}x per CPU-second "
+              f"(goal >= 0.8x); load average now {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
