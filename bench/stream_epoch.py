@@ -20,6 +20,7 @@ handling is most of a step) and `mlp` (784-256-10).
 
     python bench/stream_epoch.py [--backends numpy,torch] [--models tiny,mlp] [--epochs 2] [--repeat 2]
                                  [--threads 1] [--device cpu]
+                                 [--prefetch on|off]
 """
 from __future__ import annotations
 
@@ -83,6 +84,8 @@ def run_case(source: str, layers: str, backend: str, epochs: int, batch: int, de
 
     program = compile_text(SPEC.format(layers=layers, source=source, epochs=epochs, batch=batch))
     options = {"device": device} if backend == "torch" and device else {}
+    if backend == "torch" and PREFETCH is not None:
+        options["prefetch"] = PREFETCH
     if backend == "torch":
         import torch
 
@@ -104,6 +107,9 @@ def run_case(source: str, layers: str, backend: str, epochs: int, batch: int, de
             "waited_share": None if waited is None or "npy" not in source else waited / train_time}
 
 
+PREFETCH = None  # --prefetch on|off: the torch backend's prefetch thread (default: its own choice, on for CUDA)
+
+
 def best(a: dict | None, b: dict) -> dict:
     if a is None:
         return b
@@ -119,9 +125,13 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--threads", default="1", help="threads of BLAS / torch (default 1)")
+    ap.add_argument("--prefetch", choices=["on", "off"], help="torch: read batches in a background thread "
+                    "(default: the backend's choice, on for CUDA)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--device", default=None, help="torch device (default: the backend's choice)")
     args = ap.parse_args()
+    global PREFETCH
+    PREFETCH = None if args.prefetch is None else args.prefetch == "on"
     with tempfile.TemporaryDirectory() as d:
         streamed, memory = write_sets(d)
         print(f"{N} x {D} uint8 ({N * D / 2**20:.0f} MiB on disk, {N * D * 4 / 2**20:.0f} MiB as float32), "

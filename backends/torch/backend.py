@@ -19,7 +19,10 @@ Options: device="auto"|"cpu"|"cuda"|"cuda:N" (auto = CUDA when present),
 amp=False|True|"bf16"|"fp16" (CUDA only; True = bf16 where supported),
 compile=False|True, dtype=None|"float64" (float64 for exact comparisons; default
 follows the initial parameters), fast_math=False|True (CUDA: TF32 and non-deterministic
-kernels; the default is IEEE float32 and deterministic, see numerics.py). Unknown options
+kernels; the default is IEEE float32 and deterministic, see numerics.py),
+prefetch=None|True|False (streamed data: read batches in a background thread; default
+on CUDA only, where the host prepares while the GPU computes; on CPU both would share
+the cores and the thread's hand-offs cost more than they hide). Unknown options
 are ignored. Under torchrun the backend
 joins the process group and trains with DistributedDataParallel; see
 backends/torch/distributed.py for the commands and the sharding rule.
@@ -121,7 +124,7 @@ class TorchBackend:
 
     def __init__(self, program: Program, params: dict[str, np.ndarray], *, seed: int,
                  device: str = "auto", amp=False, compile: bool = False, dtype=None, fast_math: bool = False,
-                 **options):
+                 prefetch: bool | None = None, **options):
         self.program = program
         self.device = resolve_device(device)
         self.numerics = numerics.configure(self.device, bool(fast_math))  # IEEE fp32, deterministic (CUDA)
@@ -196,7 +199,8 @@ class TorchBackend:
         self._staging: PinnedStaging | None = None  # for data kept in host memory on CUDA
         self._streamed: dict[str, tuple[list, list | None]] = {}  # split -> (StreamedArrays, targets), on disk
         self._order_host: np.ndarray | None = None
-        self._prefetch = Prefetcher(self._prepare_streamed)
+        self._prefetch = Prefetcher(self._prepare_streamed,
+                                    threaded=self.device.type == "cuda" if prefetch is None else bool(prefetch))
         self._last: tuple[int, int] | None = None
         self._nonfinite: str | None = None
 
@@ -346,6 +350,8 @@ class TorchBackend:
         return t.pin_memory() if self.device.type == "cuda" else t
 
     def _to_device(self, batch):
+        if self.device.type == "cpu":
+            return batch[0], (batch[0] if batch[1] is None else batch[1])
         x = [t.to(self.device, non_blocking=True) for t in batch[0]]
         return x, (x if batch[1] is None else [t.to(self.device, non_blocking=True) for t in batch[1]])
 

@@ -5,11 +5,14 @@ order); one worker thread has usually read it already from the memory-mapped
 files, converted and preprocessed it (NumPy releases the GIL while it copies),
 and put it in pinned memory when the device is CUDA, so the step only starts
 an asynchronous copy. The caller says which keys come next; a request nobody
-predicted (the first batch, a resume) is prepared on the spot. A new epoch
-order drops what was prepared for the old one (`reset`).
+predicted (the first batch, a resume), or one the worker has not started yet
+(it is behind: no free core), is prepared on the spot. A new epoch order drops
+what was prepared for the old one (`reset`).
 
 `waited` adds up the seconds the training thread spent waiting for a batch:
-bench/stream_epoch.py reports it as a share of the epoch.
+bench/stream_epoch.py reports it as a share of the epoch. The torch backend
+uses the thread on CUDA (option prefetch=True/False overrides): on a CPU device
+the step and the reading share the same cores.
 """
 from __future__ import annotations
 
@@ -18,16 +21,21 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 
 class Prefetcher:
-    def __init__(self, prepare, depth: int = 2):
+    def __init__(self, prepare, depth: int = 2, threaded: bool = True):
         self.prepare = prepare        # key -> batch (host tensors)
         self.depth = depth            # batches prepared ahead
+        self.threaded = threaded      # False: every batch is prepared on the spot, in the caller's thread
         self.pending: dict[tuple, Future] = {}
         self.pool: ThreadPoolExecutor | None = None
         self.waited = 0.0
 
     def get(self, key: tuple, upcoming: list[tuple]):
         """The batch for `key`; then the next `depth` of `upcoming` are queued for the worker."""
+        if not self.threaded:
+            return self.prepare(key)
         future = self.pending.pop(key, None)
+        if future is not None and future.cancel():  # queued, not started: do it here rather than wait
+            future = None                            # for the worker to be scheduled (a busy machine)
         upcoming = upcoming[:self.depth]
         for k in [k for k in self.pending if k not in upcoming]:
             self.pending.pop(k).cancel()
