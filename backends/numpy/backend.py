@@ -59,7 +59,7 @@ class NumpyBackend:
     def put_data(self, split: str, x, y) -> None:
         """x: one array per model input (or the array of the only one); y likewise per output, or None.
         A streamed input (specc/data/stream.py) stays on disk: _take and _evaluate read it a batch at a time."""
-        xs = [v.astype(self.dtype) if is_streamed(v)
+        xs = [(v if v.dtype.kind in "iu" and i.dtype == "int" else v.astype(self.dtype)) if is_streamed(v)
               else np.ascontiguousarray(v) if np.issubdtype(np.asarray(v).dtype, np.integer) and i.dtype == "int"
               else np.ascontiguousarray(v, dtype=self.dtype) for v, i in zip(as_list(x), self.program.model.inputs)]
         ys = None

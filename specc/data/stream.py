@@ -80,7 +80,8 @@ class StreamedArray:
     `index`: the source rows of this split (None: all of them, in order).
     `preprocess`: applied in place to every batch after the float32 conversion.
     `dtype`: what reads return (float32; float64 for `dtype = float64` runs, converted
-    after preprocessing, as the in-memory split is converted by the backend).
+    after preprocessing, as the in-memory split is converted by the backend; int64 for
+    token ids, which are never preprocessed).
     """
 
     def __init__(self, source, index: np.ndarray | None = None, preprocess: Preprocess | None = None,
@@ -125,6 +126,8 @@ class StreamedArray:
             if idx.dtype.kind not in "iu":
                 raise TypeError(f"StreamedArray takes a slice or integer indices, got {idx.dtype}")
             raw = self._take(idx if self.index is None else self.index[idx])
+        if self.dtype.kind in "iu":  # token ids: converted as load._to_float32 converts them, never preprocessed
+            return raw.astype(self.dtype).reshape((len(raw), *self.sample_shape))
         out = raw.astype(np.float32)  # the float32 conversion of the in-memory path (load._to_float32)
         self.preprocess.apply_(out)  # in the source's sample shape, which mean/std broadcast against
         out = out.reshape((len(out), *self.sample_shape))

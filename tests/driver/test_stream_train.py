@@ -66,3 +66,37 @@ def test_streamed_run_equals_in_memory_run(sets, tmp_path, backend, monkeypatch)
         assert any(t.startswith("specc-prefetch") for t in threads), threads
     # eval reads the streamed test split a batch at a time, with the run's saved statistics
     assert evaluate_run(streamed, a.run_dir, backend=backend) == pytest.approx(a.test, rel=1e-6)
+
+
+TOKENS = """
+model t {
+    input ids [6] int
+    embedding(12, 4)
+    flatten
+    dense(2); softmax
+}
+data  { source = %s; split = [0.8, 0.2] }
+train { loss = cross_entropy; optimizer = adam(lr=1e-2); batch = 8; epochs = 2; seed = 1 }
+"""
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_streamed_token_ids_stay_integers(tmp_path, backend):
+    if backend == "torch":
+        pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    ids = rng.integers(0, 12, (64, 6)).astype(np.int32)
+    y = (ids[:, 0] > 5).astype(np.int64)
+    (tmp_path / "d").mkdir()
+    np.save(tmp_path / "d" / "x.npy", ids)
+    np.save(tmp_path / "d" / "y.npy", y)
+    np.savez(tmp_path / "m.npz", x=ids, y=y)
+    streamed = compile_text(TOKENS % f'npy("{tmp_path / "d"}")')
+    from specc.data import load_data
+
+    batch = load_data(streamed).train.x[np.arange(5)]
+    assert batch.dtype == np.int64
+    a = _train(streamed, backend, tmp_path / "s")
+    b = _train(compile_text(TOKENS % f'npz("{tmp_path / "m.npz"}")'), backend, tmp_path / "m")
+    for k in b.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k], err_msg=k)
