@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from . import syntax as S
 from .errors import Collector, SpecError, SpecErrors
@@ -95,37 +95,122 @@ def _input_dtype(inp: S.InputDecl) -> str:
     raise SpecError(f"unknown input type `{inp.dtype}`", inp.pos, "write `int` for token ids, or nothing for float")
 
 
-def build_program(spec: S.SpecFile) -> Program:
-    """Run every pass over a parsed spec; raises SpecErrors with all independent errors."""
+@dataclass
+class Checked:
+    """Everything the passes found in a spec: what `check_spec` returns.
+
+    program: the checked Program, or None when there are errors. model: the model graph as
+    far as it could be built (with errors, the layers whose inputs are known, with their
+    shapes and parameters). errors: every independent error, each once; warnings likewise.
+    """
+
+    program: Program | None
+    model: Model | None
+    errors: list
+    warnings: list
+
+
+def check_spec(spec: S.SpecFile, reuse: "Reuse | None" = None) -> Checked:
+    """Run every pass over a parsed spec and report, never raise: for tools that show a spec
+    with errors, such as the language server (its shapes before the first error, all messages).
+
+    `reuse` (one per edited document) keeps what the previous check of that document
+    computed: the model when neither it nor a block changed, each statement's checked
+    arguments when that statement did not change (the parser must hand back the same
+    statement objects for unchanged text, as the language server's incremental parser does).
+    """
+    if reuse is not None:
+        reuse.next_check()
     errors = Collector(spec.text)
     decl = _one(spec.models, "model", errors)
     data_sec = _one(spec.sections("data"), "`data` block", errors)
     train_sec = _one(spec.sections("train"), "`train` block", errors)
     if decl is None:
         errors.add("no `model NAME { ... }` in this spec", Pos(spec.path, 1, 1))
-        errors.raise_if_any()
+        return Checked(None, None, _unique(errors.errors), [])
 
     block_table = blocks.collect_blocks(spec, errors)
-    inputs, body = _inputs(decl, errors)
-    if not body:
-        errors.add(f"model `{decl.name}` has no layers", decl.pos)
-    errors_before = len(errors.errors)
-    expanded = blocks.expand(tuple(body), block_table, errors)
-    raw = layers.resolve_all(expanded, errors)
-    layers.assign_names(raw, errors, {i.name: i.pos for i in inputs or ()})
-    built, outputs = layers.build(raw, inputs, errors) if inputs else ((), ())
-    model = Model(decl.name, tuple(inputs or ()), built, outputs, decl.pos)
-    model_ok = inputs is not None and len(errors.errors) == errors_before
+    model, model_ok = _check_model(decl, block_table, errors, reuse)
 
     spec_dir = os.path.dirname(os.path.abspath(spec.path)) if not spec.path.startswith("<") else os.getcwd()
     data = sections.resolve_data(data_sec, spec_dir, errors)
     # Checks of the loss against the last layer only make sense for a model without errors.
     train = sections.resolve_train(train_sec, model if model_ok else None, data, errors)
     sections.check_classes(model if model_ok else None, data, errors)
-    errors.raise_if_any()
+    if errors.errors:
+        return Checked(None, model, _unique(errors.errors), list(errors.warnings))
     program = Program(model, data, train, spec.path, spec.text, tuple(errors.warnings))
     _CHECKED[id(program)] = program
-    return program
+    return Checked(program, model, [], list(errors.warnings))
+
+
+def _unique(errors: list) -> list:
+    """Each error once (a block used twice reports its error once)."""
+    return list({(e.pos, e.message): e for e in errors}.values())
+
+
+def _check_model(decl: S.ModelDecl, block_table: dict, errors: Collector, reuse) -> tuple[Model, bool]:
+    """The model graph, and whether it has no errors of its own; errors and warnings go to `errors`."""
+    key = None
+    if reuse is not None:
+        key = (decl.name, decl.pos, tuple(map(id, decl.body)), tuple(map(id, block_table.values())),
+               bool(errors.errors))
+        hit = reuse.model_for(key)
+        if hit is not None:
+            model, ok, found, warned = hit
+            errors.extend(found)
+            errors.warnings.extend(warned)
+            return model, ok
+    mark, warn_mark = len(errors.errors), len(errors.warnings)
+    inputs, body = _inputs(decl, errors)
+    if not body:
+        errors.add(f"model `{decl.name}` has no layers", decl.pos)
+    errors_before = len(errors.errors)
+    expanded = blocks.expand(tuple(body), block_table, errors)
+    raw = layers.resolve_all(expanded, errors, reuse.args if reuse is not None else None)
+    layers.assign_names(raw, errors, {i.name: i.pos for i in inputs or ()})
+    built, outputs = layers.build(raw, inputs, errors) if inputs else ((), ())
+    model = Model(decl.name, tuple(inputs or ()), built, outputs, decl.pos)
+    ok = inputs is not None and len(errors.errors) == errors_before
+    if reuse is not None:
+        reuse.keep_model(key, decl, block_table, (model, ok, errors.errors[mark:], errors.warnings[warn_mark:]))
+    return model, ok
+
+
+class Reuse:
+    """What the last check of one document computed, for the next check to reuse.
+
+    Entries are keyed by the identity of syntax nodes and hold those nodes, so an id is
+    never reused while its entry lives; each check keeps only what it used (memory stays flat).
+    `computed` counts the models and statements checked afresh (the tests' and bench's view).
+    """
+
+    def __init__(self):
+        self._model: tuple | None = None  # (key, nodes kept alive, result)
+        self.args = layers.ArgsMemo()
+        self.models_computed = 0
+
+    def model_for(self, key):
+        if self._model is not None and self._model[0] == key:
+            self.args.keep_all()  # the statements stay alive with the model
+            return self._model[2]
+        return None
+
+    def keep_model(self, key, decl, block_table, result) -> None:
+        self.models_computed += 1
+        self._model = (key, (decl, tuple(block_table.values())), result)
+
+    def next_check(self) -> None:
+        """check_spec calls it first: what the previous check did not use is dropped after this one."""
+        self.args.next_version()
+
+
+def build_program(spec: S.SpecFile) -> Program:
+    """Run every pass over a parsed spec; raises SpecErrors with all independent errors."""
+    checked = check_spec(spec)
+    if checked.errors:
+        raise SpecErrors(checked.errors)
+    return checked.program
 
 
 # Programs the front end built (by identity): check_program trusts these and re-checks anything else.

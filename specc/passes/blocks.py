@@ -84,8 +84,9 @@ class Expander:
         return out
 
     def _use(self, stmt: S.LayerUse, env: dict, stack: tuple, scope: tuple) -> list:
-        use = replace(stmt, args=tuple(_substitute(a, env) for a in stmt.args),
-                      kwargs=tuple(replace(k, value=_substitute(k.value, env)) for k in stmt.kwargs))
+        use = stmt if not env else replace(stmt, args=tuple(_substitute(a, env) for a in stmt.args),
+                                           kwargs=tuple(replace(k, value=_substitute(k.value, env))
+                                                        for k in stmt.kwargs))
         if use.op in OPS:
             return [(use, scope)]
         if use.op not in self.blocks:
