@@ -7,6 +7,9 @@ import sys
 def register(sub) -> None:
     p = sub.add_parser("lsp", help="language server for editors (stdio): diagnostics, shapes, hover, completion")
     p.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default; editors pass it)")
+    p.add_argument("--full-check", action="store_true",
+                   help="re-check the whole text on every edit instead of only what the edit can change "
+                        "(slower; bench/lsp_latency.py compares the two)")
     p.set_defaults(func=run)
 
 
@@ -18,5 +21,5 @@ def run(args) -> int:
             print(f"specc lsp needs {e.name.split('.')[0]}: pip install 'specc[lsp]'", file=sys.stderr)
             return 2
         raise
-    main()
+    main(incremental=not args.full_check)
     return 0

@@ -10,9 +10,10 @@ op table and the section tables. The features read what it returns:
                                       what may be written in `data`/`train`
   format_text(text, path)             `specc fmt`'s result, or its refusal
 
-Positions here are 0-based lines and columns (the LSP's), ends exclusive. The IR is
-read in `_model_layers` and `_statement_facts` (the graph's layers, matched back to the
-statements that made them), the op definitions in `op_doc`/`layer_arg_values`, the
+Positions here are 0-based lines and columns (the LSP's), ends exclusive. The front end
+is run by `frontend.check_spec` (which reports instead of raising, and gives the model
+graph as far as it was built); the IR is read in `_statement_facts` (the graph's layers,
+matched back to the statements that made them), the op definitions in `op_doc`/`layer_arg_values`, the
 catalog in `key_values`, names in `_occurrences` (from the syntax tree).
 """
 from __future__ import annotations
@@ -22,16 +23,15 @@ import re
 from dataclasses import dataclass, field
 
 from .. import syntax as S
-from ..errors import Collector, SpecError, SpecErrors
-from ..frontend import _inputs, build_program
+from ..errors import Collector, SpecError
+from ..frontend import check_spec
 from ..ops import INITIALIZERS, LOSSES, METRICS, OPS, OPTIMIZERS, REQUIRED, SCHEDULES, SOURCES
 from ..ops.base import Bool, Choice, Init, Pad, fmt_shape
 from ..parser import parse
 from ..passes import blocks as block_pass
-from ..passes import layers as layer_pass
 from ..passes.sections import DATA_KEYS, TRAIN_KEYS
 from ..values import show
-from .incremental import IncrementalParser
+from .incremental import Incremental
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TOKEN_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*|[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|"([^"\\\n]|\\.)*"?')
@@ -155,17 +155,21 @@ class Analysis:
     parsed: bool = False
     blocks: dict[str, OpDoc] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list, repr=False)
-    _inputs: tuple | None = field(default=None, repr=False)  # (spec, block table, program or None)
+    _checked: tuple | None = field(default=None, repr=False)  # (spec, block table, model graph or None)
     _facts: tuple | None = field(default=None, repr=False)
+
+    @property
+    def completed(self) -> bool:
+        return self._facts is not None
 
     def complete(self) -> tuple:
         """(statements, occurrences, symbols), computed once."""
         if self._facts is None:
-            if self._inputs is None:
+            if self._checked is None:
                 self._facts = ([], [], [])
             else:
-                spec, table, program = self._inputs
-                statements = _statement_facts(spec, table, program, self.lines)
+                spec, table, model = self._checked
+                statements = _statement_facts(spec, table, model, self.lines)
                 self._facts = (statements, _occurrences(spec, table, self.lines), _symbols(spec, statements, self.lines))
         return self._facts
 
@@ -193,23 +197,23 @@ class Analysis:
 
 # ---- analyse -------------------------------------------------------------------
 
-def analyse(text: str, path: str = "<string>", parser: IncrementalParser | None = None) -> Analysis:
+def analyse(text: str, path: str = "<string>", incremental: Incremental | None = None) -> Analysis:
     """Parse and check `text` once; collect everything the features need.
 
-    `parser` (one per open document) re-parses only what changed since its last text.
+    `incremental` (one per open document) re-parses only the pieces that changed since its
+    last text and re-checks only what they can change (see specc.lsp.incremental).
     """
     result = Analysis(text, path, lines=text.split("\n"))
     try:
-        spec = parser.parse(text) if parser is not None else parse(text, path)
+        spec = incremental.parser.parse(text) if incremental is not None else parse(text, path)
     except SpecError as e:
         result.problems = [_problem(result.lines, e)]
         return result
     result.parsed = True
-    program, errors = None, []
+    model, program, errors = None, None, []
     try:
-        program = build_program(spec)
-    except SpecErrors as e:
-        errors = e.errors
+        checked = check_spec(spec, incremental.reuse if incremental is not None else None)
+        model, program, errors = checked.model, checked.program, checked.errors
     except SpecError as e:
         errors = [e]
     result.problems = [_problem(result.lines, e, path=path) for e in errors]
@@ -219,7 +223,7 @@ def analyse(text: str, path: str = "<string>", parser: IncrementalParser | None 
     result.blocks = {name: OpDoc(name, "block", tuple((p.name, None if p.default is None else show(p.default))
                                                       for p in b.params), f"block defined at line {b.pos.line}")
                      for name, b in table.items()}
-    result._inputs = (spec, table, program)
+    result._checked = (spec, table, model)
     return result
 
 
@@ -311,24 +315,6 @@ def _init_text(p) -> str:
     return f"{p.init}({args})" if args else p.init
 
 
-def _model_layers(decl, table, program):
-    """The model graph's layers (in execution order) and inputs.
-
-    A checked program gives them; a spec with errors is run through the same passes
-    here with its errors ignored (they are reported from build_program), so the lines
-    before an error still show their shapes.
-    """
-    if program is not None:
-        return program.model.layers, program.model.inputs
-    inputs, body = _inputs(decl, Collector())
-    if not inputs:
-        return (), ()
-    raw = layer_pass.resolve_all(block_pass.expand(tuple(body), table, Collector()), Collector())
-    layer_pass.assign_names(raw, Collector(), {i.name: i.pos for i in inputs})
-    built, _ = layer_pass.build(raw, inputs, Collector())
-    return built, inputs
-
-
 def _expected_layers(stmt, table) -> int:
     """How many graph layers a block use makes (a residual is its body plus an `add`)."""
     def count(items):
@@ -404,12 +390,14 @@ def _block_facts(decl, by_pos, lines, out: list) -> None:
     walk(decl.body)
 
 
-def _statement_facts(spec: S.SpecFile, table, program, lines) -> list[Statement]:
+def _statement_facts(spec: S.SpecFile, table, model, lines) -> list[Statement]:
+    """Every statement with what the compiler made of it. `model` is the graph as far as the
+    front end built it (check_spec's), so the lines before an error still show their shapes."""
     out: list[Statement] = []
-    if len(spec.models) != 1:
+    if len(spec.models) != 1 or model is None:
         return out
     decl = spec.models[0]
-    built, inputs = _model_layers(decl, table, program)
+    built, inputs = model.layers, model.inputs
     shapes = {i.name: i.shape for i in inputs}
     for stmt in decl.body:
         if isinstance(stmt, S.InputDecl):

@@ -17,6 +17,7 @@ from dataclasses import fields, is_dataclass, replace
 
 from .. import syntax as S
 from ..errors import SpecError
+from ..frontend import Reuse
 from ..ir import Pos
 from ..parser import parse
 
@@ -163,3 +164,13 @@ class IncrementalParser:
                 items.extend(self._piece("item", lines, first, last, used))
         self.cache = used  # only what this version uses: memory stays flat over edits
         return S.SpecFile(tuple(items), self.path, text)
+
+
+class Incremental:
+    """One open document's caches: its parser (reuses the pieces of text that did not change)
+    and the front end's Reuse (the model when neither it nor a block changed, each statement's
+    checked arguments when the parser handed back the same statement)."""
+
+    def __init__(self, path: str):
+        self.parser = IncrementalParser(path)
+        self.reuse = Reuse()

@@ -3,7 +3,10 @@
 Checks run off the event loop in one worker thread, so the editor's requests are answered
 while a big file is re-checked. Each edit takes a ticket; a check whose ticket is no longer
 the newest when it would start, or when it finishes, is dropped (its result would describe
-text the user has already changed).
+text the user has already changed). Each document keeps its Incremental caches, so an edit
+re-parses and re-checks only what it can change. The shapes, names and outline the hints
+and hovers read are worked out when a request needs them, in the same worker, or after a
+short pause in typing, so they never delay the diagnostics of the next edit.
 """
 from __future__ import annotations
 
@@ -19,16 +22,19 @@ from pygls.uris import to_fs_path
 from .. import __version__
 from . import completion, diagnostics, formatting, hover, inlay, navigation, symbols
 from .analysis import Analysis, analyse
-from .incremental import IncrementalParser
+from .incremental import Incremental
+
+IDLE_BEFORE_FACTS = 0.3  # seconds without an edit before the hints' facts are worked out unasked
 
 
 class SpecServer(LanguageServer):
-    def __init__(self):
+    def __init__(self, incremental: bool = True):
         super().__init__("specc", __version__, text_document_sync_kind=T.TextDocumentSyncKind.Incremental)
+        self.incremental = incremental  # False: every edit re-checks the whole text (`--full-check`)
         self.latest: dict[str, int] = {}  # uri -> ticket of the newest edit
         self.running: set[str] = set()  # uris with a check in flight
         self.analyses: dict[str, Analysis] = {}  # uri -> analysis of the newest checked text
-        self.parsers: dict[str, IncrementalParser] = {}  # uri -> its parser (reuses unchanged pieces)
+        self.caches: dict[str, Incremental] = {}  # uri -> what its last check can lend the next
         self.blocks: dict[str, dict] = {}  # uri -> blocks of the last text that parsed (for completion)
         self.checks = ThreadPoolExecutor(1, thread_name_prefix="specc-check")
         self.tickets = itertools.count(1)
@@ -40,8 +46,8 @@ class SpecServer(LanguageServer):
     async def _analyse(self, uri: str, text: str) -> Analysis:
         loop = asyncio.get_running_loop()
         path = self.path_of(uri)
-        parser = self.parsers.setdefault(uri, IncrementalParser(path))
-        result = await loop.run_in_executor(self.checks, analyse, text, path, parser)
+        cache = self.caches.setdefault(uri, Incremental(path)) if self.incremental else None
+        result = await loop.run_in_executor(self.checks, analyse, text, path, cache)
         if result.parsed:
             self.blocks[uri] = result.blocks
         return result
@@ -55,6 +61,8 @@ class SpecServer(LanguageServer):
         if cached is None or cached.text != doc.source:
             cached = await self._analyse(uri, doc.source)
             self.analyses[uri] = cached
+        if not cached.completed:  # in the worker: the event loop keeps reading the editor's messages
+            await asyncio.get_running_loop().run_in_executor(self.checks, cached.complete)
         return cached
 
     def _related_information(self) -> bool:
@@ -73,6 +81,7 @@ class SpecServer(LanguageServer):
         if uri in self.running:
             return
         self.running.add(uri)
+        ticket = None
         try:
             while uri in self.latest:
                 ticket = self.latest[uri]
@@ -85,23 +94,24 @@ class SpecServer(LanguageServer):
                 self.analyses[uri] = result
                 self.text_document_publish_diagnostics(T.PublishDiagnosticsParams(
                     uri, diagnostics.diagnostics(result, uri, self._related_information()), version=version))
-                # Shapes, names and outline for the hints and hovers the editor asks for next,
-                # unless the user has typed again.
-                await asyncio.get_running_loop().run_in_executor(self.checks, self._complete_if_newest,
-                                                                 uri, ticket, result)
-                if self.latest.get(uri) == ticket:
-                    break  # else an edit came in meanwhile: check the newest text
+                break
         finally:
             self.running.discard(uri)
+        # Shapes, names and outline for the hints and hovers, once the user pauses (a request
+        # that comes first works them out itself).
+        await asyncio.sleep(IDLE_BEFORE_FACTS)
+        if ticket is not None and self.latest.get(uri) == ticket and uri not in self.running:
+            await asyncio.get_running_loop().run_in_executor(self.checks, self._complete_if_newest, uri, ticket)
 
-    def _complete_if_newest(self, uri: str, ticket: int, result: Analysis) -> None:
-        if self.latest.get(uri) == ticket:
+    def _complete_if_newest(self, uri: str, ticket: int) -> None:
+        result = self.analyses.get(uri)
+        if self.latest.get(uri) == ticket and result is not None:
             result.complete()
 
     def close(self, uri: str) -> None:
         self.latest.pop(uri, None)
         self.analyses.pop(uri, None)
-        self.parsers.pop(uri, None)
+        self.caches.pop(uri, None)
         self.blocks.pop(uri, None)
         self.text_document_publish_diagnostics(T.PublishDiagnosticsParams(uri, []))
 
@@ -190,8 +200,9 @@ def on_formatting(ls: SpecServer, params: T.DocumentFormattingParams):
     return edits
 
 
-def main() -> None:
+def main(incremental: bool = True) -> None:
     # Hand the GIL between the check thread and the thread reading stdin often, so edits
     # arriving during a check are read (and supersede it) promptly.
     sys.setswitchinterval(0.001)
+    server.incremental = incremental
     server.start_io()
