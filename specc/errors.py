@@ -132,6 +132,9 @@ class Collector:
         for e in errors:
             if e.source is None:
                 e.source = self.source
+            # A kept error keeps no frames: they would hold the whole check in a reference
+            # cycle until the cycle collector runs (the language server checks on every keystroke).
+            e.__traceback__ = None
             self.errors.append(e)
 
     def raise_if_any(self) -> None:

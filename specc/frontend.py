@@ -17,6 +17,7 @@ from .errors import Collector, SpecError, SpecErrors
 from .ir import Input, Model, Pos, Program
 from .parser import decode, parse, parse_override
 from .passes import blocks, layers, sections
+from .passes.memo import StatementMemo
 from .values import as_int
 
 MAX_SPEC_BYTES = 16 * 1024 * 1024  # larger than any real spec; refuse before parsing
@@ -115,9 +116,10 @@ def check_spec(spec: S.SpecFile, reuse: "Reuse | None" = None) -> Checked:
     with errors, such as the language server (its shapes before the first error, all messages).
 
     `reuse` (one per edited document) keeps what the previous check of that document
-    computed: the model when neither it nor a block changed, each statement's checked
-    arguments when that statement did not change (the parser must hand back the same
-    statement objects for unchanged text, as the language server's incremental parser does).
+    computed: the whole model when neither it nor a block changed (an edit to `data` or
+    `train`), else each statement's checked arguments when that statement did not change.
+    The parser must hand back the same statement objects for unchanged text, as the
+    language server's incremental parser does; a new object is simply checked again.
     """
     if reuse is not None:
         reuse.next_check()
@@ -166,8 +168,9 @@ def _check_model(decl: S.ModelDecl, block_table: dict, errors: Collector, reuse)
     if not body:
         errors.add(f"model `{decl.name}` has no layers", decl.pos)
     errors_before = len(errors.errors)
-    expanded = blocks.expand(tuple(body), block_table, errors)
-    raw = layers.resolve_all(expanded, errors, reuse.args if reuse is not None else None)
+    memo = reuse.statements if reuse is not None else None
+    expanded = blocks.expand(tuple(body), block_table, errors, memo)
+    raw = layers.resolve_all(expanded, errors, memo)
     layers.assign_names(raw, errors, {i.name: i.pos for i in inputs or ()})
     built, outputs = layers.build(raw, inputs, errors) if inputs else ((), ())
     model = Model(decl.name, tuple(inputs or ()), built, outputs, decl.pos)
@@ -180,19 +183,20 @@ def _check_model(decl: S.ModelDecl, block_table: dict, errors: Collector, reuse)
 class Reuse:
     """What the last check of one document computed, for the next check to reuse.
 
-    Entries are keyed by the identity of syntax nodes and hold those nodes, so an id is
-    never reused while its entry lives; each check keeps only what it used (memory stays flat).
-    `computed` counts the models and statements checked afresh (the tests' and bench's view).
+    Keyed by the identity of syntax nodes, holding those nodes (so an id is not reused while
+    its entry lives); each check keeps only what it used, so memory stays flat over edits.
+    `models_computed` and `statements.computed` count the work done afresh (for the tests).
     """
 
     def __init__(self):
         self._model: tuple | None = None  # (key, nodes kept alive, result)
-        self.args = layers.ArgsMemo()
+        self.statements = StatementMemo()
         self.models_computed = 0
 
     def model_for(self, key):
+        """The last check's (model, ok, errors, warnings) if it was made from the same nodes."""
         if self._model is not None and self._model[0] == key:
-            self.args.keep_all()  # the statements stay alive with the model
+            self.statements.keep_all()
             return self._model[2]
         return None
 
@@ -202,7 +206,7 @@ class Reuse:
 
     def next_check(self) -> None:
         """check_spec calls it first: what the previous check did not use is dropped after this one."""
-        self.args.next_version()
+        self.statements.next_version()
 
 
 def build_program(spec: S.SpecFile) -> Program:

@@ -317,15 +317,19 @@ def _init_text(p) -> str:
 
 def _expected_layers(stmt, table) -> int:
     """How many graph layers a block use makes (a residual is its body plus an `add`)."""
-    def count(items):
-        n = 0
-        for item, _scope in items:
-            if isinstance(item, S.LayerUse):
-                n += 1
-            elif isinstance(item, S.Residual):
-                n += 1 + count(item.body)
-        return n
-    return count(block_pass.expand((stmt,), table, Collector()))
+    return _count_layers(block_pass.expand((stmt,), table, Collector()))
+
+
+# No recursive closures in this module: each is a reference cycle that keeps a whole analysis
+# alive until the cycle collector runs, and the server analyses on every keystroke.
+def _count_layers(items) -> int:
+    n = 0
+    for item, _scope in items:
+        if isinstance(item, S.LayerUse):
+            n += 1
+        elif isinstance(item, S.Residual):
+            n += 1 + _count_layers(item.body)
+    return n
 
 
 class _Matcher:
@@ -373,21 +377,19 @@ class _Matcher:
                                           tuple(_use(l) for l in made)))
 
 
-def _block_facts(decl, by_pos, lines, out: list) -> None:
+def _block_facts(decl, body, by_pos, lines, out: list) -> None:
     """Statements of a block body: one Use per place the block is used."""
-    def walk(body):
-        for stmt in body:
-            if isinstance(stmt, S.Residual):
-                walk(stmt.body)
-            if isinstance(stmt, (S.LayerUse, S.Residual)):
-                made = by_pos.get((stmt.pos.line, stmt.pos.column), [])
-                word = stmt.op if isinstance(stmt, S.LayerUse) else "residual"
-                kind = "residual" if isinstance(stmt, S.Residual) else "layer" if stmt.op in OPS else "block"
-                end = statement_end(lines, stmt.pos.line - 1, stmt.pos.column - 1) if kind != "residual" else \
-                    (stmt.pos.line - 1, stmt.pos.column - 1 + len(word))
-                out.append(Statement(_span(lines, stmt.pos, len(word)), end, kind, word,
-                                     tuple(_use(l) for l in made), in_block=decl.name))
-    walk(decl.body)
+    for stmt in body:
+        if isinstance(stmt, S.Residual):
+            _block_facts(decl, stmt.body, by_pos, lines, out)
+        if isinstance(stmt, (S.LayerUse, S.Residual)):
+            made = by_pos.get((stmt.pos.line, stmt.pos.column), [])
+            word = stmt.op if isinstance(stmt, S.LayerUse) else "residual"
+            kind = "residual" if isinstance(stmt, S.Residual) else "layer" if stmt.op in OPS else "block"
+            end = statement_end(lines, stmt.pos.line - 1, stmt.pos.column - 1) if kind != "residual" else \
+                (stmt.pos.line - 1, stmt.pos.column - 1 + len(word))
+            out.append(Statement(_span(lines, stmt.pos, len(word)), end, kind, word,
+                                 tuple(_use(l) for l in made), in_block=decl.name))
 
 
 def _statement_facts(spec: S.SpecFile, table, model, lines) -> list[Statement]:
@@ -411,7 +413,7 @@ def _statement_facts(spec: S.SpecFile, table, model, lines) -> list[Statement]:
     for layer in built:
         by_pos.setdefault((layer.pos.line, layer.pos.column), []).append(layer)
     for b in table.values():
-        _block_facts(b, by_pos, lines, out)
+        _block_facts(b, b.body, by_pos, lines, out)
     return out
 
 
@@ -458,113 +460,123 @@ def _occurrences(spec: S.SpecFile, table, lines) -> list[Occurrence]:
     use), `output:o` (`output o`, and the keys of `data`/`train` maps naming outputs).
     References: block uses, `from v`, names passed as arguments (merges: `add(a, b)`).
     """
-    out: list[Occurrence] = []
-    names: dict[str | None, set] = {None: set()}  # block name (None: the model) -> names defined there
-    outputs: set = set()
+    index = _Names(table, lines)
     for b in table.values():
-        out.append(Occurrence(_name_after(lines, b.pos, "block", b.name), f"block:{b.name}", True))
+        index.out.append(Occurrence(_name_after(lines, b.pos, "block", b.name), f"block:{b.name}", True))
         for p in b.params:
-            out.append(Occurrence(_span(lines, p.pos, len(p.name)), f"param:{b.name}:{p.name}", True))
-
-    def defs(body, block):
-        prefix = f"local:{block}:" if block else "value:"
-        for stmt in body:
-            if isinstance(stmt, S.Residual):
-                defs(stmt.body, block)
-            elif isinstance(stmt, S.InputDecl) and stmt.name and not block:
-                names[None].add(stmt.name)
-                out.append(Occurrence(_name_after(lines, stmt.pos, "input", stmt.name), prefix + stmt.name, True))
-            elif isinstance(stmt, S.OutputStmt) and stmt.name and not block:
-                outputs.add(stmt.name)
-                out.append(Occurrence(_name_after(lines, stmt.pos, "output", stmt.name), f"output:{stmt.name}", True))
-            elif isinstance(stmt, S.LayerUse) and (lit := _given_name(stmt)):
-                names.setdefault(block, set()).add(lit.value)
-                span = Span(lit.pos.line - 1, lit.pos.column, lit.pos.column + len(lit.value))  # inside the quotes
-                out.append(Occurrence(span, prefix + lit.value, True))
-
-    def key_of(name: str, block: S.BlockDecl | None) -> str | None:
-        if block is not None and any(p.name == name for p in block.params):
-            return f"param:{block.name}:{name}"
-        if block is not None and name in names.get(block.name, ()):
-            return f"local:{block.name}:{name}"
-        return f"value:{name}" if name in names[None] else None
-
-    def refs(body, block):
-        for stmt in body:
-            if isinstance(stmt, S.Residual):
-                refs(stmt.body, block)
-            elif isinstance(stmt, S.FromStmt) and (key := key_of(stmt.name, block)):
-                out.append(Occurrence(_name_after(lines, stmt.pos, "from", stmt.name), key, False))
-            elif isinstance(stmt, S.LayerUse):
-                if stmt.op in table:
-                    out.append(Occurrence(_span(lines, stmt.pos, len(stmt.op)), f"block:{stmt.op}", False))
-                values = list(stmt.args) + [k.value for k in stmt.kwargs if k.name != "name"]
-                for n in (n for v in values for n in _values_in(v)):
-                    if key := key_of(n.id, block):
-                        out.append(Occurrence(_span(lines, n.pos, len(n.id)), key, False))
-
+            index.out.append(Occurrence(_span(lines, p.pos, len(p.name)), f"param:{b.name}:{p.name}", True))
     for item in spec.items:
         if isinstance(item, S.ModelDecl):
-            defs(item.body, None)
+            index.defs(item.body, None)
         elif isinstance(item, S.BlockDecl) and table.get(item.name) is item:
-            defs(item.body, item.name)
+            index.defs(item.body, item.name)
     for item in spec.items:
         if isinstance(item, S.ModelDecl):
-            refs(item.body, None)
+            index.refs(item.body, None)
         elif isinstance(item, S.BlockDecl) and table.get(item.name) is item:
-            refs(item.body, item)
+            index.refs(item.body, item)
         elif isinstance(item, S.Section):  # `loss = {digit: cross_entropy}`: keys name outputs
             for a in item.assigns:
                 if isinstance(a.value, S.MapV):
                     for key, _value in a.value.items:
                         span = _key_in_map(lines, a.value.pos, key)
-                        if key in outputs and span:
-                            out.append(Occurrence(span, f"output:{key}", False))
-    return out
+                        if key in index.outputs and span:
+                            index.out.append(Occurrence(span, f"output:{key}", False))
+    return index.out
+
+
+class _Names:
+    """The names defined in the model and in each block, and every occurrence found so far."""
+
+    def __init__(self, table, lines):
+        self.table, self.lines = table, lines
+        self.out: list[Occurrence] = []
+        self.names: dict[str | None, set] = {None: set()}  # block name (None: the model) -> names defined there
+        self.outputs: set = set()
+
+    def defs(self, body, block) -> None:
+        lines, out = self.lines, self.out
+        prefix = f"local:{block}:" if block else "value:"
+        for stmt in body:
+            if isinstance(stmt, S.Residual):
+                self.defs(stmt.body, block)
+            elif isinstance(stmt, S.InputDecl) and stmt.name and not block:
+                self.names[None].add(stmt.name)
+                out.append(Occurrence(_name_after(lines, stmt.pos, "input", stmt.name), prefix + stmt.name, True))
+            elif isinstance(stmt, S.OutputStmt) and stmt.name and not block:
+                self.outputs.add(stmt.name)
+                out.append(Occurrence(_name_after(lines, stmt.pos, "output", stmt.name), f"output:{stmt.name}", True))
+            elif isinstance(stmt, S.LayerUse) and (lit := _given_name(stmt)):
+                self.names.setdefault(block, set()).add(lit.value)
+                span = Span(lit.pos.line - 1, lit.pos.column, lit.pos.column + len(lit.value))  # inside the quotes
+                out.append(Occurrence(span, prefix + lit.value, True))
+
+    def key_of(self, name: str, block: S.BlockDecl | None) -> str | None:
+        if block is not None and any(p.name == name for p in block.params):
+            return f"param:{block.name}:{name}"
+        if block is not None and name in self.names.get(block.name, ()):
+            return f"local:{block.name}:{name}"
+        return f"value:{name}" if name in self.names[None] else None
+
+    def refs(self, body, block) -> None:
+        lines, out = self.lines, self.out
+        for stmt in body:
+            if isinstance(stmt, S.Residual):
+                self.refs(stmt.body, block)
+            elif isinstance(stmt, S.FromStmt) and (key := self.key_of(stmt.name, block)):
+                out.append(Occurrence(_name_after(lines, stmt.pos, "from", stmt.name), key, False))
+            elif isinstance(stmt, S.LayerUse):
+                if stmt.op in self.table:
+                    out.append(Occurrence(_span(lines, stmt.pos, len(stmt.op)), f"block:{stmt.op}", False))
+                values = list(stmt.args) + [k.value for k in stmt.kwargs if k.name != "name"]
+                for n in (n for v in values for n in _values_in(v)):
+                    if key := self.key_of(n.id, block):
+                        out.append(Occurrence(_span(lines, n.pos, len(n.id)), key, False))
 
 
 # ---- symbols: the outline --------------------------------------------------------
 
+def _body_symbols(body, by_span: dict, lines) -> list[Symbol]:
+    out = []
+    for stmt in body:
+        line = stmt.pos.line - 1
+        if isinstance(stmt, S.InputDecl):
+            fact = by_span.get((line, stmt.pos.column - 1))
+            shape = fmt_shape(fact.shape) if fact and fact.shape else show(stmt.shape)
+            out.append(Symbol(stmt.name or "input", "input", shape, line, line,
+                              Span(line, stmt.pos.column - 1, stmt.pos.column - 1 + len("input"))))
+        elif isinstance(stmt, S.Residual):
+            fact = by_span.get((line, stmt.pos.column - 1))
+            name = fact.uses[0].name if fact and fact.uses else "residual"
+            out.append(Symbol(name, "residual", "residual", line, max(stmt.end_line - 1, line),
+                              Span(line, stmt.pos.column - 1, stmt.pos.column - 1 + len("residual")),
+                              tuple(_body_symbols(stmt.body, by_span, lines))))
+        elif isinstance(stmt, S.OutputStmt):
+            out.append(Symbol(stmt.name or "output", "output", "output", line, line,
+                              Span(line, stmt.pos.column - 1, stmt.pos.column - 1 + len("output"))))
+        elif isinstance(stmt, S.LayerUse):
+            fact = by_span.get((line, stmt.pos.column - 1))
+            names = [u.name for u in fact.uses] if fact and not fact.in_block else []
+            shape = fmt_shape(fact.uses[-1].out_shape) if fact and fact.uses and fact.uses[-1].out_shape else ""
+            name = names[0] if len(names) == 1 else stmt.op
+            detail = " ".join(x for x in (stmt.op if name != stmt.op else "", shape) if x)
+            out.append(Symbol(name, "layer", detail, line, line, _span(lines, stmt.pos, len(stmt.op))))
+    return out
+
+
 def _symbols(spec: S.SpecFile, statements: list[Statement], lines) -> list[Symbol]:
     by_span = {(s.span.line, s.span.start): s for s in statements}
-
-    def body_symbols(body):
-        out = []
-        for stmt in body:
-            line = stmt.pos.line - 1
-            if isinstance(stmt, S.InputDecl):
-                fact = by_span.get((line, stmt.pos.column - 1))
-                shape = fmt_shape(fact.shape) if fact and fact.shape else show(stmt.shape)
-                out.append(Symbol(stmt.name or "input", "input", shape, line, line,
-                                  Span(line, stmt.pos.column - 1, stmt.pos.column - 1 + len("input"))))
-            elif isinstance(stmt, S.Residual):
-                fact = by_span.get((line, stmt.pos.column - 1))
-                name = fact.uses[0].name if fact and fact.uses else "residual"
-                out.append(Symbol(name, "residual", "residual", line, max(stmt.end_line - 1, line),
-                                  Span(line, stmt.pos.column - 1, stmt.pos.column - 1 + len("residual")),
-                                  tuple(body_symbols(stmt.body))))
-            elif isinstance(stmt, S.OutputStmt):
-                out.append(Symbol(stmt.name or "output", "output", "output", line, line,
-                                  Span(line, stmt.pos.column - 1, stmt.pos.column - 1 + len("output"))))
-            elif isinstance(stmt, S.LayerUse):
-                fact = by_span.get((line, stmt.pos.column - 1))
-                names = [u.name for u in fact.uses] if fact and not fact.in_block else []
-                shape = fmt_shape(fact.uses[-1].out_shape) if fact and fact.uses and fact.uses[-1].out_shape else ""
-                name = names[0] if len(names) == 1 else stmt.op
-                detail = " ".join(x for x in (stmt.op if name != stmt.op else "", shape) if x)
-                out.append(Symbol(name, "layer", detail, line, line, _span(lines, stmt.pos, len(stmt.op))))
-        return out
-
     out = []
     for item in spec.items:
         first, last = item.pos.line - 1, max(item.end_line - 1, item.pos.line - 1)
         if isinstance(item, S.ModelDecl):
             out.append(Symbol(item.name, "model", "model", first, last, _name_after(lines, item.pos, "model", item.name),
-                              tuple(body_symbols(item.body))))
+                              tuple(_body_symbols(item.body, by_span, lines))))
         elif isinstance(item, S.BlockDecl):
             params = ", ".join(p.name for p in item.params)
             out.append(Symbol(item.name, "block", f"block({params})", first, last,
-                              _name_after(lines, item.pos, "block", item.name), tuple(body_symbols(item.body))))
+                              _name_after(lines, item.pos, "block", item.name),
+                              tuple(_body_symbols(item.body, by_span, lines))))
         elif isinstance(item, S.Section):
             keys = tuple(Symbol(a.key, "key", show(a.value), a.pos.line - 1, a.pos.line - 1,
                                 _span(lines, a.pos, len(a.key))) for a in item.assigns)

@@ -20,6 +20,7 @@ from ..errors import Collector, SpecError, did_you_mean
 from ..ir import Pos
 from ..ops import OPS, REQUIRED
 from ..values import as_str, bind
+from .memo import StatementMemo
 
 MAX_DEPTH = 64  # blocks nested deeper than this are surely a mistake
 
@@ -64,8 +65,8 @@ def _substitute(value, env: dict):
 class Expander:
     """Expands the block uses of one model body; counts use names per block."""
 
-    def __init__(self, blocks: dict[str, S.BlockDecl], errors: Collector):
-        self.blocks, self.errors = blocks, errors
+    def __init__(self, blocks: dict[str, S.BlockDecl], errors: Collector, memo: StatementMemo | None = None):
+        self.blocks, self.errors, self.memo = blocks, errors, memo
         self.counters: dict[str, int] = {}
 
     def expand(self, body: tuple, env: dict | None = None, stack: tuple = (), scope: tuple = ()) -> list:
@@ -84,9 +85,7 @@ class Expander:
         return out
 
     def _use(self, stmt: S.LayerUse, env: dict, stack: tuple, scope: tuple) -> list:
-        use = stmt if not env else replace(stmt, args=tuple(_substitute(a, env) for a in stmt.args),
-                                           kwargs=tuple(replace(k, value=_substitute(k.value, env))
-                                                        for k in stmt.kwargs))
+        use = stmt if not env else self._substituted(stmt, env)
         if use.op in OPS:
             return [(use, scope)]
         if use.op not in self.blocks:
@@ -114,6 +113,16 @@ class Expander:
         inner = self.expand(block.body, bound, stack + (use.op,), scope + (name,))
         return inner + [(Alias(name, use.pos), scope)]
 
+    def _substituted(self, stmt: S.LayerUse, env: dict) -> S.LayerUse:
+        """The statement with the block's parameters replaced; the same object as in the last
+        check (memo) when made from the same statement and argument objects."""
+        def make():
+            return replace(stmt, args=tuple(_substitute(a, env) for a in stmt.args),
+                           kwargs=tuple(replace(k, value=_substitute(k.value, env)) for k in stmt.kwargs))
+        if self.memo is None:
+            return make()
+        return self.memo.get("substituted", (stmt, *env.keys(), *env.values()), make)
+
     def _use_name(self, use: S.LayerUse) -> str:
         for k in use.kwargs:
             if k.name == "name":
@@ -123,6 +132,9 @@ class Expander:
         return f"{use.op}_{n}"
 
 
-def expand(body: tuple, blocks: dict[str, S.BlockDecl], errors: Collector) -> list:
-    """The statements of `body` with every block use expanded, each paired with its scope."""
-    return Expander(blocks, errors).expand(body)
+def expand(body: tuple, blocks: dict[str, S.BlockDecl], errors: Collector, memo: StatementMemo | None = None) -> list:
+    """The statements of `body` with every block use expanded, each paired with its scope.
+
+    `memo` (an editor's, across successive checks) keeps substituted statements the same objects.
+    """
+    return Expander(blocks, errors, memo).expand(body)

@@ -22,11 +22,12 @@ from ..ops import OPS
 from ..ops.base import Init, ShapeCtx, fmt_shape
 from ..values import as_str, bind, is_value, show
 from .blocks import Alias
+from .memo import StatementMemo
 
 # A layer name; dotted parts are a block use's local names ("res_1.main", as spec.nn prints them).
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
-__all__ = ["fmt_shape", "resolve_args", "resolve_all", "ArgsMemo", "infer_shape", "assign_names", "build", "RawLayer"]
+__all__ = ["fmt_shape", "resolve_args", "resolve_all", "infer_shape", "assign_names", "build", "RawLayer"]
 
 
 @dataclass
@@ -110,41 +111,18 @@ def _keras_activation_hint(use: S.LayerUse) -> None:
                             k.pos, f"write `{use.op}({', '.join(rest)}); {act}` (or the two on separate lines)")
 
 
-class ArgsMemo:
-    """resolve_args results by statement object, for successive checks of one edited file.
+def _reused(memo: StatementMemo, use: S.LayerUse, scope: tuple) -> RawLayer:
+    """resolve_args(use, scope), from the last check when `use` is the same statement object."""
+    raw = memo.get("args", (use, scope), lambda: resolve_args(use, scope))
+    return RawLayer(raw.op, dict(raw.attrs), raw.name, raw.pos, None, raw.refs, raw.scope, raw.user_named)
 
-    An editor's parser hands back the same statement object for text that did not change,
-    so its checked arguments are taken from the last check instead of checked again. Each
-    check keeps only the entries it used; `computed` counts the statements checked afresh.
+
+def resolve_all(stmts: list, errors: Collector, memo: StatementMemo | None = None) -> list:
+    """Raw statements: RawLayer, S.FromStmt, S.OutputStmt, Alias, with residual bodies resolved.
+
+    `memo` (an editor's, across successive checks) reuses the checked arguments of unchanged statements.
     """
-
-    def __init__(self):
-        self.previous: dict = {}
-        self.current: dict = {}
-        self.computed = 0
-
-    def next_version(self) -> None:
-        self.previous, self.current = self.current, {}
-
-    def keep_all(self) -> None:
-        """The check reuses everything (its model did not change)."""
-        self.current.update(self.previous)
-
-    def resolve(self, use: S.LayerUse, scope: tuple) -> RawLayer:
-        key = (id(use), scope)
-        hit = self.current.get(key) or self.previous.get(key)
-        if hit is None or hit[0] is not use:  # the entry holds the statement: its id is not reused meanwhile
-            self.computed += 1
-            hit = (use, resolve_args(use, scope))
-        self.current[key] = hit
-        raw = hit[1]
-        return RawLayer(raw.op, dict(raw.attrs), raw.name, raw.pos, None, raw.refs, raw.scope, raw.user_named)
-
-
-def resolve_all(stmts: list, errors: Collector, memo: ArgsMemo | None = None) -> list:
-    """Raw statements: RawLayer, S.FromStmt, S.OutputStmt, Alias, with residual bodies resolved."""
     out = []
-    resolve = memo.resolve if memo is not None else resolve_args
     for stmt, scope in stmts:
         if isinstance(stmt, S.Residual):
             body = resolve_all(list(stmt.body), errors, memo)
@@ -155,7 +133,7 @@ def resolve_all(stmts: list, errors: Collector, memo: ArgsMemo | None = None) ->
             errors.add("`input` statements come first in the model, before any layer", stmt.pos)
         elif isinstance(stmt, S.LayerUse):
             try:
-                out.append(resolve(stmt, scope))
+                out.append(resolve_args(stmt, scope) if memo is None else _reused(memo, stmt, scope))
             except SpecError as e:
                 errors.extend([e])
         else:  # FromStmt, OutputStmt, Alias
