@@ -113,7 +113,7 @@ def _keras_activation_hint(use: S.LayerUse) -> None:
 
 def _reused(memo: StatementMemo, use: S.LayerUse, scope: tuple) -> RawLayer:
     """resolve_args(use, scope), from the last check when `use` is the same statement object."""
-    raw = memo.get("args", (use, scope), lambda: resolve_args(use, scope))
+    raw = memo.get("args", (use,), lambda: resolve_args(use, scope), same=scope)
     return RawLayer(raw.op, dict(raw.attrs), raw.name, raw.pos, None, raw.refs, raw.scope, raw.user_named)
 
 

@@ -23,9 +23,10 @@ class StatementMemo:
         """This check reuses everything the last one used (its model did not change)."""
         self.current.update(self.previous)
 
-    def get(self, kind: str, sources: tuple, compute):
-        """compute(), or its result from the last check made from the same objects `sources`."""
-        key = (kind,) + tuple(map(id, sources))
+    def get(self, kind: str, sources: tuple, compute, same=None):
+        """compute(), or its result from the last check made from the same objects `sources`
+        and an equal value `same` (e.g. the block-use scope a statement is checked in)."""
+        key = (kind, same) + tuple(map(id, sources))
         hit = self.current.get(key) or self.previous.get(key)
         if hit is None or any(a is not b for a, b in zip(hit[0], sources)):
             self.computed += 1
