@@ -8,6 +8,15 @@ file's; a piece whose text was parsed before is reused, its positions moved by t
 inserted or removed above it. A piece that does not parse, or a layout the cutter does not
 know, falls back to parsing the whole text, so every message is exactly `specc check`'s.
 tests/lsp/test_incremental.py holds the result equal, positions included, to a full parse.
+
+A piece reused in place keeps its statement objects, which is what the check reuses
+(`Incremental`: frontend.check_spec with a Reuse): the whole model when neither it nor a
+block changed, else each unchanged statement's checked arguments and block substitutions
+(specc/passes/memo.py). The graph itself (names, shapes, parameters) is wired again on every
+edit: an edit can rename or reshape everything after it, and wiring is the cheap part.
+A piece moved by an inserted or deleted line is made of new objects, so its statements are
+checked again once. tests/lsp/test_incremental_check.py holds every result equal to a full
+check over random edit sequences.
 """
 from __future__ import annotations
 
