@@ -7,10 +7,11 @@ sending the edit to receiving the `publishDiagnostics` for that version. The sam
 script runs twice in one run, against `specc lsp --full-check` (every edit re-checks the
 whole text: before) and `specc lsp` (only what the edit can change: after), interleaved in
 rounds so both see the same machine load (`--original DIR` adds a third: the server of
-another checkout, such as the commit before the incremental check). Baseline, in the same run: `compile_text` of the
-same text in this process (the check alone, no protocol). Then a burst of 10 edits without
-waiting shows superseded checks dropped, and the server's resident memory is read from
-/proc every 250 edits (goal: no growth).
+another checkout, such as the commit before the incremental check). Each server's CPU time
+per edit is printed too: unlike the latency, it does not depend on the machine's load.
+Baseline, in the same run: `compile_text` of the same text in this process (the check
+alone, no protocol). Then a burst of 10 edits without waiting shows superseded checks
+dropped, and the server's resident memory is read from /proc every 250 edits (goal: no growth).
 
     python bench/lsp_latency.py [--layers 1000] [--edits 50] [--rounds 5] [--memory-edits 1000] [--original DIR]
 """
