@@ -1,10 +1,10 @@
-"""Convolutions (cross-correlation, channels-first)."""
+"""Convolutions (cross-correlation): conv2d on images [C, H, W], conv1d over time on sequences [T, C]."""
 from __future__ import annotations
 
+from .. import syntax as S
 from ..errors import SpecError
 from ..ir import Param
 from ..values import as_int, as_name, show
-from .. import syntax as S
 from .base import Arg, ArgType, Bool, Example, Init, Int, OpDef, Pad, Pair, fmt_shape
 
 

@@ -30,6 +30,16 @@ def sigmoid(z):
     return 0.5 * np.tanh(0.5 * z) + 0.5
 
 
+def rows(a: np.ndarray) -> np.ndarray:
+    """[N, T, F] -> [N*T, F]: every position as one row, so products over F are 2-D BLAS calls."""
+    return a.reshape(-1, a.shape[-1])
+
+
+def matmul_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a [N, T, F] @ b [F, G] -> [N, T, G] as one 2-D product (stacked 3-D matmuls can miss BLAS)."""
+    return (rows(a) @ b).reshape(*a.shape[:-1], b.shape[1])
+
+
 def step_mask(mask, t: int) -> np.ndarray | None:
     """[N, T, 1] bool, True at real steps: the first `lengths` steps of each sequence (None: no padding)."""
     if mask is None:
@@ -117,7 +127,7 @@ def run(cell, x, keep, w_ih, w_hh, b_ih, b_hh, reverse: bool):
     """(outputs [N, T, H] with zeros at padding, last state h [N, H], the Tape for `run_back`)."""
     n, t_len, _ = x.shape
     hidden = w_hh.shape[1]
-    gx = x @ w_ih.T + b_ih                                  # [N, T, G*H], every step at once
+    gx = matmul_rows(x, w_ih.T) + b_ih                      # [N, T, G*H], every step at once
     state = tuple(np.zeros((n, hidden), x.dtype) for _ in range(cell.states))
     ys = np.zeros((n, t_len, hidden), x.dtype)
     h_before = np.zeros_like(ys)                            # h_{t-1} as step t saw it (for d W_hh)
@@ -163,9 +173,8 @@ def run_back(dys, dlast, tape: Tape, input_grad: bool = True):
         if k is not None:                                        # padding: straight to the old state
             d_old = tuple(a + np.where(k, 0, d) for a, d in zip(d_old, dstate))
         dstate = (d_old[0] + dgh[:, t] @ w_hh,) + d_old[1:]
-    rows = lambda a: a.reshape(-1, a.shape[-1])  # noqa: E731  [N, T, F] -> [N*T, F]
     dw_ih, dw_hh = rows(dgx).T @ rows(x), rows(dgh).T @ rows(h_before)
-    dx = dgx @ w_ih if input_grad else None
+    dx = matmul_rows(dgx, w_ih) if input_grad else None
     return dx, dw_ih, dw_hh, rows(dgx).sum(axis=0), rows(dgh).sum(axis=0)
 
 

@@ -32,7 +32,7 @@ class Conv1d(Op):
         t_out = (xp.shape[1] - dilation * (k - 1) - 1) // stride + 1
         cols = np.stack([xp[:, _tap(t_out, j, stride, dilation)] for j in range(k)], axis=2)  # [N, T', k, C]
         wm = w.transpose(0, 2, 1).reshape(f, k * c)                                              # [F, k*C]
-        y = cols.reshape(n, t_out, k * c) @ wm.T
+        y = (cols.reshape(n * t_out, k * c) @ wm.T).reshape(n, t_out, f)  # one 2-D product
         if b is not None:
             y += b
         return y, (cols, wm, w.shape, b is not None, xp.shape, (before, after), stride, dilation, ctx.input_grad)
@@ -48,7 +48,7 @@ class Conv1d(Op):
             grads["bias"] = dy2.sum(axis=0)
         if not input_grad:
             return None, grads
-        dcols = (dy @ wm).reshape(n, t_out, k, c)
+        dcols = (dy2 @ wm).reshape(n, t_out, k, c)
         dxp = np.zeros(xp_shape, dy.dtype)
         for j in range(k):
             dxp[:, _tap(t_out, j, stride, dilation)] += dcols[:, :, j]
