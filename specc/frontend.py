@@ -16,7 +16,7 @@ from . import syntax as S
 from .errors import Collector, SpecError, SpecErrors
 from .ir import Input, Model, Pos, Program
 from .parser import decode, parse, parse_override
-from .passes import blocks, layers, sections
+from .passes import blocks, layers, sections, textdata
 from .values import as_int
 
 MAX_SPEC_BYTES = 16 * 1024 * 1024  # larger than any real spec; refuse before parsing
@@ -122,6 +122,7 @@ def build_program(spec: S.SpecFile) -> Program:
     # Checks of the loss against the last layer only make sense for a model without errors.
     train = sections.resolve_train(train_sec, model if model_ok else None, data, errors)
     sections.check_classes(model if model_ok else None, data, errors)
+    textdata.check_text_sources(model if model_ok else None, data, errors)
     errors.raise_if_any()
     program = Program(model, data, train, spec.path, spec.text, tuple(errors.warnings))
     _CHECKED[id(program)] = program

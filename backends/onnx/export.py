@@ -82,11 +82,11 @@ def _mask(g: GraphBuilder, model, sources: tuple, made: dict) -> str | None:
 
 
 def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=None,
-                classes=None) -> onnx.ModelProto:
+                classes=None, vocab=None) -> onnx.ModelProto:
     """The ONNX model of `program` with `params` (canonical keys, float32).
 
     `preprocess`: a specc.data Preprocess, a dict with scale/mean/std, or None.
-    `classes`: class names for the metadata, or None.
+    `classes`: class names for the metadata, or None. `vocab`: a specc.vocab.Vocab for the metadata, or None.
     Raises SpecErrors for unexportable layers or missing/misshapen weights.
     """
     errors = unexportable(program)
@@ -139,7 +139,7 @@ def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=N
                               producer_name="specc", producer_version=__version__,
                               doc_string=f"{m.name}: {describe_output(program, classes)}")
     model.ir_version = IR_VERSION
-    helper.set_model_props(model, make_metadata(program, classes, prep))
+    helper.set_model_props(model, make_metadata(program, classes, prep, vocab))
     return model
 
 

@@ -82,7 +82,10 @@ def run(args) -> int:
 
     output_file(args.output or f"{program.model.name}.onnx", "model file", make_dirs=True)  # before the work
     params, preprocess, classes = _inputs(program, args.weights)
-    model = build_model(program, params, preprocess=preprocess, classes=classes)
+    from specc.rundir import read_vocab
+
+    vocab = read_vocab(args.weights) if args.weights and os.path.isdir(args.weights) else None
+    model = build_model(program, params, preprocess=preprocess, classes=classes, vocab=vocab)
     _verify(model, program)
     out = args.output or f"{program.model.name}.onnx"
     save(model, out)
