@@ -66,7 +66,9 @@ def _verify(model, program) -> None:
     inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
     dims = inferred.graph.output[0].type.tensor_type.shape.dim
     got = tuple(d.dim_value if d.HasField("dim_value") else d.dim_param for d in dims)
-    want = ("N", *program.model.output_shape)
+    from specc.backends.onnx.export import graph_dims
+
+    want = tuple(graph_dims(program, program.model.output_shape))
     if got != want:
         raise AssertionError(f"exporter bug: ONNX infers output shape {got}, specc inferred {want}")
 
