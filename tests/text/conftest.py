@@ -1,35 +1,14 @@
-"""A tiny causal language model trained once on a generated text, and an in-process CLI."""
+"""Fixtures of the text tests; makes lm_spec (the shared spec) importable under --import-mode=importlib."""
 from __future__ import annotations
+
+import os
+import sys
 
 import pytest
 
-TEXT = "the quick brown fox jumps over the lazy dog\n" * 12  # 28 characters: vocabulary 30 with <pad>, <unk>
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-SPEC = """
-model tiny_lm {
-    input text [8] int
-    embedding(30, 16)
-    pos_embedding
-    residual {
-        layernorm
-        attention(2, causal=true)
-    }
-    dense(30)
-    softmax
-}
-data {
-    source = text("corpus.txt", level=char, context=8)
-    split = [0.9, 0.1, 0]
-}
-train {
-    loss = cross_entropy
-    optimizer = adam(lr=0.01)
-    batch = 8
-    steps = 30
-    metrics = [perplexity]
-    seed = 0
-}
-"""
+from lm_spec import write_spec  # noqa: E402
 
 
 @pytest.fixture
@@ -45,16 +24,9 @@ def cli(capsys):
     return run
 
 
-def write_spec(folder, spec: str = SPEC, text: str = TEXT):
-    (folder / "corpus.txt").write_text(text)
-    path = folder / "tiny_lm.nn"
-    path.write_text(spec)
-    return path
-
-
 @pytest.fixture(scope="module")
 def lm_run(tmp_path_factory):
-    """(spec path, run directory) of the tiny model trained 30 steps on the NumPy backend."""
+    """(spec path, run directory) of the tiny model trained on the NumPy backend."""
     from specc.driver import Trainer
     from specc.frontend import compile_file
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SPEC, write_spec
+from lm_spec import SPEC, write_spec
 
 from specc.errors import SpecErrors
 
@@ -25,7 +25,8 @@ def test_windows_and_next_tokens_load_as_int64(tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     (("context=8", "context=16"), "text(): context=16 but the model input `text` takes 8 tokens"),
-    (("input text [8] int", "input text [8]"), "text() gives token ids [context], but the input `text` is [8]"),
+    (("input text [8] int\n    embedding(30, 16)", "input text [8]"),
+     "text() gives token ids [context], but the input `text` is [8]"),
     (("level=char", "level=byte"), "text(): level must be char or word, got 'byte'"),
 ])
 def test_static_checks(tmp_path, change, message):
@@ -54,7 +55,7 @@ def test_sequences_classifier_data(tmp_path):
 model c {
     input text [5] int
     embedding(12, 4, pad=0)
-    global_avgpool
+    flatten
     dense(2)
     softmax
 }
