@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from lm_spec import SPEC, write_spec
+from lm_spec import SPEC, TEXT, write_spec
 
 from specc.errors import SpecErrors
 
@@ -20,13 +20,13 @@ def test_windows_and_next_tokens_load_as_int64(tmp_path):
     assert ds.train.x.dtype.kind == "i" and ds.train.x.shape[1:] == (8,)
     assert ds.train.y.shape == ds.train.x.shape
     assert (ds.train.x[:, 1:] == ds.train.y[:, :-1]).all()  # the target is the input one token later
-    assert len(ds.vocab) == 30 and len(ds.train) + len(ds.val) == (len("the quick brown fox jumps over the lazy dog\n") * 12 - 1) // 8
+    assert len(ds.vocab) == 30 and len(ds.train) + len(ds.val) == len(TEXT) - 8  # stride 1
 
 
 @pytest.mark.parametrize("change, message", [
     (("context=8", "context=16"), "text(): context=16 but the model input `text` takes 8 tokens"),
-    (("input text [8] int\n    embedding(30, 16)", "input text [8]"),
-     "text() gives token ids [context], but the input `text` is [8]"),
+    (("input text [8] int\n    embedding(30, 16)", "input text [8, 16]"),
+     "text() gives token ids [context], but the input `text` is [8, 16]"),
     (("level=char", "level=byte"), "text(): level must be char or word, got 'byte'"),
 ])
 def test_static_checks(tmp_path, change, message):
