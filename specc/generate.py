@@ -115,7 +115,7 @@ def _runner(program: Program, params: dict, backend: str, vocab: Vocab):
         sess = session(build_model(program, params, vocab=vocab), threads=1)
         name = program.model.inputs[0].name
         return lambda x: sess.run(None, {name: x})[0]
-    from .driver import backend_class
+    from .backend_lookup import backend_class
 
     options = {"device": "cpu"} if backend == "torch" else {}
     net = backend_class(backend)(program, params, seed=0, **options)

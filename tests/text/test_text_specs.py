@@ -27,7 +27,7 @@ def test_windows_and_next_tokens_load_as_int64(tmp_path):
     (("context=8", "context=16"), "text(): context=16 but the model input `text` takes 8 tokens"),
     (("input text [8] int\n    embedding(30, 16)", "input text [8, 16]"),
      "text() gives token ids [context], but the input `text` is [8, 16]"),
-    (("level=char", "level=byte"), "text(): level must be char or word, got 'byte'"),
+    (("level=char", "level=byte"), "text's `level` must be one of char, word; got 'byte'"),
 ])
 def test_static_checks(tmp_path, change, message):
     with pytest.raises(SpecErrors) as e:
