@@ -234,7 +234,7 @@ class Trainer:
             "n_train": self.n_train,
             "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps,
-        })
+        }, vocab=getattr(self.data, "vocab", None))
 
     def _restore(self, ckpt: Checkpoint) -> None:
         self.files.manifest = rundir.read_manifest(self.run_dir)

@@ -16,7 +16,7 @@ from . import syntax as S
 from .errors import Collector, SpecError, SpecErrors
 from .ir import Input, Model, Pos, Program
 from .parser import decode, parse, parse_override
-from .passes import blocks, layers, sections
+from .passes import blocks, layers, sections, textdata
 from .passes.memo import StatementMemo
 from .values import as_int
 
@@ -139,6 +139,7 @@ def check_spec(spec: S.SpecFile, reuse: "Reuse | None" = None) -> Checked:
     # Checks of the loss against the last layer only make sense for a model without errors.
     train = sections.resolve_train(train_sec, model if model_ok else None, data, errors)
     sections.check_classes(model if model_ok else None, data, errors)
+    textdata.check_text_sources(model if model_ok else None, data, errors)
     if errors.errors:
         return Checked(None, model, _unique(errors.errors), list(errors.warnings))
     program = Program(model, data, train, spec.path, spec.text, tuple(errors.warnings))

@@ -5,6 +5,7 @@ Layout (docs/ARCHITECTURE.md, "Run directory"):
   spec.nn          the normalized spec (overrides applied) the run was trained from
   preprocess.npz   scale / mean / std of the training split
   classes.json     class names (null when the data has none)
+  vocab.json       the vocabulary of a text source (specc.vocab; only runs on text data)
   metrics.csv      one row per epoch;  metrics.jsonl  the same rows as JSON
   curves.png       learning curves
   checkpoint.npz   state to resume from
@@ -35,6 +36,7 @@ WEIGHTS = "weights.npz"
 SPEC = "spec.nn"
 PREPROCESS = "preprocess.npz"
 CLASSES = "classes.json"
+VOCAB = "vocab.json"
 METRICS_CSV = "metrics.csv"
 METRICS_JSONL = "metrics.jsonl"
 CURVES = "curves.png"
@@ -243,6 +245,27 @@ def read_classes(run_dir):
     if value is not None and not isinstance(value, list):
         raise SpecError(f"{CLASSES} must hold a JSON list of class names or null", Pos(file=str(path)))
     return tuple(str(v) for v in value) if value is not None else None
+
+
+def write_vocab(run_dir, vocab) -> None:
+    """vocab.json for a run on text data; nothing for other runs."""
+    from .checkpoint import save_text
+
+    if vocab is not None:
+        save_text(Path(run_dir) / VOCAB, vocab.to_json())
+
+
+def read_vocab(run_dir):
+    """The run's specc.vocab.Vocab, or None when it trained on no text source."""
+    from .vocab import Vocab
+
+    path = Path(run_dir) / VOCAB
+    if not path.exists():
+        return None
+    try:
+        return Vocab.from_json(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SpecError(f"{VOCAB} is corrupt: {e}", Pos(file=str(path))) from None
 
 
 def require_run_dir(run_dir) -> Path:

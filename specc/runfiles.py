@@ -53,14 +53,16 @@ class RunFiles:
                             hint=f"free some space or fix the permissions, then continue with --resume {self.run_dir}"
                             ) from None
 
-    def write_new_run(self, spec_text: str, preprocess: dict, classes, manifest: dict) -> None:
-        """spec.nn (the printed, resolved program), preprocess.npz, the classes and the manifest."""
+    def write_new_run(self, spec_text: str, preprocess: dict, classes, manifest: dict, vocab=None) -> None:
+        """spec.nn (the printed, resolved program), preprocess.npz, the classes, the manifest, and the
+        vocabulary of a run on text data (vocab.json)."""
         if not self.main:
             return
         with self.writing("the run files"):
             save_text(self.run_dir / rundir.SPEC, spec_text)
             save_npz(self.run_dir / rundir.PREPROCESS, preprocess)
             rundir.write_classes(self.run_dir, classes)
+            rundir.write_vocab(self.run_dir, vocab)
         self.manifest = dict(manifest, status="running", pid=os.getpid(), host=socket.gethostname())
         self.save_manifest()
 

@@ -2,8 +2,9 @@
 
 The graph is: raw input -> preprocessing (x * scale - mean) / std with the
 training statistics -> one lowering per layer (lower.OP_TABLE) -> output.
-Batch dimension is symbolic ("N"); opset is support.OPSET; metadata says what
-the input and output are and names the classes.
+Batch dimension is symbolic ("N"), and so is the time axis of a model of tokens
+("T", any length up to the input's T: a prompt need not be padded); opset is
+support.OPSET; metadata says what the input and output are and names the classes.
 """
 from __future__ import annotations
 
@@ -81,12 +82,22 @@ def _mask(g: GraphBuilder, model, sources: tuple, made: dict) -> str | None:
     return made[sources]
 
 
+def graph_dims(program: Program, shape, first_input: bool = False) -> list:
+    """The ONNX dims of the first graph input or an output of one example's `shape`: "N" first, and "T"
+    for the time axis of a model whose first input is tokens [T] (outputs [T, ...] keep that axis)."""
+    first = program.model.inputs[0]
+    shape = list(shape)
+    if first.dtype == "int" and len(first.shape) == 1 and (first_input or len(shape) >= 2 and shape[0] == first.shape[0]):
+        shape[0] = "T"
+    return ["N", *shape]
+
+
 def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=None,
-                classes=None) -> onnx.ModelProto:
+                classes=None, vocab=None) -> onnx.ModelProto:
     """The ONNX model of `program` with `params` (canonical keys, float32).
 
     `preprocess`: a specc.data Preprocess, a dict with scale/mean/std, or None.
-    `classes`: class names for the metadata, or None.
+    `classes`: class names for the metadata, or None. `vocab`: a specc.vocab.Vocab for the metadata, or None.
     Raises SpecErrors for unexportable layers or missing/misshapen weights.
     """
     errors = unexportable(program)
@@ -125,13 +136,14 @@ def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=N
         env = {k: (out.name if v == tensor else v) for k, v in env.items()}
         renamed.add(out.name)
         outputs.append(helper.make_tensor_value_info(out.name, TensorProto.FLOAT,
-                                                     ["N", *m.value_shape(out.value)],
+                                                     graph_dims(program, m.value_shape(out.value)),
                                                      describe_output(program, classes) if len(m.outputs) == 1
                                                      else f"output {out.name}"))
 
     classes = list(classes) if classes else None
     inputs = [helper.make_tensor_value_info(i.name, TensorProto.INT64 if i.dtype == "int" else TensorProto.FLOAT,
-                                            ["N", *i.shape], describe_input(program, prep) if k == 0 else i.name)
+                                            graph_dims(program, i.shape, first_input=True) if k == 0 else ["N", *i.shape],
+                                            describe_input(program, prep) if k == 0 else i.name)
               for k, i in enumerate(m.inputs)]
     graph = helper.make_graph(g.nodes, m.name, inputs, outputs, initializer=list(g.initializers.values()),
                               doc_string=f"exported by specc {__version__} from {program.path}")
@@ -139,7 +151,7 @@ def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=N
                               producer_name="specc", producer_version=__version__,
                               doc_string=f"{m.name}: {describe_output(program, classes)}")
     model.ir_version = IR_VERSION
-    helper.set_model_props(model, make_metadata(program, classes, prep))
+    helper.set_model_props(model, make_metadata(program, classes, prep, vocab))
     return model
 
 

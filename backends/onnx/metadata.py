@@ -48,8 +48,8 @@ def describe_output(program: Program, classes) -> str:
     return f"output: {what}, float32 [N, {shape}]{names}"
 
 
-def make_metadata(program: Program, classes, preprocess: dict) -> dict[str, str]:
-    """The metadata_props of an exported model."""
+def make_metadata(program: Program, classes, preprocess: dict, vocab=None) -> dict[str, str]:
+    """The metadata_props of an exported model; `vocab` (a specc.vocab.Vocab) for a model of text."""
     meta = {
         "model_name": program.model.name,
         "specc_version": __version__,
@@ -62,6 +62,8 @@ def make_metadata(program: Program, classes, preprocess: dict) -> dict[str, str]
     }
     if classes:
         meta["classes"] = json.dumps(list(classes))
+    if vocab is not None:
+        meta["vocab"] = vocab.to_json()
     return meta
 
 
@@ -72,3 +74,13 @@ def read_classes(meta: dict[str, str]) -> list[str] | None:
     except (KeyError, ValueError):
         return None
     return [str(c) for c in classes] if isinstance(classes, list) else None
+
+
+def read_vocab(meta: dict[str, str]):
+    """The specc.vocab.Vocab of the metadata, or None when absent or unreadable."""
+    from specc.vocab import Vocab
+
+    try:
+        return Vocab.from_json(meta["vocab"])
+    except (KeyError, ValueError):
+        return None

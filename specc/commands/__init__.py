@@ -7,5 +7,5 @@ command module to build its parser, and `specc check` must start fast.
 """
 
 # Order shown in `specc --help`.
-COMMANDS = ["check", "summary", "fmt", "train", "eval", "schedule", "export", "predict", "verify", "graph",
+COMMANDS = ["check", "summary", "fmt", "train", "eval", "schedule", "export", "predict", "verify", "generate", "graph",
             "runs", "compare", "sweep", "report", "lsp"]

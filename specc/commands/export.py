@@ -70,7 +70,9 @@ def _verify(model, program) -> None:
     inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
     dims = inferred.graph.output[0].type.tensor_type.shape.dim
     got = tuple(d.dim_value if d.HasField("dim_value") else d.dim_param for d in dims)
-    want = ("N", *program.model.output_shape)
+    from specc.backends.onnx.export import graph_dims
+
+    want = tuple(graph_dims(program, program.model.output_shape))
     if got != want:
         raise AssertionError(f"exporter bug: ONNX infers output shape {got}, specc inferred {want}")
 
@@ -94,13 +96,15 @@ def run(args) -> int:
 
     output_file(args.output or f"{program.model.name}.onnx", "model file", make_dirs=True)  # before the work
     from specc.progress import Progress
+    from specc.rundir import read_vocab
 
     bar = Progress(len(STAGES), desc="export", unit="stage", quiet=args.quiet, every=0.0)
     try:
         bar.stage(STAGES[0])
         params, preprocess, classes = _inputs(program, args.weights)
+        vocab = read_vocab(args.weights) if args.weights and os.path.isdir(args.weights) else None
         _next(bar, 1)
-        model = build_model(program, params, preprocess=preprocess, classes=classes)
+        model = build_model(program, params, preprocess=preprocess, classes=classes, vocab=vocab)
         _next(bar, 2)
         _verify(model, program)
         _next(bar, 3)

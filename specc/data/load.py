@@ -23,6 +23,7 @@ from .sources import load_source
 from .stream import StreamedArray
 from .targets import (check_tokens, class_names, encode_more_targets, encode_targets, mark_padding, reshape_inputs,
                       reshape_more_inputs, uses_indices)
+from .text import finish_vocab
 from .types import Datasets, Raw, Split
 
 
@@ -166,10 +167,15 @@ def _prepare(program: Program, errors: list, arrays: dict[str, Raw] | None = Non
     if n_val or n_test:
         seed = program.train.seed if program.train is not None else 0
         parts = _splits.partition(n, n_val, n_test, stream(seed, "split"), labels.get(first))
+    try:  # text sources: the vocabulary of the training split, every split renumbered into it
+        vocab = finish_vocab(program, raws, xs, ys, parts[0] if parts is not None else None)
+    except SpecError as e:
+        errors.append(e)
+        return None
     kind = "autoencoder" if autoencoder else (
         "classification" if classes is not None or any(lab is not None for lab in labels.values()) else "regression")
     streamed = {role for role, raw in raws.items() if raw.streamed}
-    return roles, (xs, more_x), (ys, more_y), classes, parts, kind, streamed
+    return roles, (xs, more_x), (ys, more_y), classes, parts, kind, streamed, vocab
 
 
 def _check_counts(raw: Raw, program: Program, src: Source) -> None:
@@ -189,7 +195,7 @@ def _check_counts(raw: Raw, program: Program, src: Source) -> None:
 
 
 def _build(program: Program, prepared) -> Datasets:
-    roles, (xs, more_x), (ys, more_y), classes, parts, task, streamed = prepared
+    roles, (xs, more_x), (ys, more_y), classes, parts, task, streamed, vocab = prepared
     d = program.data
     first = roles[0][0]
 
@@ -218,7 +224,7 @@ def _build(program: Program, prepared) -> Datasets:
     # preprocessing: scale, then statistics of the (scaled) training split only; token ids are left alone
     pre = Preprocess(scale=float(d.scale) if d.scale is not None else None)
     if program.model.inputs[0].dtype == "int":
-        return Datasets(train, val, test, classes, Preprocess(None), task)
+        return Datasets(train, val, test, classes, Preprocess(None), task, vocab)
     if isinstance(train.x, StreamedArray):  # applied to every batch as it is read; statistics in one pass
         if d.standardize:
             pre.mean, pre.std = _statistics(program, train.x.with_preprocess(Preprocess(pre.scale)))
@@ -245,7 +251,7 @@ def _build(program: Program, prepared) -> Datasets:
         for s in (train, val, test):
             if s is not None:
                 s.y = s.x.reshape((len(s.x), *out))
-    return Datasets(train, val, test, classes, pre, task)
+    return Datasets(train, val, test, classes, pre, task, vocab)
 
 
 def _statistics(program: Program, x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -35,6 +35,8 @@ SOURCE_DOCS = {
     "npy": "memory-mapped .npy files in a directory (x.npy or shards x/*.npy), streamed per batch: data larger than memory",
     "mnist": "MNIST IDX files in a directory, plain or .gz; part = train | test",
     "sklearn": "a scikit-learn bundled set: digits, iris, wine, breast_cancer, diabetes",
+    "text": "a UTF-8 text cut into windows of `context` tokens; targets: the next token at each position",
+    "sequences": "a CSV with a text column and a label column; token ids padded with 0 / cut to `max_len`",
 }
 
 # Role of a source -> extra stream index, so `train = moons()` and `test = moons()`
@@ -114,6 +116,12 @@ def load_source(src: Source, program: Program, role: str = "source", want_target
     if src.kind == "npy":
         from .npyfiles import load_npy
         return load_npy(path, a["x"], a["y"], want_target)
+    if src.kind == "text":
+        from .text import load_text
+        return load_text(path, a["level"], int(a["context"]), int(a["stride"] or a["context"]))
+    if src.kind == "sequences":
+        from .text import load_sequences
+        return load_sequences(path, a["text"], a["target"], a["level"], int(a["max_len"]), int(a["vocab"]))
     if src.kind == "mnist":
         from .idx import load_mnist
         return load_mnist(path, a["part"])

@@ -52,6 +52,7 @@ class Datasets:
     classes: tuple[str, ...] | None
     preprocess: Preprocess
     task: str = "regression"  # "classification" | "regression" | "autoencoder"
+    vocab: object = None      # specc.vocab.Vocab of a text source (built from the training split), else None
 
 
 @dataclass
@@ -78,6 +79,9 @@ class Raw:
     more_x: tuple = ()                 # the arrays of a model's other inputs (npz with x=[...])
     more_y: tuple = ()                 # the arrays of its other outputs (npz with y=[...])
     streamed: bool = False             # x (and more_x) memory-mapped, gathered per batch (npy(), data/stream.py)
+    vocab: object = None               # text sources: a provisional specc.vocab.Vocab of every token in the file
+    vocab_size: int | None = None      # the most ids the final vocabulary may have (sequences(vocab=...))
+    token_targets: bool = False        # y holds token ids too (text(): the next tokens)
 
     def where(self, i: int) -> tuple[Pos, str]:
         """Position and wording for sample i ("row 7" / "sample 345")."""

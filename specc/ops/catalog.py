@@ -94,6 +94,12 @@ SOURCES: dict[str, list[tuple[str, str, object]]] = {
     "npy": [("dir", "path", REQUIRED), ("x", "names", "x"), ("y", "names", "y")],
     "mnist": [("dir", "path", REQUIRED), ("part", ("train", "test"), "train")],
     "sklearn": [("name", ("digits", "iris", "wine", "breast_cancer", "diabetes"), REQUIRED)],  # bundled with scikit-learn
+    # Text (specc/data/text.py): token ids, vocabulary built from the training split.
+    # context / max_len must equal the model input's T (checked statically, passes/textdata.py).
+    "text": [("path", "path", REQUIRED), ("level", ("char", "word"), "char"), ("context", "int", REQUIRED),
+             ("stride", "int", None)],
+    "sequences": [("path", "path", REQUIRED), ("text", "str", "text"), ("target", "str", "label"),
+                  ("level", ("char", "word"), "word"), ("max_len", "int", REQUIRED), ("vocab", "int", 20000)],
 }
 
 # Training-time augmentation (`augment = [...]` in `data`): name -> [(argument, type, default)].

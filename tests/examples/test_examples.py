@@ -21,7 +21,8 @@ BACKENDS = ["numpy"] + (["torch"] if importlib.util.find_spec("torch") else [])
 
 def test_the_examples_are_there():
     expected = {"xor.nn", "perceptron.nn", "perceptron_xor.nn", "oaks.nn", "keras_example.nn", "mnist_mlp.nn",
-                "lenet.nn", "mnist_cnn.nn", "digits.nn", "spirals.nn", "autoencoder.nn"}
+                "lenet.nn", "mnist_cnn.nn", "digits.nn", "spirals.nn", "autoencoder.nn",
+                "char_gpt.nn", "brackets_lstm.nn", "reviews_gru.nn"}
     assert expected <= set(NAMES)
 
 

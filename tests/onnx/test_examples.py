@@ -23,6 +23,8 @@ def test_example_exports_and_matches(path):
 
     program = compile_file(path)
     assert unexportable(program) == []
+    if any(i.dtype == "int" for i in program.model.inputs):  # random floats are no token ids
+        pytest.skip("a model of tokens: tests/examples runs `specc verify` on it (onnxruntime = NumPy = torch)")
     # ReferenceEvaluator runs convolutions in pure NumPy loops: keep it to conv-free examples for speed
     has_conv = any(layer.op == "conv2d" for layer in program.all_layers())
     # the spec's static scale goes into the graph even without a run (what `specc export` does)
