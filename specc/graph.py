@@ -64,13 +64,13 @@ def _value(key: str, value) -> str:
 def op_text(layer: Layer) -> str:
     """`dense(units=4, init=glorot_normal)`: the op with its resolved attributes."""
     attrs = dict(layer.attrs)
-    init_args = attrs.pop("init_args", None) or {}
+    init_args = {key[:-5]: attrs.pop(key) or {} for key in list(attrs) if key.endswith("init_args")}
     parts = []
     for key, value in attrs.items():
         if key == "bias" and value is True:
             continue  # the default; `bias=false` is worth showing
-        if key == "init" and init_args:
-            value = f"{value}(" + ", ".join(_value(k, v) for k, v in init_args.items()) + ")"
+        if init_args.get(key):
+            value = f"{value}(" + ", ".join(_value(k, v) for k, v in init_args[key].items()) + ")"
         parts.append(f"{key}={_value(key, value)}")
     return f"{layer.op}({', '.join(parts)})" if parts else layer.op
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ..ir import Layer, Program
+from ..ops.base import init_text
 from ..passes.layers import fmt_shape
 from ._common import add_set_option, compile_spec
 
@@ -25,8 +26,7 @@ def _init(layer: Layer) -> str:
     if not w:
         return ""
     p = w[0]
-    args = ", ".join(f"{v:g}" for v in p.init_args.values())
-    return f"{p.init}({args})" if args else p.init
+    return init_text(p.init, p.init_args)
 
 
 def format_summary(program: Program) -> str:

@@ -25,7 +25,7 @@ from .. import syntax as S
 from ..errors import Collector, SpecError, SpecErrors
 from ..frontend import _inputs, build_program
 from ..ops import INITIALIZERS, LOSSES, METRICS, OPS, OPTIMIZERS, REQUIRED, SCHEDULES, SOURCES
-from ..ops.base import Bool, Choice, Init, Pad, fmt_shape
+from ..ops.base import Bool, Choice, Init, Pad, fmt_shape, init_text
 from ..parser import parse
 from ..passes import blocks as block_pass
 from ..passes import layers as layer_pass
@@ -307,8 +307,7 @@ def _use(layer, inner: int = 0) -> Use:
 
 
 def _init_text(p) -> str:
-    args = ", ".join(f"{v:g}" for v in p.init_args.values())
-    return f"{p.init}({args})" if args else p.init
+    return init_text(p.init, p.init_args)
 
 
 def _model_layers(decl, table, program):

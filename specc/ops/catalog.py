@@ -11,16 +11,19 @@ REQUIRED = object()  # marker: the argument has no default
 
 
 INITIALIZERS = {
-    # name: required argument names
-    "lecun_normal": (),
-    "lecun_uniform": (),
-    "glorot_normal": (),
-    "glorot_uniform": (),
-    "he_normal": (),
-    "he_uniform": (),
-    "normal": ("std",),
-    "uniform": ("limit",),
-    "zeros": (),
+    # name: {argument: default or REQUIRED}. `mode` is the fan the variance is scaled by
+    # (fan_in, or fan_out as torch's kaiming_normal_(mode="fan_out") and Keras' VarianceScaling).
+    "lecun_normal": {"mode": "fan_in"},
+    "lecun_uniform": {"mode": "fan_in"},
+    "glorot_normal": {},
+    "glorot_uniform": {},
+    "he_normal": {"mode": "fan_in"},
+    "he_uniform": {"mode": "fan_in"},
+    "normal": {"std": REQUIRED},
+    "uniform": {"limit": REQUIRED},
+    "zeros": {},
+    "ones": {},
+    "constant": {"value": REQUIRED},
 }
 
 LOSSES = {
