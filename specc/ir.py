@@ -268,6 +268,12 @@ class TrainSpec:
     seed: int = 0
     pos: Pos = field(default=Pos(), compare=False)
     dtype: str = "float32"  # "float64": both backends compute in double precision (exact comparisons)
+    accumulate: int = 1     # micro-batches of `batch` samples whose gradients make one optimizer step
+
+    @property
+    def step_batch(self) -> int:
+        """Samples per optimizer step: `batch` times `accumulate` (the batch the update is the mean over)."""
+        return self.batch * self.accumulate
 
     @property
     def loss(self) -> Spec:

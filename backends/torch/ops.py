@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...ops.activations import prelu_axis
 from . import recurrent
-from specc.ops.activations import prelu_axis
 
 
 def _zeros(*shape):

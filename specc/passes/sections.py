@@ -18,8 +18,8 @@ from ..values import (as_bool, as_float, as_int, as_name, as_number_list, as_pai
 
 DATA_KEYS = ("source", "split", "train", "val", "test", "standardize", "scale", "shuffle", "target", "classes",
              "augment")
-TRAIN_KEYS = ("loss", "optimizer", "schedule", "batch", "epochs", "steps", "l2", "weight_decay", "clip_norm",
-              "early_stop", "metrics", "seed", "dtype")
+TRAIN_KEYS = ("loss", "optimizer", "schedule", "batch", "accumulate", "epochs", "steps", "l2", "weight_decay",
+              "clip_norm", "early_stop", "metrics", "seed", "dtype")
 DTYPES = ("float32", "float64")
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
 
@@ -361,6 +361,9 @@ def resolve_schedule(v, nested: bool = False) -> Spec:
     if name == "warmup":
         _check_warmup(spec, bound, then, v.pos)
         return spec
+    if name == "plateau":
+        _check_plateau(spec, bound, nested, v.pos)
+        return spec
     checks = {
         "every": lambda x, w: as_int(x, w, lo=1),
         "gamma": lambda x, w: as_float(x, w, lo=0.0, lo_open=True),
@@ -398,6 +401,30 @@ def _check_warmup(spec: Spec, bound: dict, then, pos) -> None:
         raise SpecError("`warmup(steps=...)` with `per=epoch`: the lr changes once per epoch", pos,
                         "use `warmup(epochs=N, ..., per=epoch)`, or drop `per=epoch`")
     a["then"] = resolve_schedule(then, nested=True) if then is not None else Spec("constant", {}, pos)
+
+
+def _check_plateau(spec: Spec, bound: dict, nested: bool, pos) -> None:
+    """plateau(factor, patience, monitor, min_lr, threshold, threshold_mode, cooldown): stepped once per epoch."""
+    if nested:
+        raise SpecError("`plateau` cannot follow a warmup: it is driven by a metric, not by the step", pos,
+                        "use `schedule = plateau(...)` alone (its lr starts at the optimizer's lr)")
+    a = spec.args
+    if is_value(bound["per"]) and a["per"] != "epoch":
+        raise SpecError("`plateau` is stepped once per epoch, after validation; it takes no `per=step`",
+                        bound["per"].pos)
+    a["per"] = "epoch"
+    checks = {
+        "factor": lambda x, w: as_float(x, w, lo=0.0, hi=1.0, lo_open=True, hi_open=True),
+        "patience": lambda x, w: as_int(x, w, lo=0),
+        "monitor": lambda x, w: "train_loss" if as_name(x, "monitor") == "loss" else as_name(x, "monitor"),
+        "min_lr": lambda x, w: as_float(x, w, lo=0.0),
+        "threshold": lambda x, w: as_float(x, w, lo=0.0),
+        "threshold_mode": lambda x, w: as_name(x, "threshold_mode", {"rel", "abs"}),
+        "cooldown": lambda x, w: as_int(x, w, lo=0),
+    }
+    for k, check in checks.items():
+        if is_value(bound[k]):
+            a[k] = check(bound[k], f"plateau's `{k}`")
 
 
 def _items(x, w):
@@ -447,6 +474,7 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
         errors.add("`train` needs `optimizer = ...`", section.pos, "e.g. `optimizer = sgd(lr=0.1)`")
     schedule = get("schedule", resolve_schedule) or Spec("constant", {"per": "step"})
     batch = get("batch", as_int, "`batch`", 1)
+    accumulate = get("accumulate", as_int, "`accumulate`", 1)
     epochs = get("epochs", as_int, "`epochs`", 1)
     steps = get("steps", as_int, "`steps`", 1)
     if "epochs" in a and "steps" in a:
@@ -464,7 +492,7 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
         return None
     train = TrainSpec(losses=losses, optimizer=optimizer, schedule=schedule, batch=batch or 32, epochs=epochs,
                       steps=steps, l2=l2 or 0.0, weight_decay=wd or 0.0, clip_norm=clip, early_stop=early,
-                      metrics=metrics, seed=seed or 0, pos=section.pos, dtype=dtype)
+                      metrics=metrics, seed=seed or 0, pos=section.pos, dtype=dtype, accumulate=accumulate or 1)
     _check_compat(train, model, data, a, errors)
     return train
 
@@ -524,14 +552,16 @@ def _check_compat(train: TrainSpec, model: Model | None, data: DataSpec | None, 
             if len(dense) != 1 or dense[0].op != "dense":
                 errors.add(f"the {train.optimizer.name} rule trains a single-layer network (one dense layer "
                            "and its activation)", train.optimizer.pos)
-    es = train.early_stop
-    if es is not None:
-        allowed = {"train_loss", "val_loss"} | {f"val_{metric_name(m)}" for m in train.metrics}
-        if es.monitor not in allowed:
-            errors.add(f"early stopping monitors `{es.monitor}`, which is not recorded", es.pos,
-                       did_you_mean(es.monitor, allowed) or f"one of: {', '.join(sorted(allowed))}")
-        elif es.monitor.startswith("val_") and data is not None and not _has_val(data):
-            errors.add(f"early stopping monitors `{es.monitor}` but the data has no validation split", es.pos,
+    allowed = {"train_loss", "val_loss"} | {f"val_{metric_name(m)}" for m in train.metrics}
+    watchers = [("early stopping", train.early_stop.monitor, train.early_stop.pos)] if train.early_stop else []
+    if train.schedule.name == "plateau":
+        watchers.append(("the plateau schedule", train.schedule.args["monitor"], train.schedule.pos))
+    for who, monitor, pos in watchers:
+        if monitor not in allowed:
+            errors.add(f"{who} monitors `{monitor}`, which is not recorded", pos,
+                       did_you_mean(monitor, allowed) or f"one of: {', '.join(sorted(allowed))}")
+        elif monitor.startswith("val_") and data is not None and not _has_val(data):
+            errors.add(f"{who} monitors `{monitor}` but the data has no validation split", pos,
                        "add `val = 0.1` (or a val fraction in `split`) to `data`")
 
 
