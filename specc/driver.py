@@ -190,6 +190,11 @@ class Trainer:
         from .init import initial_params
 
         init = initial_params(program)
+        self.init_from_keys: list[str] = []
+        if ckpt is None and self.train_spec.init_from is not None:  # transfer: trained weights replace the draws
+            from .transfer import apply_init_from
+
+            init, self.init_from_keys = apply_init_from(program, init)
         if ckpt is not None:  # a checkpoint from another spec or a damaged one: a clear error, not a traceback
             from .resume import check_checkpoint
 
@@ -230,6 +235,8 @@ class Trainer:
             "versions": rundir.library_versions(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "n_train": self.n_train,
+            **({"init_from": {"path": self.train_spec.init_from.path, "params": self.init_from_keys}}
+               if self.train_spec.init_from is not None else {}),
             "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps,
         })

@@ -237,7 +237,17 @@ def _train(t: TrainSpec) -> list[str]:
     out.append(f"seed = {t.seed}")
     if getattr(t, "dtype", "float32") != "float32":
         out.append(f"dtype = {t.dtype}")
+    if t.init_from is not None:
+        layers = f", layers=[{', '.join(map(_layer_name, t.init_from.layers))}]" if t.init_from.layers else ""
+        out.append(f"init_from = {t.init_from.kind}({_value(t.init_from.path)}{layers})")
+    if t.freeze:
+        out.append(f"freeze = [{', '.join(map(_layer_name, t.freeze))}]")
     return out
+
+
+def _layer_name(name: str) -> str:
+    """A layer name in a list: bare, or quoted when it is a block-local name (`"res_1.main"`)."""
+    return f'"{name}"' if "." in name else name
 
 
 def format_program(program: Program) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 from specc.batches import micro_batches
 from specc.ir import Program
 from specc.regularize import add_l2, clip_global_norm, decoupled_decay
+from specc.transfer import frozen_keys
 
 from . import losses
 from .model import Network, as_list
@@ -43,8 +44,9 @@ class NumpyBackend:
             raise KeyError(f"missing initial parameters: {', '.join(missing[:5])}")
         # own copies, in the compute dtype; the optimizer updates them in place
         self.params = {k: np.array(params[k], dtype=self.dtype, copy=True) for k, _, _ in entries}
-        self.trainable = [k for k, _, p in entries if p.trainable]
-        self.decaying = [k for k, _, p in entries if p.trainable and p.decay]
+        frozen = frozen_keys(program)  # train.freeze: no update, no decay, no optimizer state
+        self.trainable = [k for k, _, p in entries if p.trainable and k not in frozen]
+        self.decaying = [k for k, _, p in entries if p.trainable and p.decay and k not in frozen]
         train = program.train
         self.train_spec = train
         self.net = Network(program.model, self.params, train.losses if train else None)
@@ -99,7 +101,7 @@ class NumpyBackend:
             x, y = self._take("train", idx)
             self._nonfinite = self.net.first_nonfinite(
                 x, y, Context(True, seed=self.seed, step=step, update_buffers=False))
-        self._update(grads, lr)
+        self._update({k: grads[k] for k in self.trainable}, lr)
         return loss
 
     def _loss_and_grads(self, x, y, ctx):

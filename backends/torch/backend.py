@@ -33,6 +33,7 @@ import torch
 from ...batches import micro_batches
 from ...errors import DataError, SpecError
 from ...ir import Program
+from ...transfer import frozen_keys
 from . import distributed as dist_env
 from . import numerics
 from .losses import dense_target, make_loss, position_weight
@@ -145,7 +146,11 @@ class TorchBackend:
 
         # Trainable parameters in canonical order; the decaying subset for l2 / weight_decay.
         decay = {key for key, _l, p in program.all_params() if p.trainable and p.decay}
-        named = [(k, p) for k, p in self.model.named_parameters()]
+        frozen = frozen_keys(program)  # train.freeze: no gradient, no update, no decay, no optimizer state
+        for k, p in self.model.named_parameters():
+            if k in frozen:
+                p.requires_grad_(False)
+        named = [(k, p) for k, p in self.model.named_parameters() if k not in frozen]
         self.param_names = [k for k, _ in named]
         self.params = [p for _, p in named]
         self.decay_params = [p for k, p in named if k in decay]

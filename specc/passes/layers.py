@@ -286,7 +286,8 @@ class GraphBuilder:
         return raw.name
 
     def _add(self, raw: RawLayer, inputs: tuple, in_shapes: tuple, out_shape) -> None:
-        self.layers.append(Layer(raw.name, raw.op, raw.attrs, inputs, in_shapes, out_shape or (), (), raw.pos))
+        self.layers.append(Layer(raw.name, raw.op, raw.attrs, inputs, in_shapes, out_shape or (), (), raw.pos,
+                                 tuple(raw.scope)))
         self._define(raw.name, out_shape, "float", raw.pos)  # layers output floats (token ids are inputs only)
 
     # -- parameters, once every shape is known --------------------------------------------------
@@ -312,7 +313,7 @@ class GraphBuilder:
             ctx = ShapeCtx(layer.name, [tuple(s) for s in layer.in_shapes])
             params = op.params(attrs, ctx)
             out.append(Layer(layer.name, layer.op, attrs, layer.inputs, layer.in_shapes, layer.out_shape,
-                             tuple(params), layer.pos))
+                             tuple(params), layer.pos, layer.scope))
         return out
 
     def unused(self) -> list[tuple[str, Pos]]:
