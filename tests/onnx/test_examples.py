@@ -24,7 +24,7 @@ def test_example_exports_and_matches(path):
     program = compile_file(path)
     assert unexportable(program) == []
     # ReferenceEvaluator runs convolutions in pure NumPy loops: keep it to conv-free examples for speed
-    has_conv = any(layer.op == "conv2d" for layer in program.all_layers())
+    has_conv = any(layer.op in ("conv2d", "conv2d_transpose") for layer in program.all_layers())
     # the spec's static scale goes into the graph even without a run (what `specc export` does)
     scale = program.data.scale if program.data is not None else None
     m = program.model
