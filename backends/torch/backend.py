@@ -330,15 +330,16 @@ class TorchBackend:
         loss = None
         for i, (a, b) in enumerate(parts):
             xi, yi = (x, y) if len(parts) == 1 else ([t[a:b] for t in x], [t[a:b] for t in y])
-            part, objective = self._forward_loss(xi, yi, b > a)
-            scale = world_scale * ((b - a) / (hi - lo) if len(parts) > 1 else 1.0)
-            if scale != 1.0:
-                part = part * scale
-                objective = objective * scale if objective is not None else None
-            objective = part if objective is None else objective
             last = i == len(parts) - 1
+            # DDP all-reduces the gradients once, in the last micro-batch's backward (no_sync must
+            # cover the forward too: DDP decides in the forward whether the backward syncs)
             with contextlib.nullcontext() if last or self._ddp is None else self._ddp.no_sync():
-                # DDP all-reduces the gradients once, on the last micro-batch
+                part, objective = self._forward_loss(xi, yi, b > a)
+                scale = world_scale * ((b - a) / (hi - lo) if len(parts) > 1 else 1.0)
+                if scale != 1.0:
+                    part = part * scale
+                    objective = objective * scale if objective is not None else None
+                objective = part if objective is None else objective
                 if self.scaler is not None:
                     self.scaler.scale(objective).backward()
                 else:
