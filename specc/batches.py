@@ -21,10 +21,29 @@ def single_value_batchnorm(program):
     return None
 
 
+def micro_batches(start: int, stop: int, accumulate: int) -> list[tuple[int, int]]:
+    """`accumulate` = k: the samples [start, stop) of one optimizer step as k consecutive
+    micro-batches of ceil(n / k) samples (the last shorter; none empty). A full step of
+    `batch` x k samples gives k micro-batches of `batch`. Every backend splits the same way."""
+    n = stop - start
+    size = max(1, -(-n // max(1, accumulate)))
+    return [(a, min(a + size, stop)) for a in range(start, stop, size)] or [(start, stop)]
+
+
 def check_batch_sizes(program, n_train: int | None, batch: int | None = None) -> None:
     """Refuse training that would give a batchnorm layer a batch of one sample."""
     layer = single_value_batchnorm(program)
     if layer is None or program.train is None:
+        return
+    k = program.train.accumulate
+    if batch is None and k > 1:  # micro-batches: those of a full step and of the epoch's last step
+        step = program.train.step_batch
+        sizes = [b - a for n in (step, n_train % step if n_train else 0) if n for a, b in micro_batches(0, n, k)]
+        if 1 in sizes:
+            raise SpecError(f"batchnorm layer `{layer.name}` cannot train on a micro-batch of one sample: with "
+                            f"accumulate = {k}, an epoch of {n_train} samples is split into micro-batches of "
+                            f"{', '.join(map(str, sorted(set(sizes))))} samples", layer.pos,
+                            hint="choose another batch size or accumulate", source=program.source_text or None)
         return
     batch = batch or program.train.batch
     last = n_train % batch if n_train else 0

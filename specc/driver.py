@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import earlystop, rundir
+from . import earlystop, plateau, rundir
 from .backend_lookup import backend_class
 from .checkpoint import Checkpoint
 from .data.preprocess import arrays_of
@@ -174,7 +174,7 @@ class Trainer:
         if data.train is None or len(data.train.x) == 0:
             raise DataError("the training split is empty", Pos(file=program.path))
         self.n_train = len(data.train.x)
-        batch = self.train_spec.batch
+        batch = self.train_spec.step_batch  # samples per optimizer step (batch x accumulate)
         from .batches import check_batch_sizes
 
         check_batch_sizes(program, self.n_train)  # batchnorm on one sample: one rule for both backends
@@ -184,6 +184,7 @@ class Trainer:
         self.shuffle = program.data.shuffle if program.data is not None else True
         self.seed = self.train_spec.seed
         earlystop.check_has_val(self.train_spec, data.val is not None and len(data.val.x) > 0)
+        plateau.check_has_val(self.train_spec, data.val is not None and len(data.val.x) > 0)
         from .class_weights import resolve_balanced  # weights=balanced: counted on the training split
 
         program = self.program = resolve_balanced(program, data.train.targets)
@@ -192,6 +193,11 @@ class Trainer:
         from .init import initial_params
 
         init = initial_params(program)
+        self.init_from_keys: list[str] = []
+        if ckpt is None and self.train_spec.init_from is not None:  # transfer: trained weights replace the draws
+            from .transfer import apply_init_from
+
+            init, self.init_from_keys = apply_init_from(program, init)
         if ckpt is not None:  # a checkpoint from another spec or a damaged one: a clear error, not a traceback
             from .resume import check_checkpoint
 
@@ -232,6 +238,8 @@ class Trainer:
             "versions": rundir.library_versions(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "n_train": self.n_train,
+            **({"init_from": {"path": self.train_spec.init_from.path, "params": self.init_from_keys}}
+               if self.train_spec.init_from is not None else {}),
             "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps,
         }, vocab=getattr(self.data, "vocab", None))
@@ -295,10 +303,12 @@ class Trainer:
                         self._start_epoch_order()
                         order_epoch = st.epoch
 
-                    # one optimizer step on train[order[start:stop]], lr from the schedule
-                    start = st.pos * tr.batch
-                    stop = min(start + tr.batch, self.n_train)
-                    lr = lr_at(tr, st.step, st.epoch, self.steps_per_epoch, self.total_steps)
+                    # one optimizer step on train[order[start:stop]] (the backend splits it into
+                    # `accumulate` micro-batches), lr from the schedule (plateau: from the epochs so far)
+                    start = st.pos * tr.step_batch
+                    stop = min(start + tr.step_batch, self.n_train)
+                    lr = (plateau.current_lr(tr, st) if plateau.active(tr)
+                          else lr_at(tr, st.step, st.epoch, self.steps_per_epoch, self.total_steps))
                     pending.append((st.step, self.backend.train_step(start, stop, lr, st.step)))
                     st.step += 1
                     st.pos += 1
@@ -426,6 +436,7 @@ class Trainer:
         row = self._epoch_row(partial)
         st.history.append(row)
         self._early_stop(row)
+        self._plateau(row)
         if self.on_epoch is not None and not st.done:
             answer = self.on_epoch(dict(row))
             if answer:
@@ -445,6 +456,16 @@ class Trainer:
         if earlystop.observe(self.train_spec, self.state, value):
             self.state.best_epoch = row["epoch"]
             self.best_params = {k: np.array(v, copy=True) for k, v in self.backend.get_params().items()}
+
+    def _plateau(self, row: dict) -> None:
+        """schedule = plateau: the epoch's monitored value decides the next epochs' lr (ReduceLROnPlateau)."""
+        tr = self.train_spec
+        if not plateau.active(tr) or row.get(tr.schedule.args["monitor"]) is None or row.get("partial"):
+            return
+        value = row[tr.schedule.args["monitor"]]
+        if _world(self.backend) > 1:  # every rank sets the same lr
+            value = self.backend.all_mean(value)
+        plateau.observe(tr, self.state, value)
 
     def _finish(self) -> RunResult:
         st = self.state

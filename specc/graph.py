@@ -61,16 +61,23 @@ def _value(key: str, value) -> str:
     return str(value)
 
 
+# Options whose default says nothing a reader of the graph needs (shown only when set).
+QUIET_DEFAULTS = {"dilation": (1, 1), "groups": 1, "bias_init": "zeros", "channels": False,
+                  "output_padding": (0, 0)}
+
+
 def op_text(layer: Layer) -> str:
     """`dense(units=4, init=glorot_normal)`: the op with its resolved attributes."""
     attrs = dict(layer.attrs)
-    init_args = attrs.pop("init_args", None) or {}
+    init_args = {key[:-5]: attrs.pop(key) or {} for key in list(attrs) if key.endswith("init_args")}
     parts = []
     for key, value in attrs.items():
-        if key == "bias" and value is True:
-            continue  # the default; `bias=false` is worth showing
-        if key == "init" and init_args:
-            value = f"{value}(" + ", ".join(_value(k, v) for k, v in init_args.items()) + ")"
+        if key == "bias" and value is True or QUIET_DEFAULTS.get(key, ()) == value and not init_args.get(key):
+            continue  # the defaults; `bias=false` is worth showing
+        if key == "pad" and layer.op in ("maxpool", "avgpool", "l2pool") and not any(value):
+            continue  # pools without padding, as before they took one
+        if init_args.get(key):
+            value = f"{value}(" + ", ".join(_value(k, v) for k, v in init_args[key].items()) + ")"
         parts.append(f"{key}={_value(key, value)}")
     return f"{layer.op}({', '.join(parts)})" if parts else layer.op
 

@@ -8,6 +8,7 @@ Rules (std / limit from fan_in and fan_out of the parameter):
   he_normal      N(0, 2/fan_in)             he_uniform      U(±sqrt(6/fan_in))
   normal(std)    N(0, std^2)                uniform(limit)  U(±limit)
   zeros / ones / constant(value)
+he_* and lecun_* take mode=fan_out: fan_in replaced by fan_out (torch's kaiming_normal_(mode="fan_out")).
 Normals are plain (not truncated), as in the lecture.
 """
 from __future__ import annotations
@@ -21,6 +22,8 @@ from .rng import stream
 def draw(param: Param, rng: np.random.Generator) -> np.ndarray:
     """One parameter's initial value as float32."""
     shape, fi, fo, a = param.shape, max(param.fan_in, 1), max(param.fan_out, 1), param.init_args
+    if a.get("mode") == "fan_out":  # he/lecun scaled by the fan-out (torch's mode="fan_out")
+        fi = fo
     kind = param.init
     if kind == "zeros":
         return np.zeros(shape, np.float32)

@@ -93,6 +93,9 @@ class Layer:
     out_shape: Shape
     params: tuple[Param, ...] = ()
     pos: Pos = field(default=Pos(), compare=False)
+    # The block uses the layer sits in, outermost first (`freeze = [body]`); not compared or hashed:
+    # spec.nn prints the expanded model, which has no block uses.
+    scope: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def in_shape(self) -> Shape:
@@ -238,6 +241,22 @@ class EarlyStop:
 
 
 @dataclass(frozen=True)
+class InitFrom:
+    """`init_from = run("runs/base")` or `npz("base.npz")`, optionally with `layers=[...]`.
+
+    `path` is resolved against the spec's directory (a run directory for `run`, whose
+    weights.npz is read; the archive itself for `npz`). `layers` None takes every
+    parameter whose name the source shares; otherwise those layers' (or block uses')
+    parameters only. Applied by the driver to a new run's initial parameters (specc/transfer.py).
+    """
+
+    kind: str
+    path: str
+    layers: tuple[str, ...] | None = None
+    pos: Pos = field(default=Pos(), compare=False)
+
+
+@dataclass(frozen=True)
 class OutputLoss:
     """The loss of one model output, with its weight in the total (1 for a single output)."""
 
@@ -268,6 +287,14 @@ class TrainSpec:
     seed: int = 0
     pos: Pos = field(default=Pos(), compare=False)
     dtype: str = "float32"  # "float64": both backends compute in double precision (exact comparisons)
+    accumulate: int = 1     # micro-batches of `batch` samples whose gradients make one optimizer step
+    init_from: InitFrom | None = None  # start from trained weights (transfer learning)
+    freeze: tuple[str, ...] = ()       # layer or block-use names whose parameters are not trained
+
+    @property
+    def step_batch(self) -> int:
+        """Samples per optimizer step: `batch` times `accumulate` (the batch the update is the mean over)."""
+        return self.batch * self.accumulate
 
     @property
     def loss(self) -> Spec:

@@ -217,10 +217,12 @@ def _train(t: TrainSpec) -> list[str]:
            f"optimizer = {_call(t.optimizer, {k: v for k, v in OPTIMIZERS[t.optimizer.name].items() if k != 'lr'})}"]
     args = {k: v for k, v in t.schedule.args.items() if k != "per"}
     sched = _call(Spec(t.schedule.name, args), SCHEDULES[t.schedule.name])
-    if t.schedule.args.get("per") == "epoch":  # a bare name, not a string
+    if t.schedule.args.get("per") == "epoch" and t.schedule.name != "plateau":  # plateau: always per epoch
         sched = sched[:-1] + ", per=epoch)" if sched.endswith(")") else sched + "(per=epoch)"
     out.append(f"schedule = {sched}")
     out.append(f"batch = {t.batch}")
+    if getattr(t, "accumulate", 1) != 1:
+        out.append(f"accumulate = {t.accumulate}")
     out.append(f"epochs = {t.epochs}" if t.steps is None else f"steps = {t.steps}")
     for key in ("l2", "weight_decay"):
         if getattr(t, key):
@@ -235,7 +237,17 @@ def _train(t: TrainSpec) -> list[str]:
     out.append(f"seed = {t.seed}")
     if getattr(t, "dtype", "float32") != "float32":
         out.append(f"dtype = {t.dtype}")
+    if t.init_from is not None:
+        layers = f", layers=[{', '.join(map(_layer_name, t.init_from.layers))}]" if t.init_from.layers else ""
+        out.append(f"init_from = {t.init_from.kind}({_value(t.init_from.path)}{layers})")
+    if t.freeze:
+        out.append(f"freeze = [{', '.join(map(_layer_name, t.freeze))}]")
     return out
+
+
+def _layer_name(name: str) -> str:
+    """A layer name in a list: bare, or quoted when it is a block-local name (`"res_1.main"`)."""
+    return f'"{name}"' if "." in name else name
 
 
 def format_program(program: Program) -> str:

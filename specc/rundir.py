@@ -134,7 +134,7 @@ def _plain(value):
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {"__type__": type(value).__name__}
         for f in dataclasses.fields(value):
-            if f.name == "pos":
+            if f.name in ("pos", "scope"):  # where it was written, which block use it came from
                 continue
             if f.name == "dtype" and getattr(value, f.name) == "float32":
                 continue  # the default: runs from before the `dtype` key keep their hash

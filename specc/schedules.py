@@ -11,7 +11,8 @@ small function `f(lr0, t, T, **args)` in `SCHEDULE_TABLE`, where
 * T is the length of training in the same unit (total steps, or epochs).
 
 Only cosine and onecycle use T (and warmup, passing T minus the warmup on to `then`). No schedule lets the lr go below its final value
-when training runs past T.
+when training runs past T. `plateau` is the exception to "a function of t": it follows a
+metric, so the driver keeps its state (specc/plateau.py); here it is lr0.
 """
 from __future__ import annotations
 
@@ -84,7 +85,14 @@ def warmup(lr0, t, T, length, then):
     return SCHEDULE_TABLE[then.name](lr0, t - length, max(0, T - length), **then.args)
 
 
-SCHEDULE_TABLE = {f.__name__: f for f in (constant, step, piecewise, exponential, power, onecycle, cosine, warmup)}
+def plateau(lr0, t, T, **_args):
+    """lr0 until the first reduction. The rest is driven by the monitored metric, not by t:
+    the driver steps it after each epoch (specc/plateau.py, torch's ReduceLROnPlateau)."""
+    return lr0
+
+
+SCHEDULE_TABLE = {f.__name__: f for f in (constant, step, piecewise, exponential, power, onecycle, cosine, warmup,
+                                          plateau)}
 
 
 def steps_per_epoch(n_train: int, batch: int) -> int:

@@ -27,6 +27,11 @@ class TrainState:
     n_train: int = 0
     last_lr: float | None = None
     stopped_by: str | None = None  # what on_epoch answered when it stopped the run (a sweep's "pruned")
+    # schedule = plateau (specc/plateau.py): the lr it set, the best monitored value, bad epochs, cooldown left
+    plateau_lr: float | None = None
+    plateau_best: float | None = None
+    plateau_bad: int = 0
+    plateau_cooldown: int = 0
 
     def to_meta(self) -> dict:
         return dict(self.__dict__)

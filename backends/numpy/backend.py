@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from specc.batches import micro_batches
 from specc.data.stream import is_streamed
 from specc.ir import Program
 from specc.regularize import add_l2, clip_global_norm, decoupled_decay
+from specc.transfer import frozen_keys
 
 from . import losses
 from .model import Network, as_list
@@ -43,8 +45,9 @@ class NumpyBackend:
             raise KeyError(f"missing initial parameters: {', '.join(missing[:5])}")
         # own copies, in the compute dtype; the optimizer updates them in place
         self.params = {k: np.array(params[k], dtype=self.dtype, copy=True) for k, _, _ in entries}
-        self.trainable = [k for k, _, p in entries if p.trainable]
-        self.decaying = [k for k, _, p in entries if p.trainable and p.decay]
+        frozen = frozen_keys(program)  # train.freeze: no update, no decay, no optimizer state
+        self.trainable = [k for k, _, p in entries if p.trainable and k not in frozen]
+        self.decaying = [k for k, _, p in entries if p.trainable and p.decay and k not in frozen]
         train = program.train
         self.train_spec = train
         self.net = Network(program.model, self.params, train.losses if train else None)
@@ -83,18 +86,31 @@ class NumpyBackend:
 
     def _train_step(self, start: int, stop: int, lr: float, step: int):
         idx = self.order[start:stop] if self.order is not None else np.arange(start, stop)
-        x, y = self._take("train", idx)
         self._last = (idx, step)
-        ctx = Context(True, seed=self.seed, step=step)
-        if self.rule:  # perceptron / adaline: the rule's error signal, not the loss gradient
-            loss, grads = self.net.rule_grads(x, y, ctx, self.rule)
-        else:
-            loss, grads = self.net.loss_and_grads(x, y, ctx)
+        ctx = Context(True, seed=self.seed, step=step)  # one dropout stream for the whole step
+        loss, grads = 0.0, {}
+        for a, b in micro_batches(0, len(idx), self.train_spec.accumulate):
+            # accumulate = k: the step's mean over its samples, micro-batch by micro-batch (weights n_i / n)
+            x, y = self._take("train", idx[a:b])
+            part_loss, part = self._loss_and_grads(x, y, ctx)
+            if (a, b) == (0, len(idx)):
+                loss, grads = part_loss, part
+                break
+            w = (b - a) / len(idx)
+            loss += w * part_loss
+            for key, g in part.items():
+                grads[key] = grads[key] + w * g if key in grads else w * g
         if not np.isfinite(loss):  # diagnose before the update spreads NaN into the weights
+            x, y = self._take("train", idx)
             self._nonfinite = self.net.first_nonfinite(
                 x, y, Context(True, seed=self.seed, step=step, update_buffers=False))
-        self._update(grads, lr)
+        self._update({k: grads[k] for k in self.trainable}, lr)
         return loss
+
+    def _loss_and_grads(self, x, y, ctx):
+        if self.rule:  # perceptron / adaline: the rule's error signal, not the loss gradient
+            return self.net.rule_grads(x, y, ctx, self.rule)
+        return self.net.loss_and_grads(x, y, ctx)
 
     def _take(self, split: str, idx):
         """The batch idx of a split; an autoencoder's target (no y) is its input."""

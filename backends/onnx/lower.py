@@ -145,7 +145,16 @@ def _conv2d(g, layer, x):
         inputs.append(g.weight("bias"))
     # specc pad (top, left, bottom, right) is ONNX's [x1_begin, x2_begin, x1_end, x2_end].
     return g.node("Conv", inputs, kernel_shape=list(a["kernel"]), strides=list(a["stride"]),
-                  pads=list(a["pad"]))
+                  pads=list(a["pad"]), dilations=list(a["dilation"]), group=a["groups"])
+
+
+def _conv2d_transpose(g, layer, x):
+    # ONNX's ConvTranspose has PyTorch's weight layout [C, F, kh, kw] and output size
+    # s (in - 1) + output_padding + k - pad_begin - pad_end: the same crop and extension as specc's.
+    a = layer.attrs
+    inputs = [x, g.weight("weight")] + ([g.weight("bias")] if a["bias"] else [])
+    return g.node("ConvTranspose", inputs, kernel_shape=list(a["kernel"]), strides=list(a["stride"]),
+                  pads=list(a["pad"]), output_padding=list(a["output_padding"]))
 
 
 def _over_time(g, x, op_type, inputs=(), **attrs):
@@ -165,11 +174,23 @@ def _pool(op_type, **extra):
     def lower(g, layer, x):
         a = layer.attrs
         stride = a["stride"]
-        if len(layer.in_shape) == 2:  # over time: one length each (stored as pairs)
+        if len(layer.in_shape) == 2:  # over time: one length each (stored as pairs), no padding
             return _over_time(g, x, op_type, kernel_shape=[a["size"][0]], strides=[stride[0]], **extra)
-        return g.node(op_type, [x], kernel_shape=list(a["size"]), strides=list(stride), **extra)
-    lower.__doc__ = f"{op_type} without padding (floor), as the spec's pooling layers."
+        pads = {"pads": list(a["pad"])} if any(a["pad"]) else {}
+        return g.node(op_type, [x], kernel_shape=list(a["size"]), strides=list(stride), **pads, **extra)
+    lower.__doc__ = f"{op_type} (floor), padding as the spec's pooling layers (never counted in an average)."
     return lower
+
+
+def _upsample(g, layer, x):
+    # Resize by constant scales. nearest: source floor(o / s) (asymmetric, floor), PyTorch's
+    # nearest for integer scales; bilinear: half-pixel centres (align_corners=false).
+    a = layer.attrs
+    scales = g.const([1.0, 1.0, *map(float, a["scale"])], hint="scales")
+    if a["mode"] == "nearest":
+        return g.node("Resize", [x, "", scales], mode="nearest", coordinate_transformation_mode="asymmetric",
+                      nearest_mode="floor")
+    return g.node("Resize", [x, "", scales], mode="linear", coordinate_transformation_mode="half_pixel")
 
 
 def _flatten(g, layer, x):
@@ -248,8 +269,16 @@ def _leaky_relu(g, layer, x):
 
 
 def _prelu(g, layer, x):
-    # The learned slope has shape [1], which broadcasts over any input.
-    return g.node("PRelu", [x, g.weight("weight")])
+    # A slope [1] broadcasts over any input; one per channel is reshaped to [C, 1, 1] for an
+    # image (numpy broadcasting from the right), and is already [F] for a vector or a sequence.
+    slope = g.weight("weight")
+    if layer.params[0].shape[0] > 1 and len(layer.in_shape) == 3:
+        slope = g.node("Reshape", [slope, g.const([-1, 1, 1], np.int64, "channel_slope")])
+    return g.node("PRelu", [x, slope])
+
+
+def _relu6(g, layer, x):
+    return g.node("Clip", [x, g.const(0.0, hint="zero"), g.const(6.0, hint="six")])
 
 
 def _elu(g, layer, x):
@@ -303,9 +332,11 @@ OP_TABLE = {
     "rnn": recurrent.lower,
     "lstm": recurrent.lower,
     "gru": recurrent.lower,
+    "conv2d_transpose": _conv2d_transpose,
     "maxpool": _pool("MaxPool"),
-    "avgpool": _pool("AveragePool"),
+    "avgpool": _pool("AveragePool"),  # count_include_pad=0, ONNX's default: padding left out
     "l2pool": _pool("LpPool", p=2),
+    "upsample": _upsample,
     "flatten": _flatten,
     "dropout": _skip,
     "batchnorm": _batchnorm,
@@ -323,6 +354,8 @@ OP_TABLE = {
     "relu": _unary("Relu"),
     "leaky_relu": _leaky_relu,
     "prelu": _prelu,
+    "relu6": _relu6,
+    "hard_swish": _unary("HardSwish"),
     "elu": _elu,
     # Explicit constants: ONNX's defaults are these float32 values, PyTorch's too.
     "selu": _unary("Selu", alpha=1.6732632423543772, gamma=1.0507009873554805),

@@ -35,9 +35,11 @@ import math
 import numpy as np
 import torch
 
+from ...batches import micro_batches
 from ...data.stream import is_streamed
-from ...errors import DataError, SpecError
+from ...errors import SpecError
 from ...ir import Program
+from ...transfer import frozen_keys
 from . import distributed as dist_env
 from . import numerics
 from .losses import dense_target, make_loss, position_weight
@@ -151,7 +153,11 @@ class TorchBackend:
 
         # Trainable parameters in canonical order; the decaying subset for l2 / weight_decay.
         decay = {key for key, _l, p in program.all_params() if p.trainable and p.decay}
-        named = [(k, p) for k, p in self.model.named_parameters()]
+        frozen = frozen_keys(program)  # train.freeze: no gradient, no update, no decay, no optimizer state
+        for k, p in self.model.named_parameters():
+            if k in frozen:
+                p.requires_grad_(False)
+        named = [(k, p) for k, p in self.model.named_parameters() if k not in frozen]
         self.param_names = [k for k, _ in named]
         self.params = [p for _, p in named]
         self.decay_params = [p for k, p in named if k in decay]
@@ -185,6 +191,7 @@ class TorchBackend:
             synchronize(self.model)
             net = DDP(net, device_ids=[self.device.index] if self.device.type == "cuda" else None,
                       forward_sync_buffers=False)
+        self._ddp = net if self.world > 1 else None  # its no_sync() skips the all-reduce of micro-batches
         if compile:
             net = torch.compile(net)
         self.train_net = net if (compile or self.world > 1) else (lambda x: self.model.forward_parts(x, need_out))
@@ -361,7 +368,7 @@ class TorchBackend:
             return self._batch("train", self._order[lo:hi])
         upcoming = []
         if stop is not None:
-            n, batch = self._size("train"), self.program.train.batch
+            n, batch = self._size("train"), self.program.train.step_batch  # samples per optimizer step
             for s in range(stop, min(n, stop + self._prefetch.depth * batch), batch):
                 e = min(s + batch, n)
                 upcoming.append(("order", *((s, e) if self.world == 1 else dist_env.shard(s, e, self.rank, self.world))))
@@ -379,35 +386,38 @@ class TorchBackend:
         for group in self.opt.param_groups:
             group["lr"] = lr
 
-        # forward / backward (per-rank loss scaled so DDP's average is the global-batch mean)
+        # forward / backward (per-rank loss scaled so DDP's average is the global-batch mean); with
+        # `accumulate` = k, k micro-batches each weighted n_i / n, gradients summed before the update
         self._mode(True)
-        objective = None  # what is differentiated, when it is not the reported loss
-        if self.rule is not None:
-            loss, objective = self._rule_losses(x, y)
-        else:
-            with self._autocast():
-                hs, outs = self.train_net(x)
-            if hi > lo:
-                loss = self._loss(hs, outs, y)
-            else:  # this rank got no samples of a tiny last batch: join the all-reduce with zeros
-                loss = _zero_loss(hs, outs)
-        if self.world > 1:
-            scale = dist_env.loss_scale(hi - lo, stop - start, self.world)
-            loss = loss * scale
-            objective = objective * scale if objective is not None else None
+        for p in self.params:  # = opt.zero_grad(set_to_none=True), without its per-call overhead
+            p.grad = None
+        parts = micro_batches(0, hi - lo, self.program.train.accumulate)
+        world_scale = dist_env.loss_scale(hi - lo, stop - start, self.world) if self.world > 1 else 1.0
+        loss = None
+        for i, (a, b) in enumerate(parts):
+            xi, yi = (x, y) if len(parts) == 1 else ([t[a:b] for t in x], [t[a:b] for t in y])
+            last = i == len(parts) - 1
+            # DDP all-reduces the gradients once, in the last micro-batch's backward (no_sync must
+            # cover the forward too: DDP decides in the forward whether the backward syncs)
+            with contextlib.nullcontext() if last or self._ddp is None else self._ddp.no_sync():
+                part, objective = self._forward_loss(xi, yi, b > a)
+                scale = world_scale * ((b - a) / (hi - lo) if len(parts) > 1 else 1.0)
+                if scale != 1.0:
+                    part = part * scale
+                    objective = objective * scale if objective is not None else None
+                objective = part if objective is None else objective
+                if self.scaler is not None:
+                    self.scaler.scale(objective).backward()
+                else:
+                    objective.backward()
+            loss = part.detach() if loss is None else loss + part.detach()
         if self._check_finite and not math.isfinite(loss.item()):
             # On CPU the check costs no device sync: diagnose before the update spreads
             # NaN into every weight (as the NumPy backend does). On CUDA nonfinite_layer
             # recomputes later, from the weights as they are then.
             self._nonfinite = self._diagnose(x, y)
-        for p in self.params:  # = opt.zero_grad(set_to_none=True), without its per-call overhead
-            p.grad = None
-        objective = loss if objective is None else objective
         if self.scaler is not None:
-            self.scaler.scale(objective).backward()
             self.scaler.unscale_(self.opt)
-        else:
-            objective.backward()
 
         self._regularize_and_clip()
 
@@ -424,6 +434,16 @@ class TorchBackend:
             dist.all_reduce(handle)
             handle = handle / self.world
         return handle
+
+    def _forward_loss(self, x, y, has_samples: bool):
+        """(reported loss, what is differentiated when that differs: a rule's surrogate, or None)."""
+        if self.rule is not None:
+            return self._rule_losses(x, y)
+        with self._autocast():
+            hs, outs = self.train_net(x)
+        if has_samples:
+            return self._loss(hs, outs, y), None
+        return _zero_loss(hs, outs), None  # this rank got no samples of a tiny last batch: join with zeros
 
     def _rule_losses(self, x, y):
         """perceptron / adaline (as the NumPy backend): (reported data loss, surrogate).

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...ops.activations import prelu_axis
 from . import recurrent
 
 
@@ -121,17 +122,17 @@ class GlobalPool(nn.Module):
 
 
 class Conv2d(nn.Module):
-    """Cross-correlation; pad is (top, left, bottom, right).
+    """Cross-correlation; pad is (top, left, bottom, right); weight [F, C/groups, kh, kw].
 
     Symmetric padding goes to the convolution itself (one kernel, no copy);
     asymmetric padding (e.g. `same` with an even kernel) is an explicit F.pad.
     """
 
-    def __init__(self, c_in, filters, kernel, stride, pad, bias):
+    def __init__(self, c_in, filters, kernel, stride, pad, bias, dilation=(1, 1), groups=1):
         super().__init__()
-        self.weight = _zeros(filters, c_in, *kernel)
+        self.weight = _zeros(filters, c_in // groups, *kernel)
         self.bias = _zeros(filters) if bias else None
-        self.stride = tuple(stride)
+        self.stride, self.dilation, self.groups = tuple(stride), tuple(dilation), groups
         top, left, bottom, right = pad
         self.symmetric = top == bottom and left == right
         self.padding = (top, left) if self.symmetric else (0, 0)
@@ -140,7 +141,33 @@ class Conv2d(nn.Module):
     def forward(self, x):
         if not self.symmetric:
             x = F.pad(x, self.pad4)
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class Conv2dTranspose(nn.Module):
+    """torch's conv_transpose2d with weight [C, F, kh, kw]; pad (top, left, bottom, right) crops the
+    full output, output_padding adds zeros at the bottom/right (then the bias, everywhere).
+
+    Symmetric crops are conv_transpose2d's own `padding`/`output_padding`; otherwise the full
+    output is cropped and extended by one F.pad with negative and positive amounts.
+    """
+
+    def __init__(self, c_in, filters, kernel, stride, pad, output_padding, bias):
+        super().__init__()
+        self.weight = _zeros(c_in, filters, *kernel)
+        self.bias = _zeros(filters) if bias else None
+        self.stride = tuple(stride)
+        top, left, bottom, right = pad
+        oh, ow = output_padding
+        self.native = top == bottom and left == right
+        self.padding, self.output_padding = (top, left), (oh, ow)
+        self.pad4 = (-left, ow - right, -top, oh - bottom)
+
+    def forward(self, x):
+        if self.native:
+            return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding)
+        y = F.pad(F.conv_transpose2d(x, self.weight, None, self.stride), self.pad4)
+        return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
 
 
 class Conv1d(nn.Module):
@@ -216,38 +243,69 @@ class Maxout(nn.Module):
 
 
 class PReLU(nn.Module):
-    """Leaky relu with one learned slope `weight` [1] shared by all features."""
+    """Leaky relu with learned slopes `weight`: [1] shared by all features, or one per channel/feature."""
 
-    def __init__(self, alpha: float):
+    def __init__(self, alpha: float, n: int = 1, axis: int = 1):
         super().__init__()
-        self.weight = nn.Parameter(torch.full((1,), float(alpha)))
+        self.weight = nn.Parameter(torch.full((n,), float(alpha)))
+        self.axis = axis  # of the batch: channels of an image or vector, the last axis of a sequence
 
     def forward(self, x):
-        return F.prelu(x, self.weight)
+        if self.weight.numel() == 1 or self.axis == 1:
+            return F.prelu(x, self.weight)
+        shape = [1] * x.dim()
+        shape[self.axis] = -1
+        return torch.where(x > 0, x, self.weight.view(shape) * x)
 
 
 class Pool(nn.Module):
-    """max / avg / l2 pooling, no padding, floor mode."""
+    """max / avg / l2 pooling, floor mode; pad (top, left, bottom, right) of -inf (max) or 0.
 
-    def __init__(self, kind: str, size, stride):
+    A padded average counts real pixels only (count_include_pad=False): the mean over the
+    zero-padded window divided by the mean of the same window over ones.
+    """
+
+    def __init__(self, kind: str, size, stride, pad=(0, 0, 0, 0)):
         super().__init__()
         self.kind, self.size = kind, tuple(size)
         self.stride = tuple(stride) if stride is not None else self.size
+        top, left, bottom, right = pad
+        self.pad4 = (left, right, top, bottom) if any(pad) else None
 
     def forward(self, x):
         if x.dim() == 3:  # a sequence [N, T, C]: pool over time (the size and stride are pairs of one length)
             pool = F.max_pool1d if self.kind == "max" else F.avg_pool1d
             return pool(x.transpose(1, 2), self.size[0], self.stride[0]).transpose(1, 2)
         if self.kind == "max":
+            if self.pad4:
+                x = F.pad(x, self.pad4, value=float("-inf"))
             return F.max_pool2d(x, self.size, self.stride)
         if self.kind == "avg":
-            return F.avg_pool2d(x, self.size, self.stride)
+            if not self.pad4:
+                return F.avg_pool2d(x, self.size, self.stride)
+            real = F.avg_pool2d(F.pad(torch.ones_like(x[:1, :1]), self.pad4), self.size, self.stride)
+            return F.avg_pool2d(F.pad(x, self.pad4), self.size, self.stride) / real
         # l2: sqrt of the sum of squares. Where the sum is exactly 0 (e.g. a window
         # of relu zeros) the derivative of sqrt is infinite; the `where` pair keeps
         # the value 0 and the gradient 0 there instead of NaN (0 * inf).
+        if self.pad4:
+            x = F.pad(x, self.pad4)
         s = F.avg_pool2d(x * x, self.size, self.stride) * (self.size[0] * self.size[1])
         positive = s > 0
         return torch.where(positive, torch.sqrt(torch.where(positive, s, torch.ones_like(s))), torch.zeros_like(s))
+
+
+class Upsample(nn.Module):
+    """F.interpolate by integer factors: nearest, or bilinear with align_corners=False."""
+
+    def __init__(self, scale, mode: str):
+        super().__init__()
+        self.scale, self.mode = tuple(float(s) for s in scale), mode
+
+    def forward(self, x):
+        if self.mode == "nearest":
+            return F.interpolate(x, scale_factor=self.scale, mode="nearest")
+        return F.interpolate(x, scale_factor=self.scale, mode="bilinear", align_corners=False)
 
 
 class _StepFn(torch.autograd.Function):
@@ -328,15 +386,19 @@ OP_TABLE = {
     "global_maxpool": lambda L: GlobalPool("max"),
     "global_avgpool": lambda L: GlobalPool("avg"),
     "conv2d": lambda L: Conv2d(L.in_shape[0], L.attrs["filters"], L.attrs["kernel"], L.attrs["stride"],
-                               L.attrs["pad"], L.attrs["bias"]),
+                               L.attrs["pad"], L.attrs["bias"], L.attrs["dilation"], L.attrs["groups"]),
     "conv1d": lambda L: Conv1d(L.in_shape[1], L.attrs["filters"], L.attrs["kernel"], L.attrs["stride"],
                                L.attrs["pad"], L.attrs["dilation"], L.attrs["bias"]),
     "rnn": recurrent.build,
     "lstm": recurrent.build,
     "gru": recurrent.build,
-    "maxpool": lambda L: Pool("max", L.attrs["size"], L.attrs["stride"]),
-    "avgpool": lambda L: Pool("avg", L.attrs["size"], L.attrs["stride"]),
-    "l2pool": lambda L: Pool("l2", L.attrs["size"], L.attrs["stride"]),
+    "conv2d_transpose": lambda L: Conv2dTranspose(L.in_shape[0], L.attrs["filters"], L.attrs["kernel"],
+                                                  L.attrs["stride"], L.attrs["pad"], L.attrs["output_padding"],
+                                                  L.attrs["bias"]),
+    "maxpool": lambda L: Pool("max", L.attrs["size"], L.attrs["stride"], L.attrs["pad"]),
+    "avgpool": lambda L: Pool("avg", L.attrs["size"], L.attrs["stride"], L.attrs["pad"]),
+    "l2pool": lambda L: Pool("l2", L.attrs["size"], L.attrs["stride"], L.attrs["pad"]),
+    "upsample": lambda L: Upsample(L.attrs["scale"], L.attrs["mode"]),
     "flatten": lambda L: Fn("flatten", lambda x: x.flatten(1)),
     "dropout": lambda L: Dropout(L.attrs["p"]),
     "batchnorm": lambda L: BatchNorm(L.in_shape[0], L.attrs["momentum"], L.attrs["eps"]),
@@ -354,7 +416,9 @@ OP_TABLE = {
     "hard_sigmoid": _activation(lambda a: lambda x: F.hardtanh(x, 0.0, 1.0)),
     "relu": _activation(lambda a: F.relu),
     "leaky_relu": _activation(lambda a: lambda x, al=float(a["alpha"]): F.leaky_relu(x, al)),
-    "prelu": lambda L: PReLU(L.attrs["alpha"]),
+    "prelu": lambda L: PReLU(L.attrs["alpha"], L.params[0].shape[0], 1 + prelu_axis(len(L.in_shape))),
+    "relu6": _activation(lambda a: F.relu6),
+    "hard_swish": _activation(lambda a: F.hardswish),
     "elu": _activation(lambda a: lambda x, al=float(a["alpha"]): F.elu(x, al)),
     "selu": _activation(lambda a: F.selu),
     # threshold=20 is torch's default: above it softplus(x) = x to float32 rounding.

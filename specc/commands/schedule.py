@@ -125,9 +125,11 @@ def run(args) -> int:
     train = program.train
     if train is None:
         raise SpecError("the spec has no train block, so it has no learning-rate schedule", hint="add a train block")
-    spe = steps_per_epoch(count_train(program, args), train.batch)
-    lrs = lr_table(train, spe)
     title = f"{program.model.name}: {describe(train.optimizer)}, schedule {describe(train.schedule)}"
+    if train.schedule.name == "plateau":
+        return _explain_plateau(train, title, args.plot)
+    spe = steps_per_epoch(count_train(program, args), train.step_batch)
+    lrs = lr_table(train, spe)
     if args.plot:
         from ..files import output_file
 
@@ -136,6 +138,23 @@ def run(args) -> int:
         print(f"wrote {args.plot} ({len(lrs)} steps)")
         return 0
     print(title)
-    print(f"{len(lrs)} steps, {spe} per epoch (batch {train.batch})")
+    per_step = f"batch {train.batch}" + (f" x accumulate {train.accumulate}" if train.accumulate > 1 else "")
+    print(f"{len(lrs)} steps, {spe} per epoch ({per_step})")
     print(format_table(lrs, spe, args.all))
+    return 0
+
+
+def _explain_plateau(train, title: str, plot: str | None) -> int:
+    """plateau follows a metric of the run: there is no table to show before training."""
+    a = train.schedule.args
+    lr0 = train.optimizer.args["lr"]
+    if plot:
+        raise SpecError("the plateau schedule cannot be plotted ahead: its learning rate depends on "
+                        f"`{a['monitor']}` during training", hint="train, then read the lr column of metrics.csv")
+    print(title)
+    print(f"plateau follows `{a['monitor']}` during training, so its learning rate cannot be tabulated ahead:")
+    print(f"it starts at {lr0:g}; after more than {a['patience']} epoch(s) without improvement (threshold "
+          f"{a['threshold']:g}, {a['threshold_mode']}) it is multiplied by {a['factor']:g}, never below "
+          f"{a['min_lr']:g}" + (f", then waits {a['cooldown']} epoch(s)" if a["cooldown"] else "") + ".")
+    print("The lr of every epoch is the `lr` column of the run's metrics.csv.")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 
 from ..ir import Layer, Program
+from ..ops.base import init_text
+from ..transfer import frozen_keys
 from ..passes.layers import fmt_shape
 from ._common import add_set_option, compile_spec
 
@@ -25,8 +27,7 @@ def _init(layer: Layer) -> str:
     if not w:
         return ""
     p = w[0]
-    args = ", ".join(f"{v:g}" for v in p.init_args.values())
-    return f"{p.init}({args})" if args else p.init
+    return init_text(p.init, p.init_args)
 
 
 def format_summary(program: Program) -> str:
@@ -35,9 +36,15 @@ def format_summary(program: Program) -> str:
     header = ("Layer", "Op", "Output shape", "Params", "Init") + (() if chain else ("Takes",))
     rows = [(i.name, "input", fmt_shape(i.shape) + (" int" if i.dtype == "int" else ""), "0", "")
             + (() if chain else ("",)) for i in m.inputs]
+    frozen_keys_ = frozen_keys(program)
+    frozen_count = 0
     for layer in m.layers:
         n = _count(layer, True) + _count(layer, False)
-        row = (layer.name, layer.op, fmt_shape(layer.out_shape), f"{n:,}", _init(layer))
+        frozen = sum(math.prod(p.shape) for p in layer.params if layer.key(p.name) in frozen_keys_)
+        frozen_count += frozen
+        count = f"{n:,}" + (" frozen" if frozen == _count(layer, True) and frozen else
+                            f" ({frozen:,} frozen)" if frozen else "")
+        row = (layer.name, layer.op, fmt_shape(layer.out_shape), count, _init(layer))
         rows.append(row + (() if chain else (", ".join(layer.inputs),)))
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = "-" * (sum(widths) + 2 * (len(widths) - 1))
@@ -50,8 +57,10 @@ def format_summary(program: Program) -> str:
     out = [f'Model "{m.name}"', line, fmt(header), line, *map(fmt, rows), line]
     if len(m.outputs) > 1 or not chain:
         out += [f"Output {o.name}: {o.value} {fmt_shape(m.value_shape(o.value))}" for o in m.outputs] + [line]
-    out += [f"Total params: {trainable + frozen:,}", f"Trainable params: {trainable:,}",
-            f"Non-trainable params: {frozen:,}"]
+    out += [f"Total params: {trainable + frozen:,}", f"Trainable params: {trainable - frozen_count:,}",
+            f"Non-trainable params: {frozen + frozen_count:,}"]  # buffers, and frozen weights as Keras counts them
+    if frozen_count:
+        out.append(f"Frozen params (train.freeze): {frozen_count:,}")
     from ..limits import model_memory_lines
 
     out += [text[0].upper() + text[1:] for text in

@@ -243,9 +243,12 @@ def run(args) -> int:
         print(f"\nparameter gradients, numpy vs torch ({program.train.loss.name}, {mode}); "
               f"loss numpy {l_np:.6g}, torch {l_t:.6g}")
         print(f"{'parameter':<{width}}  {'abs':>9}  {'rel':>9}")
+        from ..transfer import frozen_keys
+
+        frozen = frozen_keys(program)
         for key in params:
-            if key not in g_np and key not in g_t:
-                continue  # buffers (batchnorm running statistics)
+            if key not in g_np and key not in g_t or key in frozen:
+                continue  # buffers (batchnorm running statistics), and parameters train.freeze keeps fixed
             d = diff(g_t.get(key), g_np.get(key)) if key in g_t and key in g_np else (float("inf"), float("inf"))
             if not _ok(d, args.grad_rtol, args.atol):
                 failures.append(f"{key} (gradient)")

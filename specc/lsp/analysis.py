@@ -26,7 +26,7 @@ from .. import syntax as S
 from ..errors import Collector, SpecError
 from ..frontend import check_spec
 from ..ops import INITIALIZERS, LOSSES, METRICS, OPS, OPTIMIZERS, REQUIRED, SCHEDULES, SOURCES
-from ..ops.base import Bool, Choice, Init, Pad, fmt_shape
+from ..ops.base import Bool, Choice, Init, Pad, fmt_shape, init_text
 from ..parser import parse
 from ..passes import blocks as block_pass
 from ..passes.sections import DATA_KEYS, TRAIN_KEYS
@@ -311,8 +311,7 @@ def _use(layer, inner: int = 0) -> Use:
 
 
 def _init_text(p) -> str:
-    args = ", ".join(f"{v:g}" for v in p.init_args.values())
-    return f"{p.init}({args})" if args else p.init
+    return init_text(p.init, p.init_args)
 
 
 def _expected_layers(stmt, table) -> int:

@@ -8,7 +8,7 @@ selu, Glorot otherwise).
 from __future__ import annotations
 
 from ..ir import Param
-from .base import Arg, Example, Float, OpDef
+from .base import Arg, Bool, Example, Float, OpDef
 
 
 class Activation(OpDef):
@@ -27,13 +27,20 @@ def _example_value(arg: Arg):
     return {"threshold": 0.1, "steepness": 2.5, "alpha": 0.3}.get(arg.name, arg.default)
 
 
-class PReLU(Activation):
-    """Leaky relu with a learned slope (one, shared by every feature)."""
+def prelu_axis(rank: int) -> int:
+    """The axis of one example that `prelu(channels=true)` has a slope per: channels of an image,
+    features of a vector, the last axis (features) of a sequence [T, F]."""
+    return rank - 1 if rank == 2 else 0
 
-    params_doc = "weight [1] (the slope, initialized to alpha)"
+
+class PReLU(Activation):
+    """Leaky relu with a learned slope: one shared by every feature, or one per channel."""
+
+    params_doc = "weight [1], or [C] with channels=true (the slopes, initialized to alpha)"
 
     def params(self, attrs, ctx):
-        return (Param("weight", (1,), "constant", {"value": attrs["alpha"]}),)
+        n = ctx.shape[prelu_axis(len(ctx.shape))] if attrs["channels"] else 1
+        return (Param("weight", (n,), "constant", {"value": attrs["alpha"]}),)
 
 
 HE, LECUN = "he_normal", "lecun_normal"
@@ -55,9 +62,18 @@ ACTIVATIONS = [
                          Example((2, 3, 3), "relu", kinks=(0.0,)))),
     Activation("leaky_relu", "x if x > 0 else alpha x", Arg("alpha", ALPHA, 0.01), init_hint=HE, kinks=(0.0,)),
     PReLU("prelu", "leaky relu with a learned slope, initialised to alpha", Arg("alpha", Float(), 0.25),
+          Arg("channels", Bool(), False, "one slope per channel (image) or feature (vector, sequence)"),
           init_hint=HE, kinks=(0.0,),
           examples=(Example((5,), "dense(4); prelu(alpha=0.3)"), Example((4,), "prelu(alpha=0.3)", kinks=(0.0,)),
-                    Example((2, 2, 2), "prelu(alpha=0.3)", kinks=(0.0,)))),
+                    Example((2, 2, 2), "prelu(alpha=0.3)", kinks=(0.0,)),
+                    Example((4,), "prelu(channels=true)", kinks=(0.0,)),
+                    Example((3, 2, 2), "prelu(alpha=0.1, channels=true)", kinks=(0.0,)))),
+    Activation("relu6", "min(max(x, 0), 6)", init_hint=HE, kinks=(0.0, 6.0),
+               examples=(Example((5,), "dense(4); relu6"), Example((4,), "relu6", kinks=(0.0, 6.0)),
+                         Example((3, 2, 2), "relu6", kinks=(0.0, 6.0), spread=3.2))),
+    Activation("hard_swish", "x · relu6(x + 3) / 6 (MobileNetV3)", init_hint=HE, kinks=(-3.0, 3.0),
+               examples=(Example((5,), "dense(4); hard_swish"), Example((4,), "hard_swish", kinks=(-3.0, 3.0)),
+                         Example((3, 2, 2), "hard_swish", kinks=(-3.0, 3.0), spread=2.0))),
     Activation("elu", "x if x > 0 else alpha (exp(x) - 1)", Arg("alpha", Float(lo=0.0, lo_open=True), 1.0),
                kinks=(0.0,)),
     Activation("selu", "scaled elu with the self-normalizing constants", init_hint=LECUN, kinks=(0.0,)),

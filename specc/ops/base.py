@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from .. import syntax as S
 from ..errors import SpecError, did_you_mean
 from ..ir import Param, Shape
-from ..values import as_bool, as_float, as_int, as_name, as_pair, show
+from ..values import as_bool, as_float, as_int, as_name, as_pair, is_value, show
 from .catalog import INITIALIZERS, REQUIRED
 
 __all__ = ["REQUIRED", "Arg", "Example", "OpDef", "ShapeCtx", "Int", "OptInt", "Float", "Bool", "Pair", "Pad", "Init",
-           "Choice", "fmt_shape", "pair_text"]
+           "Choice", "fmt_shape", "pair_text", "init_text", "FAN_MODES"]
 
 
 def fmt_shape(shape) -> str:
@@ -127,14 +127,24 @@ class Pair(ArgType):
 
 @dataclass(frozen=True)
 class Pad(ArgType):
-    """`same`, `valid`, an int or `[ph, pw]`; resolved to (top, left, bottom, right) by the op."""
+    """`same`, `valid`, an int, `[ph, pw]` or `[top, bottom, left, right]`.
 
-    doc = "int, [h, w], same or valid"
+    Stored as the user wrote it (a name, a pair, or four sides in the internal order
+    (top, left, bottom, right)); the op resolves it to four sides once the input shape is known.
+    """
+
+    doc = "int, [h, w], [top, bottom, left, right], same or valid"
 
     def check(self, v, what):
         if isinstance(v, S.NameV) or (isinstance(v, S.Lit) and isinstance(v.value, str)):
             return as_name(v, "padding", {"same", "valid"})
+        if isinstance(v, S.ListV) and len(v.items) == 4:
+            top, bottom, left, right = (as_int(i, what, lo=0) for i in v.items)
+            return (top, left, bottom, right)
         if isinstance(v, (S.ListV, S.Lit)):
+            if isinstance(v, S.ListV) and len(v.items) != 2:
+                raise SpecError(f"{what} must be an int, [h, w] or [top, bottom, left, right], got `{show(v)}`",
+                                v.pos)
             return as_pair(v, what, lo=0)
         raise SpecError(f"{what} must be a whole number or `same`, got `{show(v)}`", getattr(v, "pos", None))
 
@@ -142,7 +152,7 @@ class Pad(ArgType):
         top, left, bottom, right = value
         if (top, left) == (bottom, right):
             return pair_text((top, left))
-        return "same"  # only `same` resolves to uneven sides (four-sided padding is not in the language yet)
+        return f"[{top}, {bottom}, {left}, {right}]"  # as a user writes four sides
 
     def from_default(self, value):
         return (value,) * 4 if isinstance(value, int) else value
@@ -150,26 +160,56 @@ class Pad(ArgType):
 
 @dataclass(frozen=True)
 class Init(ArgType):
-    """`auto`, an initializer name, or `normal(std)` / `uniform(limit)`: stored as (name, args)."""
+    """`auto`, an initializer name, or a call such as `normal(std)` / `he_normal(mode=fan_out)`.
 
+    Checked to a name or (name, args), arguments equal to their defaults left out (so
+    `he_normal(mode=fan_in)` is `he_normal`); the layers pass stores the rule in
+    attrs[<arg>] and its arguments in attrs[<arg>_args]. `auto` (the weights' rule picked
+    from the activation that follows) only where `allow_auto`.
+    """
+
+    allow_auto: bool = True
     doc = "initializer"
 
     def check(self, v, what):
+        names = set(INITIALIZERS) | ({"auto"} if self.allow_auto else set())
         if isinstance(v, S.NameV) or (isinstance(v, S.Lit) and isinstance(v.value, str)):
-            name = as_name(v, "initializer", set(INITIALIZERS) | {"auto"})
-            if INITIALIZERS.get(name):
-                raise SpecError(f"initializer `{name}` needs `{INITIALIZERS[name][0]}`", v.pos,
-                                f"write `{name}({INITIALIZERS[name][0]}=...)`")
+            name = as_name(v, "initializer", names)
+            needed = [a for a, d in INITIALIZERS.get(name, {}).items() if d is REQUIRED]
+            if needed:
+                raise SpecError(f"initializer `{name}` needs `{needed[0]}`", v.pos, f"write `{name}({needed[0]}=...)`")
             return name
         if isinstance(v, S.CallV):
             from ..values import bind
 
             if v.name not in INITIALIZERS:
                 raise SpecError(f"unknown initializer `{v.name}`", v.pos, did_you_mean(v.name, INITIALIZERS))
-            schema = {a: REQUIRED for a in INITIALIZERS[v.name]}
+            schema = INITIALIZERS[v.name]
             bound = bind(v.name, v.args, v.kwargs, schema, "initializer", v.pos)
-            return v.name, {k: as_float(x, f"{v.name}'s {k}", lo=0, lo_open=True) for k, x in bound.items()}
+            args = {}
+            for k, x in bound.items():
+                if not is_value(x):  # a default
+                    continue
+                if k == "mode":
+                    value = as_name(x, "mode", set(FAN_MODES))
+                elif k == "value":
+                    value = as_float(x, f"{v.name}'s {k}")
+                else:
+                    value = as_float(x, f"{v.name}'s {k}", lo=0, lo_open=True)
+                if value != schema[k]:
+                    args[k] = value
+            return (v.name, args) if args else v.name
         raise SpecError(f"{what} must be an initializer name or call, got `{show(v)}`", getattr(v, "pos", None))
+
+
+FAN_MODES = ("fan_in", "fan_out")
+
+
+def init_text(name: str, args: dict) -> str:
+    """`normal(0.01)`, `he_normal(fan_out)`: an initializer as summary, hover and spec.nn show it."""
+    if not args:
+        return name
+    return f"{name}(" + ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in args.values()) + ")"
 
 
 @dataclass(frozen=True)
@@ -213,6 +253,7 @@ class Example:
     training: bool = True
     tokens: int = 0            # > 0: the input is token ids in [0, tokens) (an `int` input)
     padded: bool = False       # token inputs: some sequences end in padding (token 0)
+    spread: float = 1.0        # inputs scaled by this (to reach kinks far from 0, e.g. relu6 at 6)
 
 
 class ShapeCtx:
@@ -328,8 +369,11 @@ class OpDef:
                 continue
             value = attrs[a.name]
             if isinstance(a.type, Init):  # resolved: the rule's name plus its arguments
-                args = ", ".join(_value_text(v) for v in attrs.get("init_args", {}).values())
-                out.append(f"init={value}" + (f"({args})" if args else ""))
+                init_args = attrs.get(f"{a.name}_args", {})
+                if a.default != "auto" and value == a.default and not init_args:
+                    continue  # e.g. bias_init=zeros; `init` is always shown (what auto chose)
+                args = ", ".join(_value_text(v) for v in init_args.values())
+                out.append(f"{a.name}={value}" + (f"({args})" if args else ""))
             elif a.required:
                 out.append(a.type.show(value))
             elif value != a.type.from_default(a.default):

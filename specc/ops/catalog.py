@@ -11,16 +11,19 @@ REQUIRED = object()  # marker: the argument has no default
 
 
 INITIALIZERS = {
-    # name: required argument names
-    "lecun_normal": (),
-    "lecun_uniform": (),
-    "glorot_normal": (),
-    "glorot_uniform": (),
-    "he_normal": (),
-    "he_uniform": (),
-    "normal": ("std",),
-    "uniform": ("limit",),
-    "zeros": (),
+    # name: {argument: default or REQUIRED}. `mode` is the fan the variance is scaled by
+    # (fan_in, or fan_out as torch's kaiming_normal_(mode="fan_out") and Keras' VarianceScaling).
+    "lecun_normal": {"mode": "fan_in"},
+    "lecun_uniform": {"mode": "fan_in"},
+    "glorot_normal": {},
+    "glorot_uniform": {},
+    "he_normal": {"mode": "fan_in"},
+    "he_uniform": {"mode": "fan_in"},
+    "normal": {"std": REQUIRED},
+    "uniform": {"limit": REQUIRED},
+    "zeros": {},
+    "ones": {},
+    "constant": {"value": REQUIRED},
 }
 
 LOSSES = {
@@ -59,6 +62,11 @@ SCHEDULES = {
     "cosine": {"min_lr": 0.0},
     # linear warmup from 0 over `steps` or `epochs` (exactly one), then the schedule `then`
     "warmup": {"steps": None, "epochs": None, "then": "constant"},
+    # ReduceLROnPlateau: multiply the lr by `factor` once `monitor` has not improved (by more than
+    # `threshold`, relative or absolute) for more than `patience` epochs; then wait `cooldown` epochs.
+    # The one schedule driven by a metric (stepped after each epoch's validation), so not a function of t.
+    "plateau": {"factor": 0.1, "patience": 10, "monitor": "val_loss", "min_lr": 0.0, "threshold": 1e-4,
+                "threshold_mode": "rel", "cooldown": 0},
 }
 
 METRICS = {"accuracy": {}, "top_k": {"k": REQUIRED}, "mse": {}, "mae": {},

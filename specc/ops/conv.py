@@ -5,7 +5,8 @@ from .. import syntax as S
 from ..errors import SpecError
 from ..ir import Param
 from ..values import as_int, as_name, show
-from .base import Arg, ArgType, Bool, Example, Init, Int, OpDef, Pad, Pair, fmt_shape
+from .base import Arg, ArgType, Bool, Example, Init, Int, OpDef, Pad, Pair, fmt_shape, pair_text
+from .dense import BIAS_INIT, bias_param
 
 
 def same_pad(size: int, k: int, s: int) -> tuple[int, int]:
@@ -41,37 +42,121 @@ def window_out(ctx, kernel, stride, pad) -> tuple[int, int]:
     return (h + ph - kernel[0]) // stride[0] + 1, (w + pw - kernel[1]) // stride[1] + 1
 
 
+def effective_kernel(kernel, dilation) -> tuple[int, int]:
+    """The extent a dilated kernel covers: d (k - 1) + 1."""
+    return tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+
+
 class Conv2d(OpDef):
     name = "conv2d"
     args = (Arg("filters", Int(), doc="output channels"),
             Arg("kernel", Pair(), doc="kernel size"),
             Arg("stride", Pair(), 1),
-            Arg("pad", Pad(), 0, "zero padding: an int, [h, w], same or valid"),
+            Arg("pad", Pad(), 0, "zero padding: an int, [h, w], [top, bottom, left, right], same or valid"),
             Arg("init", Init(), "auto", "weight initializer"),
-            Arg("bias", Bool(), True))
+            Arg("bias", Bool(), True),
+            Arg("dilation", Pair(), 1, "spacing between kernel taps (atrous convolution)"),
+            Arg("groups", Int(), 1, "channel groups; groups = C (and filters a multiple of C) is depthwise"),
+            BIAS_INIT)
     doc = "2-D convolution (cross-correlation), channels-first"
     shape_doc = "[C, H, W] → [filters, H', W']"
-    params_doc = "weight [filters, C, kh, kw], bias [filters]"
+    params_doc = "weight [filters, C/groups, kh, kw], bias [filters]"
     examples = (Example((2, 6, 6), "conv2d(3, 3, pad=1)"),
                 Example((2, 6, 5), "conv2d(3, [3, 2], stride=[2, 1], pad=same)"),
                 Example((3, 7, 7), "conv2d(2, 3, stride=2, pad=1, bias=false)"),
-                Example((2, 7, 6), "conv2d(2, 4, stride=2, pad=same, bias=false)"))
+                Example((2, 7, 6), "conv2d(2, 4, stride=2, pad=same, bias=false)"),
+                Example((2, 7, 8), "conv2d(3, [3, 2], dilation=[2, 3], pad=same)"),
+                Example((4, 5, 5), "conv2d(6, 3, groups=2, pad=[1, 0, 2, 1])"),
+                Example((3, 6, 6), "conv2d(3, 3, groups=3, stride=2, dilation=2, pad=2, bias=false)"),
+                Example((2, 5, 5), "conv2d(4, 2, groups=2, pad=[0, 1, 1, 0])"))
 
     def resolve(self, attrs, ctx):
         ctx.need_image()
-        attrs["pad"] = resolve_pad(attrs["pad"], attrs["kernel"], attrs["stride"], ctx.shape[1:])
+        c, f, g = ctx.shape[0], attrs["filters"], attrs["groups"]
+        if c % g or f % g:
+            ctx.fail(f"{ctx.name}: groups={g} must divide the input channels ({c}) and the filters ({f})",
+                     f"depthwise: groups={c} with filters a multiple of {c}")
+        kernel = effective_kernel(attrs["kernel"], attrs["dilation"])
+        attrs["pad"] = resolve_pad(attrs["pad"], kernel, attrs["stride"], ctx.shape[1:])
 
     def shape(self, attrs, ctx):
-        return (attrs["filters"], *window_out(ctx, attrs["kernel"], attrs["stride"], attrs["pad"]))
+        kernel = effective_kernel(attrs["kernel"], attrs["dilation"])
+        return (attrs["filters"], *window_out(ctx, kernel, attrs["stride"], attrs["pad"]))
+
+    def params(self, attrs, ctx):
+        (kh, kw), g, f = attrs["kernel"], attrs["groups"], attrs["filters"]
+        c = ctx.shape[0] // g
+        fan_in, fan_out = c * kh * kw, f * kh * kw  # torch's fans of the weight [F, C/groups, kh, kw]
+        weight = Param("weight", (f, c, kh, kw), attrs["init"], dict(attrs["init_args"]), fan_in, fan_out, decay=True)
+        return (weight, bias_param(attrs, (f,), fan_in, fan_out)) if attrs["bias"] else (weight,)
+
+
+def transpose_pad(pad, kernel, stride, output_padding, ctx) -> tuple[tuple[int, int, int, int], tuple[int, int]]:
+    """(top, left, bottom, right) cropped from the full transposed output, and the zeros added after.
+
+    The full output of a transposed convolution is (in - 1) s + k. An explicit pad crops it
+    (PyTorch's `padding`), `output_padding` adds rows/columns at the bottom/right. `same` is
+    the adjoint of conv2d(pad=same) on an output of in·s: crop k - s (the extra at the
+    bottom/right) or, for k < s, add s - k zeros; either way out = in·s.
+    """
+    if pad == "same":
+        if output_padding != (0, 0):
+            ctx.fail(f"{ctx.name}: `output_padding` cannot be combined with pad=same (same sets the output "
+                     f"to in·stride)", "drop output_padding, or give the padding explicitly")
+        crop = [max(k - s, 0) for k, s in zip(kernel, stride)]
+        extra = tuple(max(s - k, 0) for k, s in zip(kernel, stride))
+        return (crop[0] // 2, crop[1] // 2, crop[0] - crop[0] // 2, crop[1] - crop[1] // 2), extra
+    for op, s in zip(output_padding, stride):
+        if op >= s:
+            ctx.fail(f"{ctx.name}: output_padding {pair_text(output_padding)} must be smaller than the stride "
+                     f"{pair_text(stride)}", "output_padding only picks among the sizes one stride allows")
+    return resolve_pad(pad, kernel, stride, ctx.shape[1:]), tuple(output_padding)
+
+
+class Conv2dTranspose(OpDef):
+    name = "conv2d_transpose"
+    args = (Arg("filters", Int(), doc="output channels"),
+            Arg("kernel", Pair(), doc="kernel size"),
+            Arg("stride", Pair(), 1),
+            Arg("pad", Pad(), 0, "rows/columns cropped from the full output; same gives out = in·stride"),
+            Arg("output_padding", Pair(lo=0), 0, "rows/columns added at the bottom/right (less than stride)"),
+            Arg("init", Init(), "auto", "weight initializer"),
+            Arg("bias", Bool(), True),
+            BIAS_INIT)
+    doc = "transposed convolution (the gradient of conv2d; PyTorch ConvTranspose2d), channels-first"
+    shape_doc = "[C, H, W] → [filters, (H−1)·s + k − pads + output_padding, …]"
+    params_doc = "weight [C, filters, kh, kw] (PyTorch's layout), bias [filters]"
+    examples = (Example((2, 3, 3), "conv2d_transpose(3, 3)"),
+                Example((3, 3, 4), "conv2d_transpose(2, 3, stride=2, pad=same)"),
+                Example((2, 4, 3), "conv2d_transpose(2, [2, 3], stride=[2, 3], pad=same, bias=false)"),
+                Example((2, 3, 3), "conv2d_transpose(2, 4, stride=2, pad=1, output_padding=1)"),
+                Example((2, 3, 4), "conv2d_transpose(3, [3, 2], stride=[3, 2], pad=[1, 0, 2, 0], output_padding=[2, 1])"),
+                Example((2, 2, 3), "conv2d_transpose(2, 1, stride=3, pad=same)"))
+
+    def resolve(self, attrs, ctx):
+        ctx.need_image()
+        attrs["pad"], attrs["output_padding"] = transpose_pad(attrs["pad"], attrs["kernel"], attrs["stride"],
+                                                              attrs["output_padding"], ctx)
+
+    def shape(self, attrs, ctx):
+        (kh, kw), (sh, sw), (top, left, bottom, right) = attrs["kernel"], attrs["stride"], attrs["pad"]
+        (oh, ow), (_, h, w) = attrs["output_padding"], ctx.shape
+        out = ((h - 1) * sh + kh - top - bottom + oh, (w - 1) * sw + kw - left - right + ow)
+        if min(out) < 1:
+            ctx.fail(f"{ctx.name}: padding {self.arg('pad').type.show(attrs['pad'])} leaves no output "
+                     f"(the full output is {(h - 1) * sh + kh}x{(w - 1) * sw + kw})")
+        return (attrs["filters"], *out)
 
     def params(self, attrs, ctx):
         (kh, kw), c, f = attrs["kernel"], ctx.shape[0], attrs["filters"]
-        fan_in, fan_out = c * kh * kw, f * kh * kw
-        weight = Param("weight", (f, c, kh, kw), attrs["init"], dict(attrs["init_args"]), fan_in, fan_out, decay=True)
-        return (weight, Param("bias", (f,), "zeros", {}, fan_in, fan_out)) if attrs["bias"] else (weight,)
+        fan_in, fan_out = f * kh * kw, c * kh * kw  # as torch and Keras count them for a transposed kernel
+        weight = Param("weight", (c, f, kh, kw), attrs["init"], dict(attrs["init_args"]), fan_in, fan_out, decay=True)
+        return (weight, bias_param(attrs, (f,), fan_in, fan_out)) if attrs["bias"] else (weight,)
 
 
-CONV2D = Conv2d()
+
+
+CONV2D, CONV2D_TRANSPOSE = Conv2d(), Conv2dTranspose()
 
 
 # ---- over time: [T, C] ------------------------------------------------------------------------

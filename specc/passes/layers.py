@@ -296,7 +296,8 @@ class GraphBuilder:
         return raw.name
 
     def _add(self, raw: RawLayer, inputs: tuple, in_shapes: tuple, out_shape) -> None:
-        self.layers.append(Layer(raw.name, raw.op, raw.attrs, inputs, in_shapes, out_shape or (), (), raw.pos))
+        self.layers.append(Layer(raw.name, raw.op, raw.attrs, inputs, in_shapes, out_shape or (), (), raw.pos,
+                                 tuple(raw.scope)))
         self._define(raw.name, out_shape, "float", raw.pos)  # layers output floats (token ids are inputs only)
 
     # -- parameters, once every shape is known --------------------------------------------------
@@ -312,16 +313,17 @@ class GraphBuilder:
                 out.append(layer)
                 continue
             attrs = layer.attrs
-            if any(isinstance(a.type, Init) for a in op.args):
-                init = attrs["init"]
-                name, args = init if isinstance(init, tuple) else (init, {})
-                if name == "auto":
-                    name = _auto_init(layer.name, consumers)
-                attrs["init"], attrs["init_args"] = name, dict(args)
+            for a in op.args:
+                if isinstance(a.type, Init):  # `init` -> attrs["init"], attrs["init_args"]; so `bias_init`
+                    init = attrs[a.name]
+                    name, args = init if isinstance(init, tuple) else (init, {})
+                    if name == "auto":
+                        name = _auto_init(layer.name, consumers)
+                    attrs[a.name], attrs[f"{a.name}_args"] = name, dict(args)
             ctx = ShapeCtx(layer.name, [tuple(s) for s in layer.in_shapes])
             params = op.params(attrs, ctx)
             out.append(Layer(layer.name, layer.op, attrs, layer.inputs, layer.in_shapes, layer.out_shape,
-                             tuple(params), layer.pos))
+                             tuple(params), layer.pos, layer.scope))
         return out
 
     def unused(self) -> list[tuple[str, Pos]]:

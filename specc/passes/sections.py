@@ -7,10 +7,11 @@ combinations that cannot work (both `epochs` and `steps`, `source` and `train`).
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from .. import syntax as S
 from ..errors import Collector, SpecError, did_you_mean
-from ..ir import DataSpec, EarlyStop, Model, OutputLoss, Source, Spec, TrainSpec
+from ..ir import DataSpec, EarlyStop, InitFrom, Model, OutputLoss, Source, Spec, TrainSpec
 from ..ops import AUGMENTS, LOSSES, METRICS, OPTIMIZERS, REQUIRED, SCHEDULES, SOURCES
 from ..ops.catalog import metric_name
 from ..values import (as_bool, as_float, as_int, as_name, as_number_list, as_pair, as_str, bind, call_parts, is_value,
@@ -18,8 +19,8 @@ from ..values import (as_bool, as_float, as_int, as_name, as_number_list, as_pai
 
 DATA_KEYS = ("source", "split", "train", "val", "test", "standardize", "scale", "shuffle", "target", "classes",
              "augment")
-TRAIN_KEYS = ("loss", "optimizer", "schedule", "batch", "epochs", "steps", "l2", "weight_decay", "clip_norm",
-              "early_stop", "metrics", "seed", "dtype")
+TRAIN_KEYS = ("loss", "optimizer", "schedule", "batch", "accumulate", "epochs", "steps", "l2", "weight_decay",
+              "clip_norm", "early_stop", "metrics", "seed", "dtype", "init_from", "freeze")
 DTYPES = ("float32", "float64")
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
 
@@ -368,6 +369,9 @@ def resolve_schedule(v, nested: bool = False) -> Spec:
     if name == "warmup":
         _check_warmup(spec, bound, then, v.pos)
         return spec
+    if name == "plateau":
+        _check_plateau(spec, bound, nested, v.pos)
+        return spec
     checks = {
         "every": lambda x, w: as_int(x, w, lo=1),
         "gamma": lambda x, w: as_float(x, w, lo=0.0, lo_open=True),
@@ -407,6 +411,30 @@ def _check_warmup(spec: Spec, bound: dict, then, pos) -> None:
     a["then"] = resolve_schedule(then, nested=True) if then is not None else Spec("constant", {}, pos)
 
 
+def _check_plateau(spec: Spec, bound: dict, nested: bool, pos) -> None:
+    """plateau(factor, patience, monitor, min_lr, threshold, threshold_mode, cooldown): stepped once per epoch."""
+    if nested:
+        raise SpecError("`plateau` cannot follow a warmup: it is driven by a metric, not by the step", pos,
+                        "use `schedule = plateau(...)` alone (its lr starts at the optimizer's lr)")
+    a = spec.args
+    if is_value(bound["per"]) and a["per"] != "epoch":
+        raise SpecError("`plateau` is stepped once per epoch, after validation; it takes no `per=step`",
+                        bound["per"].pos)
+    a["per"] = "epoch"
+    checks = {
+        "factor": lambda x, w: as_float(x, w, lo=0.0, hi=1.0, lo_open=True, hi_open=True),
+        "patience": lambda x, w: as_int(x, w, lo=0),
+        "monitor": lambda x, w: "train_loss" if as_name(x, "monitor") == "loss" else as_name(x, "monitor"),
+        "min_lr": lambda x, w: as_float(x, w, lo=0.0),
+        "threshold": lambda x, w: as_float(x, w, lo=0.0),
+        "threshold_mode": lambda x, w: as_name(x, "threshold_mode", {"rel", "abs"}),
+        "cooldown": lambda x, w: as_int(x, w, lo=0),
+    }
+    for k, check in checks.items():
+        if is_value(bound[k]):
+            a[k] = check(bound[k], f"plateau's `{k}`")
+
+
 def _items(x, w):
     if not isinstance(x, S.ListV):
         raise SpecError(f"{w} must be a list, got `{show(x)}`", x.pos)
@@ -437,8 +465,50 @@ def resolve_early_stop(v) -> EarlyStop:
     return EarlyStop(as_int(b["k"], "patience", lo=1), monitor, min_delta, pos)
 
 
+def _layer_names(v, what: str) -> list:
+    """`[conv2d_1, features, "res_1.main"]` (or one name): (name, pos) pairs."""
+    items = v.items if isinstance(v, S.ListV) else (v,)
+    if not items:
+        raise SpecError(f"{what} must name at least one layer", v.pos)
+    return [(as_name(i, f"a layer name in {what}"), i.pos) for i in items]
+
+
+def resolve_init_from(v, spec_dir: str) -> tuple[InitFrom, list]:
+    """`run("runs/base")` or `npz("base.npz")`, with optional `layers=[...]`; the path against the spec's directory."""
+    name, args, kwargs, pos = call_parts(v, "`init_from`")
+    if name not in ("run", "npz"):
+        raise SpecError(f"`init_from` takes run(\"DIR\") or npz(\"FILE\"), not `{name}`", pos,
+                        'e.g. `init_from = run("runs/base", layers=[conv2d_1, conv2d_2])`')
+    b = bind(name, args, kwargs, {"path": REQUIRED, "layers": None}, "init_from source", pos)
+    p = os.path.expanduser(as_str(b["path"], f"{name}'s path"))
+    path = p if os.path.isabs(p) else os.path.normpath(os.path.join(spec_dir or os.getcwd(), p))
+    named = _layer_names(b["layers"], "`layers`") if is_value(b["layers"]) else None
+    return InitFrom(name, path, tuple(n for n, _ in named) if named else None, pos), named or []
+
+
+def _expand_layer_names(named: list, model: Model | None, what: str, errors: Collector, trainable: bool) -> list:
+    """Each name is a layer or block use of the model with parameters: the names of those layers, in model order."""
+    if model is None:
+        return [n for n, _ in named]
+    from ..transfer import layers_named
+
+    known = [layer.name for layer in model.layers]
+    uses = {".".join(layer.scope[:d]) for layer in model.layers for d in range(1, len(layer.scope) + 1)}
+    chosen = set()
+    for name, pos in named:
+        layers = [layer for layer in layers_named(model.layers, name)
+                  if any(p.trainable or not trainable for p in layer.params)]
+        if not layers_named(model.layers, name):
+            errors.add(f"{what} names `{name}`, which is not a layer or block use of the model", pos,
+                       did_you_mean(name, known + sorted(uses)) or "see `specc summary` for the layer names")
+        elif not layers:
+            errors.add(f"{what} names `{name}`, which has no {'trainable ' if trainable else ''}parameters", pos)
+        chosen.update(layer.name for layer in layers)
+    return [name for name in known if name in chosen]
+
+
 def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec | None,
-                  errors: Collector) -> TrainSpec | None:
+                  errors: Collector, spec_dir: str | None = None) -> TrainSpec | None:
     if section is None:
         return None
     a = _assigns(section, TRAIN_KEYS, errors)
@@ -454,6 +524,7 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
         errors.add("`train` needs `optimizer = ...`", section.pos, "e.g. `optimizer = sgd(lr=0.1)`")
     schedule = get("schedule", resolve_schedule) or Spec("constant", {"per": "step"})
     batch = get("batch", as_int, "`batch`", 1)
+    accumulate = get("accumulate", as_int, "`accumulate`", 1)
     epochs = get("epochs", as_int, "`epochs`", 1)
     steps = get("steps", as_int, "`steps`", 1)
     if "epochs" in a and "steps" in a:
@@ -467,11 +538,19 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
     metrics = get("metrics", resolve_metrics) or ()
     seed = get("seed", as_int, "`seed`", 0, 2**32 - 1)  # the seeded streams take 32-bit seeds
     dtype = get("dtype", as_name, "dtype", DTYPES) or "float32"
+    init_from, freeze = get("init_from", resolve_init_from, spec_dir), get("freeze", _layer_names, "`freeze`")
+    if init_from and init_from[0].layers:  # block uses become their layers' names
+        layers = _expand_layer_names(init_from[1], model, "init_from's `layers`", errors, trainable=False)
+        init_from = (replace(init_from[0], layers=tuple(layers)), init_from[1])
+    if freeze:
+        freeze = _expand_layer_names(freeze, model, "`freeze`", errors, trainable=True)
     if losses is None or optimizer is None:
         return None
     train = TrainSpec(losses=losses, optimizer=optimizer, schedule=schedule, batch=batch or 32, epochs=epochs,
                       steps=steps, l2=l2 or 0.0, weight_decay=wd or 0.0, clip_norm=clip, early_stop=early,
-                      metrics=metrics, seed=seed or 0, pos=section.pos, dtype=dtype)
+                      metrics=metrics, seed=seed or 0, pos=section.pos, dtype=dtype, accumulate=accumulate or 1,
+                      init_from=init_from[0] if init_from else None,
+                      freeze=tuple(freeze or ()))
     _check_compat(train, model, data, a, errors)
     return train
 
@@ -531,14 +610,16 @@ def _check_compat(train: TrainSpec, model: Model | None, data: DataSpec | None, 
             if len(dense) != 1 or dense[0].op != "dense":
                 errors.add(f"the {train.optimizer.name} rule trains a single-layer network (one dense layer "
                            "and its activation)", train.optimizer.pos)
-    es = train.early_stop
-    if es is not None:
-        allowed = {"train_loss", "val_loss"} | {f"val_{metric_name(m)}" for m in train.metrics}
-        if es.monitor not in allowed:
-            errors.add(f"early stopping monitors `{es.monitor}`, which is not recorded", es.pos,
-                       did_you_mean(es.monitor, allowed) or f"one of: {', '.join(sorted(allowed))}")
-        elif es.monitor.startswith("val_") and data is not None and not _has_val(data):
-            errors.add(f"early stopping monitors `{es.monitor}` but the data has no validation split", es.pos,
+    allowed = {"train_loss", "val_loss"} | {f"val_{metric_name(m)}" for m in train.metrics}
+    watchers = [("early stopping", train.early_stop.monitor, train.early_stop.pos)] if train.early_stop else []
+    if train.schedule.name == "plateau":
+        watchers.append(("the plateau schedule", train.schedule.args["monitor"], train.schedule.pos))
+    for who, monitor, pos in watchers:
+        if monitor not in allowed:
+            errors.add(f"{who} monitors `{monitor}`, which is not recorded", pos,
+                       did_you_mean(monitor, allowed) or f"one of: {', '.join(sorted(allowed))}")
+        elif monitor.startswith("val_") and data is not None and not _has_val(data):
+            errors.add(f"{who} monitors `{monitor}` but the data has no validation split", pos,
                        "add `val = 0.1` (or a val fraction in `split`) to `data`")
 
 

@@ -92,7 +92,7 @@ def make_input(example: Example, batch: int, seed: int = 0, dtype=np.float64) ->
     elif example.positive:
         x = rng.uniform(0.5, 2.0, shape)
     else:
-        x = rng.uniform(-2.5, 2.5, shape) if example.kinks else rng.standard_normal(shape)
+        x = (rng.uniform(-2.5, 2.5, shape) if example.kinks else rng.standard_normal(shape)) * example.spread
         for k in example.kinks:
             near = np.abs(x - k) < KINK_MARGIN
             x = np.where(near, x + np.where(x >= k, KINK_MARGIN, -KINK_MARGIN), x)

@@ -94,9 +94,9 @@ def test_expand_deep_but_finite_nesting_is_fine():
 def test_resolve_args_fills_defaults_in_resolved_form():
     r = layers.resolve_args(use("conv2d", 6, 5))
     assert r.attrs == {"filters": 6, "kernel": (5, 5), "stride": (1, 1), "pad": (0, 0, 0, 0), "init": "auto",
-                       "bias": True}
+                       "bias": True, "dilation": (1, 1), "groups": 1, "bias_init": "zeros"}
     r = layers.resolve_args(use("maxpool", 2))
-    assert r.attrs == {"size": (2, 2), "stride": None}
+    assert r.attrs == {"size": (2, 2), "stride": None, "pad": (0, 0, 0, 0)}
 
 
 def test_resolve_args_errors_point_at_the_value():

@@ -53,7 +53,7 @@ async def test_hover_shows_signature_doc_shapes_params_and_init(client):
     line = line_of(MNIST_CNN, "dense(1000)")
     hover = await client.text_document_hover_async(T.HoverParams(doc(uri), T.Position(line, 6)))
     text = hover.contents.value
-    for part in ("dense(units, init=auto, bias=true)", OPS["dense"].doc, "`dense_1` (dense): [640] → [1000]",
+    for part in ("dense(units, init=auto, bias=true, bias_init=zeros)", OPS["dense"].doc, "`dense_1` (dense): [640] → [1000]",
                  "641,000 parameters", "`weight` [1000, 640] init he_normal", "`bias` [1000] init zeros"):
         assert part in text
     use = line_of(MNIST_CNN, "conv_pool(40)")
@@ -101,7 +101,7 @@ async def test_completion_of_layers_arguments_and_values(client):
     items = await _complete(client, "untitled:c1.nn", base, line, 4)
     assert items["dense"].insert_text == "dense(${1:units})"
     assert items["dense"].insert_text_format == T.InsertTextFormat.Snippet
-    assert items["dense"].detail == "dense(units, init=auto, bias=true)"
+    assert items["dense"].detail == "dense(units, init=auto, bias=true, bias_init=zeros)"
     assert items["relu"].insert_text == "relu"
     assert items["conv_pool"].insert_text == "conv_pool(${1:n})"  # a block of this file
 

@@ -24,6 +24,8 @@ TORCH = {
     "hard_sigmoid": lambda x, a: F.hardtanh(x, 0.0, 1.0),
     "elu": lambda x, a: F.elu(x, a["alpha"]),
     "selu": lambda x, a: F.selu(x),
+    "relu6": lambda x, a: F.relu6(x),
+    "hard_swish": lambda x, a: F.hardswish(x),
 }
 
 
@@ -38,6 +40,8 @@ KINKS = [
     ("hard_sigmoid", {}, [-1.0, 0.0, 0.5, 1.0, 2.0]),
     ("elu", {"alpha": 1.0}, [-1.0, 0.0, 2.0]),
     ("selu", {}, [-1.0, 0.0, 2.0]),
+    ("relu6", {}, [-1.0, 0.0, 3.0, 6.0, 7.0]),
+    ("hard_swish", {}, [-4.0, -3.0, 0.0, 3.0, 4.0]),
 ]
 
 
@@ -60,7 +64,7 @@ def test_maxpool_ties_route_to_the_first_maximum_like_torch(size, stride):
     yt = F.max_pool2d(xt, size, stride)
     r = np.random.default_rng(1).standard_normal(yt.shape)
     yt.backward(torch.tensor(r))
-    y, cache = run_op("maxpool", x, {}, {"size": size, "stride": stride})
+    y, cache = run_op("maxpool", x, {}, {"size": size, "stride": stride, "pad": (0, 0, 0, 0)})
     dx, _ = OPS["maxpool"].backward(r, cache)
     np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=TORCH_TOL, atol=TORCH_TOL)
 
@@ -68,8 +72,37 @@ def test_maxpool_ties_route_to_the_first_maximum_like_torch(size, stride):
 def test_l2pool_gradient_is_finite_on_an_all_zero_field():
     x = np.zeros((1, 1, 4, 4))
     x[0, 0, 2:, 2:] = [[3.0, 4.0], [0.0, 0.0]]
-    y, cache = run_op("l2pool", x, {}, {"size": (2, 2), "stride": (2, 2)})
+    y, cache = run_op("l2pool", x, {}, {"size": (2, 2), "stride": (2, 2), "pad": (0, 0, 0, 0)})
     assert y[0, 0, 1, 1] == 5.0 and y[0, 0, 0, 0] == 0.0
     dx, _ = OPS["l2pool"].backward(np.ones_like(y), cache)
     assert np.isfinite(dx).all() and dx[0, 0, :2, :2].sum() == 0
     np.testing.assert_allclose(dx[0, 0, 2, 2:], [0.6, 0.8])
+
+
+def test_prelu_per_channel_at_zero_matches_torch():
+    """channels=true: one slope per channel; at x = 0 the input gradient is the slope (x > 0 is false)."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 2, 2))
+    x[0, :, 0, 0] = 0.0
+    w = np.array([0.1, 0.2, 0.3])
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    r = np.random.default_rng(1).standard_normal(x.shape)
+    F.prelu(xt, wt).backward(torch.tensor(r))
+    y, cache = run_op("prelu", x, {"weight": w}, {"alpha": 0.25, "channels": True})
+    dx, grads = OPS["prelu"].backward(r, cache)
+    np.testing.assert_allclose(y, F.prelu(torch.tensor(x), torch.tensor(w)).numpy(), rtol=TORCH_TOL)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=TORCH_TOL, atol=TORCH_TOL)
+    np.testing.assert_allclose(grads["weight"], wt.grad.numpy(), rtol=TORCH_TOL, atol=TORCH_TOL)
+
+
+def test_padded_maxpool_ties_and_padding_never_win():
+    """Padding is -inf: a window of negative values keeps its real maximum; ties go to the first, like torch."""
+    x = -np.abs(np.random.default_rng(0).standard_normal((1, 2, 5, 5))) - 1.0
+    x[0, 1, :2, :2] = -1.0  # a tie in the first padded window
+    xt = torch.tensor(x, requires_grad=True)
+    yt = F.max_pool2d(xt, 3, 2, padding=1)
+    r = np.random.default_rng(1).standard_normal(yt.shape)
+    yt.backward(torch.tensor(r))
+    y, cache = run_op("maxpool", x, {}, {"size": (3, 3), "stride": (2, 2), "pad": (1, 1, 1, 1)})
+    dx, _ = OPS["maxpool"].backward(r, cache)
+    np.testing.assert_array_equal(y, yt.detach().numpy())
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=TORCH_TOL, atol=TORCH_TOL)

@@ -17,13 +17,24 @@ def _layer(layer, x, p):
         return F.linear(x, w("weight"), w("bias") if a["bias"] else None)
     if op == "conv2d":
         t, l, b, r = a["pad"]
-        return F.conv2d(F.pad(x, (l, r, t, b)), w("weight"), w("bias") if a["bias"] else None, stride=a["stride"])
+        return F.conv2d(F.pad(x, (l, r, t, b)), w("weight"), w("bias") if a["bias"] else None, stride=a["stride"],
+                        dilation=a["dilation"], groups=a["groups"])
+    if op == "conv2d_transpose":  # the full output, cropped by pad, extended by output_padding, then the bias
+        t, l, b, r = a["pad"]
+        oh, ow = a["output_padding"]
+        y = F.pad(F.conv_transpose2d(x, w("weight"), stride=a["stride"]), (-l, ow - r, -t, oh - b))
+        return y + w("bias").view(1, -1, 1, 1) if a["bias"] else y
+    if op == "upsample":
+        mode = {"nearest": {"mode": "nearest"}, "bilinear": {"mode": "bilinear", "align_corners": False}}
+        return F.interpolate(x, scale_factor=tuple(float(s) for s in a["scale"]), **mode[a["mode"]])
+    t, l, b, r = a.get("pad", (0, 0, 0, 0))
     if op == "maxpool":
-        return F.max_pool2d(x, a["size"], a["stride"])
-    if op == "avgpool":
-        return F.avg_pool2d(x, a["size"], a["stride"])
+        return F.max_pool2d(F.pad(x, (l, r, t, b), value=-np.inf), a["size"], a["stride"])
+    if op == "avgpool":  # padding left out of the average
+        ones = F.pad(torch.ones_like(x), (l, r, t, b))
+        return F.avg_pool2d(F.pad(x, (l, r, t, b)), a["size"], a["stride"]) / F.avg_pool2d(ones, a["size"], a["stride"])
     if op == "l2pool":
-        return F.lp_pool2d(x, 2, a["size"], a["stride"])
+        return F.lp_pool2d(F.pad(x, (l, r, t, b)), 2, a["size"], a["stride"])
     if op == "flatten":
         return x.flatten(1)
     if op in ("dropout", "identity"):
@@ -48,7 +59,14 @@ def _layer(layer, x, p):
     if op == "leaky_relu":
         return F.leaky_relu(x, a["alpha"])
     if op == "prelu":
-        return F.prelu(x, w("weight"))
+        slope = w("weight")
+        if slope.numel() > 1 and x.dim() == 3:  # a sequence [N, T, F]: one slope per feature (the last axis)
+            return torch.where(x > 0, x, slope * x)
+        return F.prelu(x, slope)
+    if op == "relu6":
+        return F.relu6(x)
+    if op == "hard_swish":
+        return F.hardswish(x)
     if op == "elu":
         return F.elu(x, a["alpha"])
     if op == "selu":

@@ -26,7 +26,7 @@ def test_example_exports_and_matches(path):
     if any(i.dtype == "int" for i in program.model.inputs):  # random floats are no token ids
         pytest.skip("a model of tokens: tests/examples runs `specc verify` on it (onnxruntime = NumPy = torch)")
     # ReferenceEvaluator runs convolutions in pure NumPy loops: keep it to conv-free examples for speed
-    has_conv = any(layer.op == "conv2d" for layer in program.all_layers())
+    has_conv = any(layer.op in ("conv2d", "conv2d_transpose") for layer in program.all_layers())
     # the spec's static scale goes into the graph even without a run (what `specc export` does)
     scale = program.data.scale if program.data is not None else None
     m = program.model

@@ -8,6 +8,8 @@ writes this rank's result to <out>/<case>/result<R>.npz. CASE:
   skewed_val  each rank sees a different validation loss (as ranks with their own
               batchnorm statistics did): the early-stop decision must still be shared
   fail        rank 0 raises mid-run (a disk-full or rank-0-only check)
+  accumulate  no batchnorm, batch 8 with accumulate = 2 (micro-batches, DDP's no_sync); `big` is the same
+              with batch 16 and no accumulation, the one-process reference
 """
 import os
 import sys
@@ -64,13 +66,22 @@ class FailsOnRank0(TorchBackend):
         return super().train_step(start, stop, lr, step)
 
 
+def spec_of(case):
+    if case not in ("accumulate", "big"):
+        return SPEC
+    text = SPEC.replace("    batchnorm\n", "").replace("    early_stop = patience(2, monitor=val_loss, min_delta=0.01)\n", "")
+    text = text.replace("epochs = 40", "epochs = 3")
+    return text.replace("batch = 16", "batch = 8\n    accumulate = 2") if case == "accumulate" else text
+
+
 def main(out, case):
-    backend = {"plain": TorchBackend, "skewed_val": SkewedVal, "fail": FailsOnRank0}[case]
+    backend = {"plain": TorchBackend, "skewed_val": SkewedVal, "fail": FailsOnRank0, "accumulate": TorchBackend,
+               "big": TorchBackend}[case]
     rank = int(os.environ.get("RANK", "0"))
     out = os.path.join(out, case)
     os.makedirs(out, exist_ok=True)
     FailsOnRank0.stamp = os.path.join(out, "failed_at")
-    result = Trainer(compile_text(SPEC), backend=backend, out=os.path.join(out, "run"),
+    result = Trainer(compile_text(spec_of(case)), backend=backend, out=os.path.join(out, "run"),
                      options={"device": DEVICE, "dtype": "float64"}).run()
     np.savez(os.path.join(out, f"result{rank}.npz"), epochs=np.array(result.epochs),
              stopped_early=np.array(result.stopped_early), **result.params)

@@ -51,7 +51,7 @@ def _torchrun(out, case, timeout=120):
 def finished_runs(tmp_path_factory):
     """One torchrun for the cases that end normally: (exit code, output, results of a case)."""
     out = tmp_path_factory.mktemp("ddp_driver")
-    rc, _, output = _torchrun(out, "plain,skewed_val")
+    rc, _, output = _torchrun(out, "plain,skewed_val,accumulate")
     return rc, output, lambda case: [dict(np.load(out / case / f"result{r}.npz", allow_pickle=False))
                                      for r in range(2)]
 
@@ -75,6 +75,18 @@ def test_ranks_that_see_different_validation_losses_stop_together(finished_runs)
     assert rc == 0, output
     ranks = results("skewed_val")
     assert int(ranks[0]["epochs"]) == int(ranks[1]["epochs"])
+
+
+def test_accumulation_under_ddp_is_one_process_with_the_whole_batch(finished_runs, tmp_path):
+    """accumulate = 2 on 2 ranks (each rank's shard in micro-batches, one all-reduce per step) ends
+    with the weights of one process training on batches of batch x accumulate."""
+    rc, output, results = finished_runs
+    assert rc == 0, output
+    worker.main(str(tmp_path), "big")
+    ref = dict(np.load(tmp_path / "big" / "result0.npz", allow_pickle=False))
+    for r in results("accumulate"):
+        for k, v in ref.items():
+            np.testing.assert_allclose(r[k], v, rtol=1e-9, atol=1e-12, err_msg=k)
 
 
 def test_a_rank_that_raises_ends_the_whole_run_quickly(tmp_path):

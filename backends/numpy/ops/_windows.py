@@ -3,6 +3,7 @@
 `windows` is a zero-copy strided view of every kh x kw field; `fold` is its
 adjoint (col2im): it adds each field's gradient back into the image, looping
 only over the kh*kw kernel offsets, each step a whole-tensor strided add.
+`pad_image` / `unpad` add and remove a pool's (top, left, bottom, right) border.
 """
 from __future__ import annotations
 
@@ -50,3 +51,19 @@ def image_as_time(y: np.ndarray) -> np.ndarray:
 def time_window(attrs) -> tuple[tuple[int, int], tuple[int, int]]:
     """A pool's (size, stride) over time as 2-D windows of width 1."""
     return (attrs["size"][0], 1), (attrs["stride"][0], 1)
+def pad_image(x: np.ndarray, pad, value: float = 0.0) -> np.ndarray:
+    """[N, C, H, W] with `pad` (top, left, bottom, right) rows/columns of `value` around it."""
+    top, left, bottom, right = pad
+    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
+
+
+def unpad(dx: np.ndarray, pad) -> np.ndarray:
+    """The gradient of pad_image: the inner part."""
+    top, left, bottom, right = pad
+    return dx[:, :, top:dx.shape[2] - bottom, left:dx.shape[3] - right]
+
+
+def counts(size: int, window: int, stride: int, before: int, out: int) -> np.ndarray:
+    """How many of each window's `window` positions fall inside [0, size) (padding excluded)."""
+    start = np.arange(out) * stride - before
+    return np.minimum(start + window, size) - np.maximum(start, 0)

@@ -1,4 +1,4 @@
-"""maxpool: max over each field (no padding, floor); the gradient goes to the argmax only.
+"""maxpool: max over each field (floor; padding is -inf, so it never wins); the gradient goes to the argmax only.
 
 Computed as a running maximum over the kh*kw kernel offsets (each step a
 whole-tensor strided compare), recording which offset won; a strict `>` keeps
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import Op
-from ._windows import image_as_time, out_size, time_as_image, time_window
+from ._windows import image_as_time, out_size, pad_image, time_as_image, time_window, unpad
 
 
 def _offset(a, i, j, ho, wo, stride):
@@ -26,14 +26,18 @@ class MaxPool(Op):
         if x.ndim == 3:  # a sequence: pool over time
             y, cache = _pool(time_as_image(x), *time_window(attrs))
             return image_as_time(y), (True, cache)
+        pad = tuple(attrs["pad"])
+        if any(pad):  # -inf: padding never wins
+            x = pad_image(x, pad, -np.inf)
         y, cache = _pool(x, tuple(attrs["size"]), tuple(attrs["stride"]))
-        return y, (False, cache)
+        return y, (False, (cache, pad))
 
     def backward(self, dy, cache):
         over_time, cache = cache
         if over_time:
             return image_as_time(_unpool(time_as_image(dy), cache)), {}
-        return _unpool(dy, cache), {}
+        cache, pad = cache
+        return unpad(_unpool(dy, cache), pad), {}
 
 
 def _pool(x, size, stride):

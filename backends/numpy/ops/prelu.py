@@ -1,7 +1,13 @@
-"""prelu: leaky relu whose negative slope is the learned parameter `weight` [1]."""
+"""prelu: leaky relu whose negative slope is the learned `weight`: [1], or one per channel/feature.
+
+A per-channel slope broadcasts along the channel axis of an image [N, C, H, W] or a
+vector [N, F], and along the last axis of a sequence [N, T, F] (specc.ops.activations.prelu_axis).
+"""
 from __future__ import annotations
 
 import numpy as np
+
+from specc.ops.activations import prelu_axis
 
 from ._base import Op
 
@@ -11,10 +17,16 @@ class PReLU(Op):
 
     def forward(self, x, params, attrs, ctx):
         w = params["weight"]
+        axis = 1 + prelu_axis(x.ndim - 1)
+        slope = w.reshape([-1 if i == axis else 1 for i in range(x.ndim)]) if w.size > 1 else w
         pos = x > 0
-        return np.where(pos, x, w * x), (x, pos, w)
+        return np.where(pos, x, slope * x), (x, pos, slope, w, axis)
 
     def backward(self, dy, cache):
-        x, pos, w = cache
-        dw = np.where(pos, 0, dy * x).sum().reshape(1).astype(w.dtype)
-        return np.where(pos, dy, w * dy), {"weight": dw}
+        x, pos, slope, w, axis = cache
+        neg = np.where(pos, 0, dy * x)
+        if w.size > 1:
+            dw = neg.sum(axis=tuple(i for i in range(x.ndim) if i != axis))
+        else:
+            dw = neg.sum().reshape(1)
+        return np.where(pos, dy, slope * dy), {"weight": dw.astype(w.dtype)}
