@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gradcheck import numeric_grad
 from conformance_cases import (CASES, IDS, make_input, numpy_context, numpy_loss, numpy_run, output_weights,
                                random_params, trainable_keys)
 
-H = 1e-6
 FD_TOL = 1e-6
 FD_FLOOR = 1e-7
 
@@ -33,19 +33,6 @@ def rel_err(a, b) -> float:
     """Norm-relative error, with the absolute floor FD_FLOOR for gradients that are zero."""
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), FD_FLOOR / FD_TOL))
 
-
-def numeric_grad(f, arr: np.ndarray) -> np.ndarray:
-    """Central differences of the scalar f() w.r.t. every element of `arr` (perturbed in place)."""
-    g = np.zeros_like(arr)
-    for i in np.ndindex(arr.shape):
-        old = arr[i]
-        arr[i] = old + H
-        fp = f()
-        arr[i] = old - H
-        fm = f()
-        arr[i] = old
-        g[i] = (fp - fm) / (2 * H)
-    return g
 
 
 def _setup(case, dtype=np.float64):

@@ -9,13 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXAMPLES_DIR = os.path.join(ROOT, "examples")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-
-def example(name: str) -> str:
-    return os.path.join(EXAMPLES_DIR, name)
 
 
 def write_idx(path: str, array: np.ndarray, gz: bool = False) -> None:
@@ -37,14 +31,3 @@ def mnist_dir(tmp_path_factory) -> str:
     return str(d)
 
 
-@pytest.fixture
-def cli(capsys):
-    """Run `specc ARGS...` in-process; returns (exit code, stdout, stderr)."""
-    from specc.cli import main
-
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run

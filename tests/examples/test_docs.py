@@ -5,7 +5,7 @@ import os
 import re
 
 import pytest
-from conftest import ROOT
+from repo_paths import ROOT
 
 from specc.commands import COMMANDS
 from specc.data.sources import SOURCES

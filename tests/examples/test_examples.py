@@ -11,7 +11,7 @@ import os
 import re
 
 import pytest
-from conftest import EXAMPLES_DIR
+from repo_paths import EXAMPLES_DIR
 
 EXAMPLES = sorted(glob.glob(os.path.join(EXAMPLES_DIR, "*.nn")))
 NAMES = [os.path.basename(p) for p in EXAMPLES]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import example
+from repo_paths import example
 
 
 def train(path, tmp_path, *overrides, backend="numpy"):

@@ -17,10 +17,11 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from gradcheck import numeric_grad
 from specc.backends.numpy.ops import OPS, Context
 
 TORCH_TOL = 1e-10
-H, FD_TOL = 1e-6, 1e-6
+FD_TOL = 1e-6  # finite differences: h = 1e-6 in float64 (gradcheck.numeric_grad)
 N, T, D, UNITS = 3, 5, 3, 4
 LENGTHS = [5, 2, 3]   # one full sequence, two padded ones (unsorted, as enforce_sorted=False allows)
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -96,19 +97,6 @@ def test_matches_torch_module(op, act, seq, bi, masked):
 
 def rel_err(a, b):
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-1))
-
-
-def numeric_grad(f, arr):
-    g = np.zeros_like(arr)
-    for i in np.ndindex(arr.shape):
-        old = arr[i]
-        arr[i] = old + H
-        fp = f()
-        arr[i] = old - H
-        fm = f()
-        arr[i] = old
-        g[i] = (fp - fm) / (2 * H)
-    return g
 
 
 @pytest.mark.parametrize("op,act,seq,bi,masked", [c for c in CONFIGS if c.values[0] != "rnn" or c.values[3]])

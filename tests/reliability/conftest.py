@@ -25,17 +25,6 @@ def reference(sig_spec, tmp_path_factory):
     return faultlib.reference_weights(sig_spec, tmp_path_factory.mktemp("reference") / "run")
 
 
-@pytest.fixture
-def cli(capsys):
-    """Run `specc ...` in-process: (exit code, stdout, stderr)."""
-    from specc.cli import main
-
-    def run(*argv):
-        code = main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.fixture

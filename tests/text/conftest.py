@@ -11,17 +11,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lm_spec import write_spec  # noqa: E402
 
 
-@pytest.fixture
-def cli(capsys):
-    """Run `specc ARGS...` in-process; returns (exit code, stdout, stderr)."""
-    from specc.cli import main
-
-    def run(*args):
-        code = main([str(a) for a in args])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 @pytest.fixture(scope="module")
