@@ -100,3 +100,19 @@ def test_streamed_token_ids_stay_integers(tmp_path, backend):
     b = _train(compile_text(TOKENS % f'npz("{tmp_path / "m.npz"}")'), backend, tmp_path / "m")
     for k in b.params:
         np.testing.assert_array_equal(a.params[k], b.params[k], err_msg=k)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_streamed_run_with_accumulation_equals_in_memory_run(sets, tmp_path, backend):
+    """`accumulate` (issue 13) meets streamed batches (issue 14): an optimizer step reads batch x k
+    samples, and the torch prefetch thread queues whole steps."""
+    if backend == "torch":
+        pytest.importorskip("torch")
+    streamed, memory = (compile_text(p.source_text.replace("batch = 16;", "batch = 8; accumulate = 2;"),
+                                     p.path) for p in sets)
+    a = _train(streamed, backend, tmp_path / "s", prefetch=True)
+    b = _train(memory, backend, tmp_path / "m")
+    assert a.steps == b.steps == 3 * 9  # 140 training samples, 16 per step
+    for k in b.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k], err_msg=k)
+    assert [r["train_loss"] for r in a.history] == [r["train_loss"] for r in b.history]
