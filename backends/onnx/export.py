@@ -16,6 +16,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from specc import __version__, masks
+from specc.checkpoint import check_weights
 from specc.errors import DataError, SpecErrors
 from specc.ir import Pos, Program
 from specc.ops import OPS
@@ -23,7 +24,6 @@ from specc.ops import OPS
 from .graph import GraphBuilder
 from .lower import OP_TABLE
 from .metadata import describe_input, describe_output, make_metadata
-from .rundir import check_params
 from .support import OPSET, unexportable
 
 # ir_version 8 is what opset 17 was released with: loadable by any runtime that runs opset 17.
@@ -103,7 +103,7 @@ def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=N
     errors = unexportable(program)
     if errors:
         raise SpecErrors(errors)
-    check_params(program, params)
+    check_weights(params, {key: p for key, _layer, p in program.all_params()}, "weights")  # the one check
     prep = _preprocess_arrays(program, preprocess)
     m = program.model
 

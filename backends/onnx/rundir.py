@@ -50,9 +50,3 @@ def load_preprocess(run_dir: str, input_shape=None):
     check_saved(arrays, input_shape, file)  # wrong shapes or types: an error naming the file
     return Preprocess.from_arrays(arrays)
 
-
-def check_params(program: Program, params: dict[str, np.ndarray], where: str = "weights") -> None:
-    """Every parameter the model needs is present with its shape (checkpoint.check_weights, the one check)."""
-    from specc.checkpoint import check_weights
-
-    check_weights(params, {key: p for key, _layer, p in program.all_params()}, where)

@@ -28,7 +28,7 @@ import atexit
 import contextlib
 import os
 
-from specc.ranks import is_main_process, local_rank, world_size  # noqa: F401  (torchrun's environment)
+from specc.ranks import local_rank, world_size  # noqa: F401  (torchrun's environment; local_rank for the backend)
 
 
 def is_distributed() -> bool:
