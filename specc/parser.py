@@ -1,17 +1,17 @@
-"""Text -> syntax tree. The only module that touches Lark.
+"""Text -> syntax tree. The only module that parses with Lark.
 
-The grammar ships inside the package (specc/grammar/specc.lark) and is loaded
-once by a cached factory. Lark's exceptions are turned into SpecError with the
+The grammar ships inside the package (specc/grammar/specc.lark) with its LALR
+tables pre-built (specc/parsetables.py); the parser is made once by a cached factory. Lark's exceptions are turned into SpecError with the
 position, the offending line and what was expected, in words a user reads.
 """
 from __future__ import annotations
 
 import functools
-from importlib import resources
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
+from . import parsetables
 from . import syntax as S
 from .errors import SpecError
 from .ir import Pos
@@ -54,9 +54,8 @@ class _BracketNewlines:
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
-    text = resources.files("specc.grammar").joinpath("specc.lark").read_text(encoding="utf-8")
-    return Lark(text, parser="lalr", start=["start", "override"], propagate_positions=True,
-                postlex=_BracketNewlines(), maybe_placeholders=True)
+    """The shipped LALR tables when they match the grammar, else the parser built from it."""
+    return parsetables.load(_BracketNewlines()) or parsetables.build(_BracketNewlines())
 
 
 def _describe(expected) -> str:

@@ -15,7 +15,6 @@ no state shared with the parent but the storage).
 """
 from __future__ import annotations
 
-import ast
 import math
 import re
 import sys
@@ -57,6 +56,7 @@ class Param:
 
 
 def _literal(text: str):
+    import ast  # here, not at the top: every CLI call imports this module for `specc sweep --help`
     text = text.strip()
     try:
         return ast.literal_eval(text)

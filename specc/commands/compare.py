@@ -6,7 +6,6 @@ column per run, and writes one PNG with all their learning curves overlaid.
 """
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 
@@ -26,6 +25,7 @@ def spec_diff(first, other) -> str:
     from .. import rundir
 
     a, b = Path(first) / rundir.SPEC, Path(other) / rundir.SPEC
+    import difflib  # only `specc compare` pays for it, not every CLI call
     lines = difflib.unified_diff(_read(a).splitlines(keepends=True), _read(b).splitlines(keepends=True),
                                  fromfile=str(a), tofile=str(b))
     return "".join(lines)
