@@ -103,7 +103,7 @@ class TrainedModel:
         from .backends.onnx import rundir as onnx_rundir
         from .backends.onnx.export import build_model, save
 
-        preprocess = onnx_rundir.load_preprocess(str(self.run_dir)) if self.run_dir is not None else None
+        preprocess = onnx_rundir.load_preprocess(str(self.run_dir), self.program) if self.run_dir is not None else None
         model = build_model(self.program, self.params, preprocess=preprocess,
                             classes=list(self.classes) if self.classes else None)
         onnx.checker.check_model(model, full_check=True)
@@ -116,7 +116,7 @@ class TrainedModel:
         A model with several inputs takes a list (in `input` order) or a dict by input name; one
         with several outputs returns a list of arrays (as Keras), one output a bare array.
         """
-        from .data.preprocess import Preprocess
+        from .data.preprocess import Preprocess, input_arrays
         from .backend_lookup import backend_class
         from .errors import SpecError
 
@@ -142,7 +142,9 @@ class TrainedModel:
         if self._backend is None:
             seed = self.program.train.seed if self.program.train else 0
             self._backend = backend_class("numpy")(self.program, self.params, seed=seed)
-        xs[0] = Preprocess.from_arrays(self.preprocess).apply(xs[0])  # scale/standardize: the first input
+        for k, arrays in enumerate(input_arrays(self.preprocess, [i.name for i in inputs])):
+            if arrays:  # scale/standardize of this input, as in training
+                xs[k] = Preprocess.from_arrays(arrays).apply(xs[k])
         out = self._backend.predict(xs, batch_size)
         if single:
             return [o[0] for o in out] if isinstance(out, list) else out[0]
@@ -278,8 +280,8 @@ def load(run_dir) -> TrainedModel:
     weights_path = run_dir / rundir.WEIGHTS
     params = load_weights(weights_path)
     check_weights(params, initial_params(program), weights_path)
-    from .data.preprocess import check_saved
+    from .data.preprocess import check_saved_inputs
 
     preprocess = _preprocess_of(run_dir)
-    check_saved(preprocess, program.model.input_shape, run_dir / rundir.PREPROCESS)
+    check_saved_inputs(preprocess, program.model.inputs, run_dir / rundir.PREPROCESS)
     return TrainedModel(program, params, run_dir, preprocess, rundir.read_classes(run_dir))

@@ -31,7 +31,7 @@ import numpy as np
 from . import earlystop, plateau, rundir
 from .backend_lookup import backend_class
 from .checkpoint import Checkpoint
-from .data.preprocess import arrays_of
+from .data.preprocess import run_arrays
 from .errors import DataError, SpecError
 from .evaluation import compute_metrics, eval_batch, first_output
 from .ir import Pos, Program
@@ -222,7 +222,9 @@ class Trainer:
 
     def _write_static_files(self) -> None:
         """spec.nn, preprocess.npz, classes and the manifest of a new run."""
-        self.files.write_new_run(format_program(self.program), arrays_of(getattr(self.data, "preprocess", None)),
+        preprocess = run_arrays(getattr(self.data, "input_preprocess", [getattr(self.data, "preprocess", None)]),
+                                [i.name for i in self.program.model.inputs])
+        self.files.write_new_run(format_program(self.program), preprocess,
                                  getattr(self.data, "classes", None), {
             "spec_hash": self.hash,
             "resume_hash": self.resume_hash,
@@ -402,7 +404,7 @@ class Trainer:
         loss, outputs = self.backend.evaluate(split, eval_batch(self.program))
         self._last_outputs = first_output(outputs)  # for the confusion matrix at the end of the run
         row = {"loss": float(loss)}
-        row.update(compute_metrics(self.program, self._last_outputs, data.y))
+        row.update(compute_metrics(self.program, outputs, data.targets))
         return row
 
     def _epoch_row(self, partial: bool) -> dict:
@@ -418,7 +420,7 @@ class Trainer:
         }
         if val:
             row.update({f"val_{k}": v for k, v in val.items() if k != "loss"})
-        elif self.train_spec.metrics:
+        elif self.train_spec.metrics or self.train_spec.output_metrics:
             # No validation split: the metrics come from an eval-mode pass over the training split
             # (the weights as they are now, like val_*), so a run still reports e.g. train_accuracy.
             train = self._evaluate("train")

@@ -15,22 +15,40 @@ PIECE_BATCHES = 8  # a saved run's split is evaluated this many batches at a tim
 
 
 def first_output(outputs) -> np.ndarray:
-    """Metrics are computed on the first output (a backend returns a list for several)."""
+    """The first output (a backend returns a list for several): the one a confusion matrix is of."""
     return np.asarray(outputs[0] if isinstance(outputs, list) else outputs)
+
+
+def all_outputs(outputs) -> list:
+    """A backend's outputs as a list, one array per model output."""
+    return list(outputs) if isinstance(outputs, list) else [outputs]
 
 
 def eval_batch(program: Program) -> int:
     return max(program.train.batch if program.train else 0, MIN_EVAL_BATCH)
 
 
-def compute_metrics(program: Program, outputs: np.ndarray, y) -> dict[str, float]:
-    """The spec's metrics on one split (empty if there is no target or no metric)."""
-    specs = program.train.metrics if program.train else ()
-    if not specs or y is None:
+def compute_metrics(program: Program, outputs, targets) -> dict[str, float]:
+    """The spec's metrics on one split (empty if there is no target or no metric).
+
+    outputs: a backend's outputs (an array, or a list with one per model output); targets: the
+    split's targets, one array per output (Split.targets), or one array for a single output.
+    Which output each metric reads and how its column is named: ops/catalog.metric_uses.
+    """
+    from .ops.catalog import metric_uses
+
+    uses = metric_uses(program.train)
+    if not uses or targets is None:
         return {}
     from . import metrics
 
-    return {k: float(v) for k, v in metrics.compute_metrics(specs, outputs, y).items()}
+    outputs = all_outputs(outputs)
+    targets = targets if isinstance(targets, (list, tuple)) else [targets]
+    row: dict[str, float] = {}
+    for index, prefix, spec in uses:
+        values = metrics.compute_metrics((spec,), outputs[index], targets[index])
+        row.update({prefix + k: float(v) for k, v in values.items()})
+    return row
 
 
 def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None,
@@ -39,21 +57,21 @@ def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="num
 
     confusion=True returns (row, confusion matrix or None, class names).
     """
-    loss, outputs, y, classes = run_outputs(program, run_dir, split=split, backend=backend, options=options,
-                                            data=data, with_classes=True, progress=progress)
+    loss, outputs, targets, classes = run_outputs(program, run_dir, split=split, backend=backend, options=options,
+                                                  data=data, with_classes=True, progress=progress)
     row = {"loss": float(loss)}
-    row.update(compute_metrics(program, outputs, y))
+    row.update(compute_metrics(program, outputs, targets))
     if confusion:
         from . import confusion as cm
 
-        return row, cm.compute(program, outputs, y), classes
+        return row, cm.compute(program, first_output(outputs), targets[0] if targets else None), classes
     return row
 
 
 def run_outputs(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None, data=None,
                 with_classes: bool = False, progress=None):
-    """(loss, first output, targets[, class names]) of the run's weights on one split, with the run's saved
-    preprocessing.
+    """(loss, outputs, targets[, class names]) of the run's weights on one split, with the run's saved
+    preprocessing. outputs: one array per model output; targets: one per output, or None (autoencoder).
 
     `load_data` standardizes with statistics recomputed from the training split.
     They should equal the saved ones (same data, same seed); if they do not
@@ -84,29 +102,32 @@ def run_outputs(program: Program, run_dir, *, split: str = "test", backend="nump
     if part is None or len(part.x) == 0:
         raise SpecError(f"the data has no {split} split", Pos(file=program.path),
                         hint="choose another with --split (train, val or test)")
-    x = part.x
+    inputs = list(part.inputs)
     saved_path = run_dir / rundir.PREPROCESS
     if saved_path.exists():
-        saved = load_npz(saved_path)
-        prep.check_saved(saved, program.model.input_shape, saved_path)
-        current = prep.arrays_of(getattr(data, "preprocess", None))
-        if not prep.same_arrays(saved, current):
-            from .data.stream import is_streamed
+        saved = prep.check_saved_inputs(load_npz(saved_path), program.model.inputs, saved_path)
+        current = [prep.arrays_of(p) for p in getattr(data, "input_preprocess", [getattr(data, "preprocess", None)])]
+        current += [{}] * (len(saved) - len(current))
+        for k in range(len(inputs)):
+            was, now = saved[k], current[k]
+            if not prep.same_arrays(was, now):
+                from .data.stream import is_streamed
 
-            x = (x.with_preprocess(prep.Preprocess.from_arrays(saved)) if is_streamed(x)  # read from the files again
-                 else prep.Preprocess.from_arrays(saved).apply(prep.unapply(current, x)))
+                x = inputs[k]
+                inputs[k] = (x.with_preprocess(prep.Preprocess.from_arrays(was)) if is_streamed(x)  # read again
+                             else prep.Preprocess.from_arrays(was).apply(prep.unapply(now, x)))
     seed = program.train.seed if program.train else 0
     options = {k: v for k, v in (options or {}).items() if v is not None}
     be = backend_class(backend)(program, params, seed=seed, **options)
-    bar = progress(len(x)) if progress is not None else None
+    bar = progress(len(inputs[0])) if progress is not None else None
     try:  # in pieces: progress, and a streamed split is never read whole
-        loss, outputs = evaluate_split(be, split, [x, *part.more_x], part.targets, eval_batch(program), bar)
+        loss, outputs = evaluate_split(be, split, inputs, part.targets, eval_batch(program), bar)
     finally:
         if bar is not None:
             bar.close()
     if with_classes:
-        return loss, first_output(outputs), part.y, getattr(data, "classes", None)
-    return loss, first_output(outputs), part.y
+        return loss, all_outputs(outputs), part.targets, getattr(data, "classes", None)
+    return loss, all_outputs(outputs), part.targets
 
 
 def evaluate_split(backend, split: str, inputs: list, targets: list | None, batch: int, progress=None):

@@ -136,6 +136,7 @@ def check_spec(spec: S.SpecFile, reuse: "Reuse | None" = None) -> Checked:
 
     spec_dir = os.path.dirname(os.path.abspath(spec.path)) if not spec.path.startswith("<") else os.getcwd()
     data = sections.resolve_data(data_sec, spec_dir, errors)
+    data = sections.resolve_prep(model if model_ok else None, data, errors)
     # Checks of the loss against the last layer only make sense for a model without errors.
     train = sections.resolve_train(train_sec, model if model_ok else None, data, errors, spec_dir)
     sections.check_classes(model if model_ok else None, data, errors)

@@ -202,6 +202,20 @@ class Source:
 
 
 @dataclass(frozen=True)
+class InputPrep:
+    """The data block's preprocessing of one float model input: x' = (x * scale - mean) / std.
+
+    `scale = 0.0625` / `standardize = true` set it for the model's float input; with several
+    float inputs a map names them (`scale = {image: 0.0625}`, `standardize = {meta: true}`).
+    """
+
+    input: str
+    scale: float | None = None
+    standardize: bool | str | Spec = False  # true | "per_channel" | Spec("normalize", {"mean", "std"})
+    pos: Pos = field(default=Pos(), compare=False)  # where the data block sets it (errors point there)
+
+
+@dataclass(frozen=True)
 class DataSpec:
     """The `data { }` block, resolved.
 
@@ -214,13 +228,22 @@ class DataSpec:
     train: Source | None = None
     val: Source | float | None = None
     test: Source | None = None
-    standardize: bool | str | Spec = False  # true | "per_channel" | Spec("normalize", {"mean", "std"})
-    scale: float | None = None
+    # `scale` / `standardize` per model input, in input order; inputs not listed are used as given.
+    prep: tuple[InputPrep, ...] = ()
     shuffle: bool = True
     target: str | None = None  # "input" for autoencoders
     classes: tuple[str, ...] | None = None
     pos: Pos = field(default=Pos(), compare=False)
     augment: tuple = ()  # Spec per step (random_crop, hflip, ...), training split only
+
+    def prep_of(self, input_name: str) -> InputPrep:
+        """The preprocessing of one model input (nothing, when the data block does not list it)."""
+        return next((p for p in self.prep if p.input == input_name), InputPrep(input_name))
+
+    @property
+    def preprocesses(self) -> bool:
+        """Whether any input is scaled or standardized."""
+        return any(p.scale is not None or p.standardize for p in self.prep)
 
 
 @dataclass(frozen=True)
@@ -283,7 +306,10 @@ class TrainSpec:
     weight_decay: float = 0.0
     clip_norm: float | None = None
     early_stop: EarlyStop | None = None
-    metrics: tuple[Spec, ...] = ()
+    metrics: tuple[Spec, ...] = ()  # `metrics = [...]`: on the first output, columns named as in v1
+    # `metrics = {digit: [accuracy], recon: [mse]}`: per output name, columns prefixed with it (Keras'
+    # `val_digit_accuracy`); either this or `metrics` is set, never both. See ops/catalog.metric_uses.
+    output_metrics: tuple[tuple[str, tuple[Spec, ...]], ...] = ()
     seed: int = 0
     pos: Pos = field(default=Pos(), compare=False)
     dtype: str = "float32"  # "float64": both backends compute in double precision (exact comparisons)

@@ -174,8 +174,9 @@ def _call(spec: Spec | Source, defaults: dict | None = None, kind: str | None = 
     return name + (f"({', '.join(args)})" if args else "")
 
 
-def _data(d: DataSpec) -> list[str]:
+def _data(d: DataSpec, model) -> list[str]:
     out = []
+    floats = [i.name for i in model.inputs if i.dtype != "int"]
     if d.source:
         out += [f"source = {_call(d.source, None, d.source.kind)}", f"split = {_value(list(d.split))}"]
     for key in ("train", "test"):
@@ -186,13 +187,14 @@ def _data(d: DataSpec) -> list[str]:
         out.append(f"val = {_call(d.val, None, d.val.kind)}")
     elif d.val is not None:
         out.append(f"val = {_value(d.val)}")
-    if d.standardize:
-        mode = d.standardize
-        out.append(f"standardize = {_call(mode) if isinstance(mode, Spec) else mode if isinstance(mode, str) else 'true'}")
+    modes = [(p.input, _standardize(p.standardize)) for p in d.prep if p.standardize]
+    if modes:
+        out.append(f"standardize = {_per_input(modes, floats)}")
     if d.augment:
         out.append(f"augment = [{', '.join(_call(a) for a in d.augment)}]")
-    if d.scale is not None:
-        out.append(f"scale = {_value(d.scale)}")
+    scales = [(p.input, _value(p.scale)) for p in d.prep if p.scale is not None]
+    if scales:
+        out.append(f"scale = {_per_input(scales, floats)}")
     if not d.shuffle:
         out.append("shuffle = false")
     if d.target:
@@ -200,6 +202,17 @@ def _data(d: DataSpec) -> list[str]:
     if d.classes:
         out.append(f"classes = {_value(list(d.classes))}")
     return out
+
+
+def _standardize(mode) -> str:
+    return _call(mode) if isinstance(mode, Spec) else mode if isinstance(mode, str) else "true"
+
+
+def _per_input(values: list[tuple[str, str]], floats: list[str]) -> str:
+    """`0.5` for the model's one float input, `{image: 0.5}` when there are several."""
+    if len(floats) == 1 and [name for name, _ in values] == floats:
+        return values[0][1]
+    return "{" + ", ".join(f"{name}: {text}" for name, text in values) + "}"
 
 
 def _loss(ol, several: bool) -> str:
@@ -234,6 +247,9 @@ def _train(t: TrainSpec) -> list[str]:
         out.append(f"early_stop = patience({e.patience}, monitor={e.monitor}, min_delta={_value(e.min_delta)})")
     if t.metrics:
         out.append("metrics = [" + ", ".join(_call(m) for m in t.metrics) + "]")
+    if t.output_metrics:
+        out.append("metrics = {" + ", ".join(f"{name}: [" + ", ".join(_call(m) for m in specs) + "]"
+                                            for name, specs in t.output_metrics) + "}")
     out.append(f"seed = {t.seed}")
     if getattr(t, "dtype", "float32") != "float32":
         out.append(f"dtype = {t.dtype}")
@@ -252,7 +268,7 @@ def _layer_name(name: str) -> str:
 
 def format_program(program: Program) -> str:
     out = _model(program.model)
-    for kind, lines in (("data", _data(program.data) if program.data else None),
+    for kind, lines in (("data", _data(program.data, program.model) if program.data else None),
                         ("train", _train(program.train) if program.train else None)):
         if lines is not None:
             out += ["", f"{kind} {{", *(INDENT + line for line in lines), "}"]

@@ -132,9 +132,10 @@ def confusion_section(program, run_dir) -> str:
     from .evaluation import run_outputs
 
     try:
-        _, outputs, y = run_outputs(program, run_dir, split="test")
+        _, outputs, targets = run_outputs(program, run_dir, split="test")
     except (SpecError, DataError) as e:
         return f'<p class="note">no confusion matrix: {escape(e.message)}</p>'
+    outputs, y = outputs[0], targets[0] if targets else None  # of the first output, as in training
     width = int(np.asarray(outputs).reshape(len(outputs), -1).shape[1])
     n = 2 if width == 1 else width
     if n > MAX_MATRIX_CLASSES:

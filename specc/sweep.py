@@ -127,18 +127,18 @@ def overrides_for(program, values: dict) -> list[str]:
 
 def default_metric(program) -> str:
     """The first validation metric of the spec (val_accuracy), else val_loss."""
-    from .ops.catalog import metric_name
+    from .ops.catalog import metric_columns
 
-    metrics = program.train.metrics if program.train else ()
-    return f"val_{metric_name(metrics[0])}" if metrics else "val_loss"
+    columns = metric_columns(program.train)
+    return f"val_{columns[0]}" if columns else "val_loss"
 
 
 def logged_columns(program) -> list[str]:
     """The per-epoch metrics a run of this spec can log (val_* need a validation split, train_* are
     logged instead when there is none)."""
-    from .ops.catalog import metric_name
+    from .ops.catalog import metric_columns
 
-    names = [metric_name(m) for m in (program.train.metrics if program.train else ())]
+    names = metric_columns(program.train)
     return ["val_loss", "train_loss", *(f"val_{n}" for n in names), *(f"train_{n}" for n in names)]
 
 

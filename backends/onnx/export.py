@@ -31,12 +31,20 @@ IR_VERSION = 8
 PREPROCESS_DOC = "preprocess: x' = (x * scale - mean) / std with the training statistics (preprocess.npz)"
 
 
-def _preprocess_arrays(program: Program, preprocess) -> dict:
+def _preprocess_list(program: Program, preprocess) -> list[dict]:
+    """One {"scale", "mean", "std"} per model input: `preprocess` is a list with one entry per input, or
+    one entry for the first input (a Preprocess, a dict, or None)."""
+    entries = list(preprocess) if isinstance(preprocess, (list, tuple)) else [preprocess]
+    entries += [None] * (len(program.model.inputs) - len(entries))
+    return [_preprocess_arrays(program, entry, inp.shape) for entry, inp in zip(entries, program.model.inputs)]
+
+
+def _preprocess_arrays(program: Program, preprocess, shape) -> dict:
     """Normalize a Preprocess object or dict to {"scale", "mean", "std"}, checking shapes."""
     if preprocess is None:
         return {"scale": None, "mean": None, "std": None}
     get = (lambda k: preprocess.get(k)) if isinstance(preprocess, dict) else (lambda k: getattr(preprocess, k, None))
-    shape = tuple(program.model.input_shape)
+    shape = tuple(shape)
     out = {"scale": None if get("scale") is None else float(get("scale"))}
     for key in ("mean", "std"):
         v = get(key)
@@ -57,14 +65,14 @@ def _preprocess_arrays(program: Program, preprocess) -> dict:
     return out
 
 
-def _lower_preprocess(g: GraphBuilder, x: str, prep: dict) -> str:
+def _lower_preprocess(g: GraphBuilder, x: str, prep: dict, hint: str = "preprocess") -> str:
     g.enter(None, doc=PREPROCESS_DOC)
     if prep["scale"] is not None and prep["scale"] != 1.0:
-        x = g.node("Mul", [x, g.const(prep["scale"], hint="preprocess_scale")])
+        x = g.node("Mul", [x, g.const(prep["scale"], hint=f"{hint}_scale")])
     if prep["mean"] is not None:
-        x = g.node("Sub", [x, g.const(prep["mean"], hint="preprocess_mean")])
+        x = g.node("Sub", [x, g.const(prep["mean"], hint=f"{hint}_mean")])
     if prep["std"] is not None:
-        x = g.node("Div", [x, g.const(prep["std"], hint="preprocess_std")])
+        x = g.node("Div", [x, g.const(prep["std"], hint=f"{hint}_std")])
     return x
 
 
@@ -96,7 +104,8 @@ def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=N
                 classes=None, vocab=None) -> onnx.ModelProto:
     """The ONNX model of `program` with `params` (canonical keys, float32).
 
-    `preprocess`: a specc.data Preprocess, a dict with scale/mean/std, or None.
+    `preprocess`: one per model input (a list), or for the first input alone: a specc.data Preprocess,
+    a dict with scale/mean/std, or None.
     `classes`: class names for the metadata, or None. `vocab`: a specc.vocab.Vocab for the metadata, or None.
     Raises SpecErrors for unexportable layers or missing/misshapen weights.
     """
@@ -104,14 +113,15 @@ def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=N
     if errors:
         raise SpecErrors(errors)
     check_weights(params, {key: p for key, _layer, p in program.all_params()}, "weights")  # the one check
-    prep = _preprocess_arrays(program, preprocess)
+    preps = _preprocess_list(program, preprocess)
     m = program.model
 
     g = GraphBuilder(params)
     env = {}
     for k, inp in enumerate(m.inputs):
         g.fresh(inp.name)
-        env[inp.name] = _lower_preprocess(g, inp.name, prep) if k == 0 and inp.dtype != "int" else inp.name
+        hint = "preprocess" if k == 0 else f"preprocess_{inp.name}"
+        env[inp.name] = _lower_preprocess(g, inp.name, preps[k], hint) if inp.dtype != "int" else inp.name
     sources, made = masks.layer_sources(m), {}
     for layer in m.layers:
         g.enter(layer)
@@ -143,7 +153,7 @@ def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=N
     classes = list(classes) if classes else None
     inputs = [helper.make_tensor_value_info(i.name, TensorProto.INT64 if i.dtype == "int" else TensorProto.FLOAT,
                                             graph_dims(program, i.shape, first_input=True) if k == 0 else ["N", *i.shape],
-                                            describe_input(program, prep) if k == 0 else i.name)
+                                            describe_input(program, preps[k], k))
               for k, i in enumerate(m.inputs)]
     graph = helper.make_graph(g.nodes, m.name, inputs, outputs, initializer=list(g.initializers.values()),
                               doc_string=f"exported by specc {__version__} from {program.path}")
@@ -151,7 +161,7 @@ def build_model(program: Program, params: dict[str, np.ndarray], *, preprocess=N
                               producer_name="specc", producer_version=__version__,
                               doc_string=f"{m.name}: {describe_output(program, classes)}")
     model.ir_version = IR_VERSION
-    helper.set_model_props(model, make_metadata(program, classes, prep, vocab))
+    helper.set_model_props(model, make_metadata(program, classes, preps[0], vocab))
     return model
 
 

@@ -24,15 +24,18 @@ def output_kind(program: Program) -> str:
     return OUTPUT_KINDS.get(program.model.output_op, "values")
 
 
-def describe_input(program: Program, preprocess: dict) -> str:
-    m = program.model
+def describe_input(program: Program, preprocess: dict, k: int = 0) -> str:
+    """What model input k takes: its name, type and shape, and the preprocessing inside the graph."""
+    inp = program.model.inputs[k]
+    if inp.dtype == "int":
+        return f"{inp.name}: token ids, int64 [N, {', '.join(map(str, inp.shape))}]"
     steps = []
     if preprocess.get("scale") is not None:
         steps.append("scaled")
     if preprocess.get("mean") is not None or preprocess.get("std") is not None:
         steps.append("standardized")
     inside = f"; {' and '.join(steps)} inside the graph with the training statistics" if steps else ""
-    return f"{m.input_name}: raw float32 [N, {', '.join(map(str, m.input_shape))}]{inside}"
+    return f"{inp.name}: raw float32 [N, {', '.join(map(str, inp.shape))}]{inside}"
 
 
 def describe_output(program: Program, classes) -> str:

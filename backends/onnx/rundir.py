@@ -36,17 +36,16 @@ def load_weights(path: str, program: Program | None = None) -> dict[str, np.ndar
     return params
 
 
-def load_preprocess(run_dir: str, input_shape=None):
-    """The run's Preprocess (preprocess.npz; a step that is absent, empty or NaN is off), or None
-    when the run has no such file."""
+def load_preprocess(run_dir: str, program):
+    """The run's preprocessing, one Preprocess per input of `program` (preprocess.npz; a step that is
+    absent, empty or NaN is off), or None when the run has no such file. The file is checked against
+    the inputs: wrong shapes or types are an error naming the file."""
     from specc import rundir
     from specc.checkpoint import load_npz
-    from specc.data.preprocess import Preprocess, check_saved
+    from specc.data.preprocess import Preprocess, check_saved_inputs
 
     file = os.path.join(run_dir, rundir.PREPROCESS)
     if not os.path.exists(file):
         return None
-    arrays = load_npz(file)
-    check_saved(arrays, input_shape, file)  # wrong shapes or types: an error naming the file
-    return Preprocess.from_arrays(arrays)
-
+    parts = check_saved_inputs(load_npz(file), program.model.inputs, file)
+    return [Preprocess.from_arrays(p) for p in parts]

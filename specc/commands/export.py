@@ -45,21 +45,27 @@ def _inputs(program, weights: str | None):
     if weights is None:
         from specc.init import initial_params
 
-        if data is not None and data.standardize:
-            print("warning: the spec standardizes its inputs, but without --weights there are no training "
-                  "statistics; the exported model expects standardized inputs", file=sys.stderr)
-        scale = data.scale if data is not None else None
-        return initial_params(program), {"scale": scale, "mean": None, "std": None}, spec_classes
+        return initial_params(program), _spec_scales(program), spec_classes
     params = {k: v.astype(np.float32) for k, v in rundir.load_weights(weights, program).items()}
     if os.path.isdir(weights):
-        preprocess = rundir.load_preprocess(weights, program.model.input_shape)
+        preprocess = rundir.load_preprocess(weights, program)
         from specc.rundir import read_classes
 
         saved = read_classes(weights)
         classes = list(saved) if saved else spec_classes
     else:
-        preprocess, classes = {"scale": data.scale if data else None, "mean": None, "std": None}, spec_classes
+        preprocess, classes = _spec_scales(program), spec_classes
     return params, preprocess, classes
+
+
+def _spec_scales(program) -> list[dict]:
+    """Without a run's statistics: each input's `scale` from the spec (standardization needs training)."""
+    data = program.data
+    if data is not None and any(p.standardize for p in data.prep):
+        print("warning: the spec standardizes its inputs, but without --weights there are no training "
+              "statistics; the exported model expects standardized inputs", file=sys.stderr)
+    return [{"scale": data.prep_of(i.name).scale if data is not None else None, "mean": None, "std": None}
+            for i in program.model.inputs]
 
 
 def _verify(model, program) -> None:

@@ -196,7 +196,6 @@ def _check_counts(raw: Raw, program: Program, src: Source) -> None:
 
 def _build(program: Program, prepared) -> Datasets:
     roles, (xs, more_x), (ys, more_y), classes, parts, task, streamed, vocab = prepared
-    d = program.data
     first = roles[0][0]
 
     def split(role, idx):
@@ -221,62 +220,66 @@ def _build(program: Program, prepared) -> Datasets:
     if "test" in xs:
         test = split("test", None)
 
-    # preprocessing: scale, then statistics of the (scaled) training split only; token ids are left alone
-    pre = Preprocess(scale=float(d.scale) if d.scale is not None else None)
-    if program.model.inputs[0].dtype == "int":
-        return Datasets(train, val, test, classes, Preprocess(None), task, vocab)
-    if isinstance(train.x, StreamedArray):  # applied to every batch as it is read; statistics in one pass
-        if d.standardize:
-            pre.mean, pre.std = _statistics(program, train.x.with_preprocess(Preprocess(pre.scale)))
-        for s in (train, val, test):
-            if s is not None:
-                s.x = s.x.with_preprocess(pre)
-    else:
-        pre.apply_(train.x)
-        if d.standardize:
-            pre.mean, pre.std = _statistics(program, train.x)
-            Preprocess(None, pre.mean, pre.std).apply_(train.x)
-        for s in (val, test):
-            if s is not None:
-                pre.apply_(s.x)
-
-    if d.scale is not None or d.standardize:  # x * scale, or (x - mean) / std, can overflow float32
-        done = "standardization" if d.standardize else "scaling"
-        for name, s in (("train", train), ("val", val), ("test", test)):
-            if s is not None:
-                check_finite(s.x, program.path, f"the {name} split's input", after=done)
+    # preprocessing per input: scale, then statistics of the (scaled) training split only; token ids are left alone
+    splits = [(name, s) for name, s in (("train", train), ("val", val), ("test", test)) if s is not None]
+    preps = [_preprocess_input(program, k, splits) for k in range(len(program.model.inputs))]
 
     if task == "autoencoder":  # y = x after preprocessing (a view, no copy)
         out = tuple(program.model.output_shape)
         for s in (train, val, test):
             if s is not None:
                 s.y = s.x.reshape((len(s.x), *out))
-    return Datasets(train, val, test, classes, pre, task, vocab)
+    return Datasets(train, val, test, classes, preps[0], task, vocab, more_preprocess=tuple(preps[1:]))
 
 
-def _statistics(program: Program, x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _preprocess_input(program: Program, k: int, splits: list) -> Preprocess:
+    """Scale and standardize model input k of every split in place (a streamed split: per batch as it is
+    read); the statistics come from the training split, after scaling. Returns what was applied."""
+    inp = program.model.inputs[k]
+    setting = program.data.prep_of(inp.name)
+    if inp.dtype == "int" or (setting.scale is None and not setting.standardize):
+        return Preprocess(None)  # the front end lets no token input be scaled (passes/sections.resolve_prep)
+    pre = Preprocess(scale=setting.scale)
+    train_x = splits[0][1].inputs[k]
+    if isinstance(train_x, StreamedArray):  # applied to every batch as it is read; statistics in one pass
+        if setting.standardize:
+            scaled = train_x.with_preprocess(Preprocess(pre.scale))
+            pre.mean, pre.std = _statistics(setting.standardize, inp.shape, scaled)
+        for _, s in splits:
+            s.set_input(k, s.inputs[k].with_preprocess(pre))
+    else:
+        pre.apply_(train_x)
+        if setting.standardize:
+            pre.mean, pre.std = _statistics(setting.standardize, inp.shape, train_x)
+            Preprocess(None, pre.mean, pre.std).apply_(train_x)
+        for _, s in splits[1:]:
+            pre.apply_(s.inputs[k])
+    # x * scale, or (x - mean) / std, can overflow float32
+    what = "input" if len(program.model.inputs) == 1 else f"input `{inp.name}`"
+    for name, s in splits:
+        check_finite(s.inputs[k], program.path, f"the {name} split's {what}",
+                     after="standardization" if setting.standardize else "scaling")
+    return pre
+
+
+def _statistics(mode, input_shape, x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """mean and std for `standardize = true | per_channel | normalize(mean, std)`."""
-    mode = program.data.standardize
     if mode == "per_channel":
         return mean_std_per_channel(x_train)
     if isinstance(mode, Spec):  # normalize(mean=[...], std=[...]): given, not fitted
-        return given_stats(mode.args["mean"], mode.args["std"], program.model.input_shape)
+        return given_stats(mode.args["mean"], mode.args["std"], input_shape)
     return mean_std(x_train)
 
 
 def _check_normalize(program: Program, errors: list) -> None:
-    """normalize(mean, std) must have one value per channel of the model input; token ids are never scaled."""
-    mode = program.data.standardize
-    if program.model.inputs and program.model.inputs[0].dtype == "int" and (program.data.scale is not None or mode):
-        errors.append(SpecError("the model input holds token ids, which are not scaled or standardized",
-                                program.data.pos, source=program.source_text,
-                                hint="remove `scale` / `standardize` from the data block"))
-        return
-    if isinstance(mode, Spec):
-        try:
-            given_stats(mode.args["mean"], mode.args["std"], program.model.input_shape)
-        except ValueError as e:
-            errors.append(SpecError(str(e), mode.pos, source=program.source_text))
+    """normalize(mean, std) must have one value per channel of the input it is for."""
+    for setting in program.data.prep:
+        mode = setting.standardize
+        if isinstance(mode, Spec):
+            try:
+                given_stats(mode.args["mean"], mode.args["std"], program.model.value_shape(setting.input))
+            except ValueError as e:
+                errors.append(SpecError(str(e), mode.pos, source=program.source_text))
 
 
 def _check_augment(program: Program, errors: list) -> None:

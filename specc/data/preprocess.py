@@ -76,6 +76,24 @@ def arrays_of(pre: Preprocess | None) -> dict[str, np.ndarray]:
     return {} if pre is None else dict(pre.to_arrays())
 
 
+def run_arrays(preps: list, names: list[str]) -> dict[str, np.ndarray]:
+    """preprocess.npz of a model with these inputs: the first input's arrays under their own keys (so a
+    one-input model's file is what it always was), a later input's as NAME.KEY (`meta.mean`)."""
+    out: dict[str, np.ndarray] = {}
+    for k, (pre, name) in enumerate(zip(preps, names)):
+        out.update({(key if k == 0 else f"{name}.{key}"): v for key, v in arrays_of(pre).items()})
+    return out
+
+
+def input_arrays(arrays, names: list[str]) -> list[dict[str, np.ndarray]]:
+    """Inverse of run_arrays: one dict of scale/mean/std arrays per model input."""
+    out = []
+    for k, name in enumerate(names):
+        prefix = "" if k == 0 else f"{name}."
+        out.append({key: arrays[prefix + key] for key in ("scale", "mean", "std") if prefix + key in arrays})
+    return out
+
+
 def unapply(arrays: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     """The inverse of Preprocess.apply (used to swap recomputed statistics for saved ones)."""
     x = np.asarray(x, np.float64)
@@ -186,7 +204,15 @@ def fit(x_train: np.ndarray, scale: float | None, standardize: bool) -> Preproce
     return Preprocess(scale, mean, std)
 
 
-def check_saved(arrays: dict, input_shape, path) -> None:
+def check_saved_inputs(arrays, inputs, path) -> list[dict[str, np.ndarray]]:
+    """check_saved for each model input's part of a run's preprocess.npz; its arrays, one dict per input."""
+    parts = input_arrays(arrays, [i.name for i in inputs])
+    for k, (inp, part) in enumerate(zip(inputs, parts)):
+        check_saved(part, inp.shape, path, prefix="" if k == 0 else f"{inp.name}.")
+    return parts
+
+
+def check_saved(arrays: dict, input_shape, path, prefix: str = "") -> None:
     """A run's preprocess.npz must fit the model: numeric, finite, mean/std of the input's shape.
 
     A hand-edited or mismatched file is a clear DataError here, not a broadcasting
@@ -202,16 +228,17 @@ def check_saved(arrays: dict, input_shape, path) -> None:
             continue
         v = np.asarray(v)
         if v.dtype.kind not in "biuf":
-            raise DataError(f"`{key}` holds {v.dtype} values, not numbers", where)
+            raise DataError(f"`{prefix}{key}` holds {v.dtype} values, not numbers", where)
         if key == "scale":
             if v.size != 1:
-                raise DataError(f"`scale` has shape {list(v.shape)}; it is one number", where)
+                raise DataError(f"`{prefix}scale` has shape {list(v.shape)}; it is one number", where)
             continue
         fits = (tuple(input_shape), channel_shape(input_shape)) if input_shape is not None else ()
         if input_shape is not None and tuple(v.shape) not in fits and v.size != 1:  # per feature or per channel
-            raise DataError(f"`{key}` has shape {list(v.shape)}, but the model's input is {list(input_shape)}",
+            raise DataError(f"`{prefix}{key}` has shape {list(v.shape)}, but the model's input is {list(input_shape)}",
                             where, hint="was this file saved by a run of another spec?")
         if np.isnan(v).all() and v.size == 1:
             continue  # "unset", as written by to_arrays
         if not np.isfinite(v).all() or (key == "std" and (v <= 0).any()):
-            raise DataError(f"`{key}` holds non-finite{' or non-positive' if key == 'std' else ''} values", where)
+            raise DataError(f"`{prefix}{key}` holds non-finite{' or non-positive' if key == 'std' else ''} values",
+                            where)

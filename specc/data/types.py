@@ -36,6 +36,15 @@ class Split:
         """One array per model input."""
         return [self.x, *self.more_x]
 
+    def set_input(self, k: int, array) -> None:
+        """Replace the array of model input k (0 is `x`)."""
+        if k == 0:
+            self.x = array
+        else:
+            more = list(self.more_x)
+            more[k - 1] = array
+            self.more_x = tuple(more)
+
     @property
     def targets(self) -> list | None:
         """One array per model output, or None (an autoencoder's target is its input)."""
@@ -53,6 +62,12 @@ class Datasets:
     preprocess: Preprocess
     task: str = "regression"  # "classification" | "regression" | "autoencoder"
     vocab: object = None      # specc.vocab.Vocab of a text source (built from the training split), else None
+    more_preprocess: tuple = ()  # the Preprocess of the model's later inputs, in `input` order (as Split.more_x)
+
+    @property
+    def input_preprocess(self) -> list:
+        """One Preprocess per model input (`preprocess` is the first input's)."""
+        return [self.preprocess, *self.more_preprocess]
 
 
 @dataclass

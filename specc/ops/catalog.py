@@ -82,6 +82,26 @@ def metric_name(spec) -> str:
     (per_class metrics add one column per class beside it)."""
     return f"top_{spec.args['k']}" if spec.name == "top_k" else spec.name
 
+
+def metric_uses(train) -> list[tuple[int, str, object]]:
+    """Every metric of a TrainSpec as (output index, column prefix, metric spec), in log order.
+
+    `metrics = [accuracy]` is on the first output with no prefix (the column is `accuracy`);
+    `metrics = {digit: [accuracy]}` names the output, and its columns carry it (`digit_accuracy`).
+    The one place that decides which output a metric reads and what its column is called.
+    """
+    if train is None:
+        return []
+    if not train.output_metrics:
+        return [(0, "", m) for m in train.metrics]
+    index = {ol.output: i for i, ol in enumerate(train.losses)}
+    return [(index[out], f"{out}_", m) for out, specs in train.output_metrics for m in specs]
+
+
+def metric_columns(train) -> list[str]:
+    """The column name of every metric of a TrainSpec ("accuracy", "digit_top_5"), without val_/train_."""
+    return [prefix + metric_name(m) for _, prefix, m in metric_uses(train)]
+
 # Data sources: name -> [(argument, type, default or REQUIRED)], in positional order.
 # Types: int, float, str, "str?" (a string or absent), "names" (a key, or a list of keys:
 # one per model input or output), path (resolved against the spec's directory), "names?"

@@ -11,9 +11,9 @@ from dataclasses import replace
 
 from .. import syntax as S
 from ..errors import Collector, SpecError, did_you_mean
-from ..ir import DataSpec, EarlyStop, InitFrom, Model, OutputLoss, Source, Spec, TrainSpec
+from ..ir import DataSpec, EarlyStop, InitFrom, InputPrep, Model, OutputLoss, Pos, Source, Spec, TrainSpec
 from ..ops import AUGMENTS, LOSSES, METRICS, OPTIMIZERS, REQUIRED, SCHEDULES, SOURCES
-from ..ops.catalog import metric_name
+from ..ops.catalog import metric_columns, metric_uses
 from ..values import (as_bool, as_float, as_int, as_name, as_number_list, as_pair, as_str, bind, call_parts, is_value,
                       plain, show)
 
@@ -151,11 +151,17 @@ def resolve_data(section: S.Section | None, spec_dir: str, errors: Collector) ->
     classes = None
     if "classes" in a:
         classes = _checked(errors, _classes, val("classes"))
-    scale = _checked(errors, as_float, val("scale"), "`scale`", 0.0, None, True) if "scale" in a else None
+    scales = _checked(errors, _per_input, val("scale"), "scale", lambda x: as_float(x, "`scale`", 0.0, None, True)) \
+        if "scale" in a else ()
+    modes = _checked(errors, _per_input, val("standardize"), "standardize", _standardize) if "standardize" in a else ()
+    prep: dict[str, InputPrep] = {}
+    for name, scale, pos in scales or ():
+        prep[name] = InputPrep(name, scale=scale, pos=pos)
+    for name, mode, pos in modes or ():
+        prep[name] = replace(prep.get(name, InputPrep(name, pos=pos)), standardize=mode)
     return DataSpec(
         source=source, split=split, train=train, val=v, test=test,
-        standardize=(_checked(errors, _standardize, val("standardize")) or False) if "standardize" in a else False,
-        scale=scale,
+        prep=tuple(p for p in prep.values() if p.scale is not None or p.standardize),
         shuffle=(_checked(errors, as_bool, val("shuffle"), "`shuffle`") is not False) if "shuffle" in a else True,
         target=target, classes=classes, pos=section.pos,
         augment=(_checked(errors, _augment, val("augment")) or ()) if "augment" in a else ())
@@ -170,6 +176,57 @@ def _split(v) -> tuple[float, ...]:
     if parts[0] <= 0:
         raise SpecError("`split` must keep some data for training", v.pos)
     return tuple(parts) if len(parts) == 3 else (parts[0], 0.0, parts[1])
+
+
+ANY_INPUT = ""  # the input of a plain `scale = 0.5`, named by resolve_prep once the model is known
+
+
+def _per_input(v, key: str, parse) -> tuple[tuple[str, object, Pos], ...]:
+    """`scale = 0.5` -> (("", 0.5, pos),); `scale = {image: 0.5, meta: 0.1}` -> (input, value, pos) per entry."""
+    if not isinstance(v, S.MapV):
+        return ((ANY_INPUT, parse(v), v.pos),)
+    out: dict[str, tuple] = {}
+    for name, value in v.items:
+        pos = getattr(value, "pos", v.pos)
+        if name in out:
+            raise SpecError(f"`{key}` names input `{name}` twice", pos)
+        out[name] = (name, parse(value), pos)
+    return tuple(out.values())
+
+
+def resolve_prep(model: Model | None, data: DataSpec | None, errors: Collector) -> DataSpec | None:
+    """Name the input of a plain `scale`/`standardize`, and check that the inputs a map names exist and hold
+    numbers. A plain value goes to the model's one float input; with several, the user says which."""
+    if model is None or data is None or not data.prep:
+        return data
+    floats = [i.name for i in model.inputs if i.dtype != "int"]
+    names = [i.name for i in model.inputs]
+    out = []
+    for p in data.prep:
+        keys = " / ".join(k for k, on in (("scale", p.scale is not None), ("standardize", p.standardize)) if on)
+        if p.input == ANY_INPUT and len(floats) == 1:
+            p = replace(p, input=floats[0])
+        elif p.input == ANY_INPUT and not floats:
+            errors.add("the model input holds token ids, which are not scaled or standardized", p.pos,
+                       f"remove `{keys}` from the data block")
+            continue
+        elif p.input == ANY_INPUT:
+            kind = "inputs" if len(floats) == len(names) else "numeric inputs"
+            errors.add(f"the model has {len(floats)} {kind} ({', '.join(floats)}); say which one `{keys}` is for",
+                       p.pos, f"e.g. `{keys.split(' / ')[0]} = {{{floats[0]}: ...}}`; inputs not named are "
+                                 "used as given")
+            continue
+        elif p.input not in names:
+            errors.add(f"`{keys}` names input `{p.input}`, which the model does not have", p.pos,
+                       did_you_mean(p.input, names) or f"inputs: {', '.join(names)}")
+            continue
+        elif p.input not in floats:
+            errors.add(f"input `{p.input}` holds token ids, which are not scaled or standardized", p.pos,
+                       f"leave `{p.input}` out of `{keys}`")
+            continue
+        out.append(p)
+    order = {n: k for k, n in enumerate(names)}
+    return replace(data, prep=tuple(sorted(out, key=lambda p: order[p.input])))
 
 
 def _standardize(v) -> bool | str | Spec:
@@ -442,6 +499,7 @@ def _items(x, w):
 
 
 def resolve_metrics(v) -> tuple[Spec, ...]:
+    """`metrics = [accuracy, top_k(5)]` (or one metric): the specs, arguments checked and filled."""
     items = v.items if isinstance(v, S.ListV) else (v,)
     out = []
     for item in items:
@@ -451,6 +509,21 @@ def resolve_metrics(v) -> tuple[Spec, ...]:
         if "per_class" in bound and is_value(bound["per_class"]):
             spec.args["per_class"] = as_bool(bound["per_class"], f"{spec.name}'s `per_class`")
         out.append(spec)
+    return tuple(out)
+
+
+def resolve_output_metrics(v, model: Model | None) -> tuple[tuple[str, tuple[Spec, ...]], ...]:
+    """`metrics = {digit: [accuracy], recon: mse}`: metrics per output name, in the map's order."""
+    names = [o.name for o in model.outputs] if model is not None else None
+    out = []
+    for key, value in v.items:
+        if names is not None and key not in names:
+            raise SpecError(f"the model has no output `{key}`", getattr(value, "pos", v.pos),
+                            did_you_mean(key, names) or f"outputs: {', '.join(names)}")
+        if any(key == k for k, _ in out):
+            raise SpecError(f"output `{key}` has metrics twice", getattr(value, "pos", v.pos),
+                            "list them once: `{" + key + ": [accuracy, mse]}`")
+        out.append((key, resolve_metrics(value)))
     return tuple(out)
 
 
@@ -535,7 +608,11 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
     wd = get("weight_decay", as_float, "`weight_decay`", 0.0, 1.0, False, True)
     clip = get("clip_norm", as_float, "`clip_norm`", 0.0, None, True)
     early = get("early_stop", resolve_early_stop)
-    metrics = get("metrics", resolve_metrics) or ()
+    metrics, output_metrics = (), ()
+    if "metrics" in a and isinstance(a["metrics"].value, S.MapV):
+        output_metrics = get("metrics", resolve_output_metrics, model) or ()
+    else:
+        metrics = get("metrics", resolve_metrics) or ()
     seed = get("seed", as_int, "`seed`", 0, 2**32 - 1)  # the seeded streams take 32-bit seeds
     dtype = get("dtype", as_name, "dtype", DTYPES) or "float32"
     init_from, freeze = get("init_from", resolve_init_from, spec_dir), get("freeze", _layer_names, "`freeze`")
@@ -548,7 +625,7 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
         return None
     train = TrainSpec(losses=losses, optimizer=optimizer, schedule=schedule, batch=batch or 32, epochs=epochs,
                       steps=steps, l2=l2 or 0.0, weight_decay=wd or 0.0, clip_norm=clip, early_stop=early,
-                      metrics=metrics, seed=seed or 0, pos=section.pos, dtype=dtype, accumulate=accumulate or 1,
+                      metrics=metrics, output_metrics=output_metrics, seed=seed or 0, pos=section.pos, dtype=dtype, accumulate=accumulate or 1,
                       init_from=init_from[0] if init_from else None,
                       freeze=tuple(freeze or ()))
     _check_compat(train, model, data, a, errors)
@@ -597,20 +674,21 @@ def _check_compat(train: TrainSpec, model: Model | None, data: DataSpec | None, 
     if model is not None and model.layers:
         for out, ol in zip(model.outputs, train.losses):
             _check_loss(ol.loss, model, out, errors)
-        n_out = model.output_shape[0] if model.output_shape else 0
-        for m in train.metrics:
-            if m.name == "top_k" and len(model.output_shape) != 1:
-                errors.add(f"top_k needs a model with a vector of class scores; the output is "
-                           f"[{', '.join(map(str, model.output_shape))}]", m.pos)
-            elif m.name == "top_k" and m.args["k"] > n_out:
-                errors.add(f"top_k({m.args['k']}) needs at least {m.args['k']} outputs; the model has {n_out}", m.pos)
+        for index, _, m in metric_uses(train) if model.outputs else ():
+            shape = model.value_shape(model.outputs[index].value)
+            if m.name == "top_k" and len(shape) != 1:
+                errors.add(f"top_k needs an output that is a vector of class scores; `{model.outputs[index].name}` "
+                           f"is [{', '.join(map(str, shape))}]", m.pos)
+            elif m.name == "top_k" and m.args["k"] > shape[0]:
+                errors.add(f"top_k({m.args['k']}) needs at least {m.args['k']} outputs; "
+                           f"`{model.outputs[index].name}` has {shape[0]}", m.pos)
 
         if train.optimizer.name in ("perceptron", "adaline"):
             dense = [l for l in model.layers if l.op not in ("step", "identity", "sigmoid", "tanh")]
             if len(dense) != 1 or dense[0].op != "dense":
                 errors.add(f"the {train.optimizer.name} rule trains a single-layer network (one dense layer "
                            "and its activation)", train.optimizer.pos)
-    allowed = {"train_loss", "val_loss"} | {f"val_{metric_name(m)}" for m in train.metrics}
+    allowed = {"train_loss", "val_loss"} | {f"val_{c}" for c in metric_columns(train)}
     watchers = [("early stopping", train.early_stop.monitor, train.early_stop.pos)] if train.early_stop else []
     if train.schedule.name == "plateau":
         watchers.append(("the plateau schedule", train.schedule.args["monitor"], train.schedule.pos))

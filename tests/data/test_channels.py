@@ -6,7 +6,7 @@ from specc.data import load_data
 from specc.data.preprocess import channel_shape, mean_std_per_channel
 from specc.errors import SpecError, SpecErrors
 from specc.frontend import compile_text
-from specc.ir import DataSpec, Source, Spec
+from specc.ir import DataSpec, InputPrep, Source, Spec
 
 
 def images_npz(tmp_path, n=40, shape=(3, 4, 5)):
@@ -33,7 +33,8 @@ def test_per_channel_statistics_match_numpy():
 
 def test_per_channel_standardizes_each_channel_of_the_training_split(tmp_path, program):
     images_npz(tmp_path)
-    spec = DataSpec(source=Source("npz", {"path": "d.npz"}), split=(1.0, 0.0, 0.0), standardize="per_channel")
+    spec = DataSpec(source=Source("npz", {"path": "d.npz"}), split=(1.0, 0.0, 0.0),
+                    prep=(InputPrep("x", standardize="per_channel"),))
     ds = load_data(program(spec, input_shape=(3, 4, 5), path=str(tmp_path / "s.nn")))
     assert ds.preprocess.mean.shape == (3, 1, 1)
     np.testing.assert_allclose(ds.train.x.mean(axis=(0, 2, 3)), 0, atol=1e-5)
@@ -42,8 +43,9 @@ def test_per_channel_standardizes_each_channel_of_the_training_split(tmp_path, p
 
 def test_normalize_uses_the_given_statistics_after_scale(tmp_path, program):
     x = images_npz(tmp_path)
-    spec = DataSpec(source=Source("npz", {"path": "d.npz"}), split=(1.0, 0.0, 0.0), scale=0.5,
-                    standardize=Spec("normalize", {"mean": (1.0, 2.0, 3.0), "std": (2.0, 4.0, 8.0)}))
+    spec = DataSpec(source=Source("npz", {"path": "d.npz"}), split=(1.0, 0.0, 0.0),
+                    prep=(InputPrep("x", scale=0.5, standardize=Spec("normalize", {"mean": (1.0, 2.0, 3.0),
+                                                                                   "std": (2.0, 4.0, 8.0)})),))
     ds = load_data(program(spec, input_shape=(3, 4, 5), path=str(tmp_path / "s.nn")))
     want = (x * 0.5 - np.array([1, 2, 3], np.float32)[:, None, None]) / np.array([2, 4, 8], np.float32)[:, None, None]
     np.testing.assert_allclose(ds.train.x, want, rtol=1e-6)
@@ -52,7 +54,7 @@ def test_normalize_uses_the_given_statistics_after_scale(tmp_path, program):
 def test_normalize_needs_one_value_per_channel(tmp_path, program):
     images_npz(tmp_path)
     spec = DataSpec(source=Source("npz", {"path": "d.npz"}), split=(1.0, 0.0, 0.0),
-                    standardize=Spec("normalize", {"mean": (1.0, 2.0), "std": (2.0, 4.0)}))
+                    prep=(InputPrep("x", standardize=Spec("normalize", {"mean": (1.0, 2.0), "std": (2.0, 4.0)})),))
     with pytest.raises(SpecError, match="mean has 2 values; the input \\[3, 4, 5\\] has 3 channels"):
         load_data(program(spec, input_shape=(3, 4, 5), path=str(tmp_path / "s.nn")))
 
@@ -78,7 +80,7 @@ def test_standardize_modes_print_and_parse_back():
     for value in ("per_channel", "normalize(mean=[0.5, 0.4, 0.3], std=[0.2, 0.2, 0.25])", "true"):
         prog = compile_text(MODEL + f'data {{ source = npz("d.npz"); standardize = {value} }}\n')
         again = compile_text(format_program(prog))
-        assert again.data.standardize == prog.data.standardize
+        assert again.data.prep == prog.data.prep and prog.data.prep[0].standardize
 
 
 def test_per_channel_statistics_are_baked_into_the_onnx_graph(tmp_path, program):

@@ -6,7 +6,7 @@ from specc.data import load_data
 from specc.data.preprocess import mean_std, mean_std_per_channel
 from specc.data.stream import Shards, StreamedArray, is_streamed
 from specc.errors import DataError, SpecError, SpecErrors
-from specc.ir import DataSpec, Source, Spec
+from specc.ir import DataSpec, InputPrep, Source, Spec
 from specc.rng import stream
 
 
@@ -26,6 +26,9 @@ def _write(tmp_path, x, y, shards=None):
 
 
 def _pair(program, d, npz, shape=(6,), **data):
+    prep = {k: data.pop(k) for k in ("scale", "standardize") if k in data}
+    if prep:
+        data["prep"] = (InputPrep("x", **prep),)
     streamed = load_data(program(DataSpec(source=Source("npy", {"dir": d}), **data), input_shape=shape,
                                  output_shape=(3,)))
     memory = load_data(program(DataSpec(source=Source("npz", {"path": npz}), **data), input_shape=shape,

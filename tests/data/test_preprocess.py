@@ -3,7 +3,7 @@ import pytest
 
 from specc.data import Preprocess, load_data
 from specc.data.preprocess import mean_std
-from specc.ir import DataSpec, Source
+from specc.ir import DataSpec, InputPrep, Source
 
 
 def test_mean_std_matches_numpy_float64():
@@ -35,7 +35,7 @@ def test_round_trip_without_pickles(tmp_path):
 
 def test_order_scale_then_standardize_train_stats_only(program):
     spec = DataSpec(source=Source("blobs", {"n": 300, "centers": 2}), split=(0.5, 0.25, 0.25),
-                    standardize=True, scale=0.5)
+                    prep=(InputPrep("x", scale=0.5, standardize=True),))
     ds = load_data(program(spec))
     pre = ds.preprocess
     assert pre.scale == 0.5

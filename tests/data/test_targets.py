@@ -4,7 +4,7 @@ import pytest
 from specbuild import data_error
 from specc.data import SOURCES, check_data, load_data
 from specc.errors import SpecError, SpecErrors
-from specc.ir import DataSpec, Source
+from specc.ir import DataSpec, InputPrep, Source
 from specc.ops import REQUIRED
 
 
@@ -79,7 +79,7 @@ def test_class_index_errors(tmp_path, program):
 
 
 def test_autoencoder_targets_are_the_preprocessed_inputs(program):
-    spec = DataSpec(source=Source("moons", {"n": 30}), target="input", standardize=True)
+    spec = DataSpec(source=Source("moons", {"n": 30}), target="input", prep=(InputPrep("x", standardize=True),))
     ds = load_data(program(spec, output_shape=(2,), out_op="identity", loss="mse"))
     assert ds.train.y is not None and np.shares_memory(ds.train.y, ds.train.x)
     np.testing.assert_array_equal(ds.train.y, ds.train.x)

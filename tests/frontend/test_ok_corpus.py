@@ -104,7 +104,7 @@ def test_mnist_example_matches_reference():
     d = p.data
     assert d.train.kind == "mnist" and d.train.args["part"] == "train" and d.test.args["part"] == "test"
     assert d.train.args["dir"] == str(OK / "data" / "mnist")  # relative to the .nn file
-    assert d.val == 0.1 and d.standardize
+    assert d.val == 0.1 and d.prep_of("image").standardize is True
 
 
 def test_block_expansion_equals_hand_written():

@@ -249,7 +249,7 @@ async def test_front_end_warnings_are_warnings(client):
     assert diag.range.start.line == line_of(text, 'tanh(name="right")')
 
 
-async def test_output_names_and_the_loss_map_keys_that_name_them(client):
+async def test_output_names_and_the_loss_and_metrics_map_keys_that_name_them(client):
     path = EXAMPLES / "two_heads.nn"
     text, uri = path.read_text(), path.as_uri()
     open_doc(client, uri, text)
@@ -257,6 +257,6 @@ async def test_output_names_and_the_loss_map_keys_that_name_them(client):
     out = line_of(text, "output digit")
     refs = await client.text_document_references_async(T.ReferenceParams(
         text_document=doc(uri), position=T.Position(out, 12), context=T.ReferenceContext(include_declaration=True)))
-    loss = line_of(text, "loss = {")
+    loss, metrics = line_of(text, "loss = {"), line_of(text, "metrics = {")
     assert sorted((r.range.start.line, r.range.start.character) for r in refs) == [
-        (out, 11), (loss, text.split("\n")[loss].index("digit"))]
+        (out, 11), (loss, text.split("\n")[loss].index("digit")), (metrics, text.split("\n")[metrics].index("digit"))]

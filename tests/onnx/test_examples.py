@@ -28,15 +28,15 @@ def test_example_exports_and_matches(path):
     # ReferenceEvaluator runs convolutions in pure NumPy loops: keep it to conv-free examples for speed
     has_conv = any(layer.op in ("conv2d", "conv2d_transpose") for layer in program.all_layers())
     # the spec's static scale goes into the graph even without a run (what `specc export` does)
-    scale = program.data.scale if program.data is not None else None
     m = program.model
+    scales = [program.data.prep_of(i.name).scale if program.data is not None else None for i in m.inputs]
     if len(m.inputs) == 1 and len(m.outputs) == 1:
-        assert_equivalent(program, initial_params(program), preprocess={"scale": scale}, reference=not has_conv)
+        assert_equivalent(program, initial_params(program), preprocess={"scale": scales[0]}, reference=not has_conv)
     else:
-        _assert_graph_equivalent(program, initial_params(program), scale)
+        _assert_graph_equivalent(program, initial_params(program), scales)
 
 
-def _assert_graph_equivalent(program, params, scale):
+def _assert_graph_equivalent(program, params, scales):
     """Several inputs / outputs: every named ONNX output equals the NumPy backend's, at batch 1 and 37."""
     import numpy as np
 
@@ -44,7 +44,7 @@ def _assert_graph_equivalent(program, params, scale):
     from specc.backends.onnx import runtime
     from specc.backends.onnx.export import build_model
 
-    model = build_model(program, params, preprocess={"scale": scale})
+    model = build_model(program, params, preprocess=[{"scale": s} for s in scales])
     sess = runtime.session(model)
     m = program.model
     assert [i.name for i in sess.get_inputs()] == [i.name for i in m.inputs]
@@ -54,8 +54,8 @@ def _assert_graph_equivalent(program, params, scale):
         rng = np.random.default_rng(n)
         xs = [rng.standard_normal((n, *i.shape)).astype(np.float32) for i in m.inputs]
         got = sess.run(None, {i.name: x for i, x in zip(m.inputs, xs)})
-        first = xs[0] * np.float32(scale) if scale is not None else xs[0]  # the graph scales the first input
-        want = be.predict([first, *xs[1:]], 64)
+        scaled = [x * np.float32(s) if s is not None else x for x, s in zip(xs, scales)]  # the graph scales them
+        want = be.predict(scaled, 64)
         want = want if isinstance(want, list) else [want]
         for g, w, out in zip(got, want, m.outputs):
             np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5, err_msg=f"output {out.name}")
