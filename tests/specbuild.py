@@ -97,3 +97,59 @@ def data_error(data_body: str) -> str:
     with pytest.raises((SpecError, SpecErrors)) as e:
         compile_text(text, "m.nn")
     return e.value.render()
+
+
+# A model with two outputs from one hidden value (a classifier and a reconstruction): the graph
+# tests and the per-output metrics tests share it.
+TWO_HEADS = """
+model two_heads {
+    input x [6]
+    dense(8); relu(name="h")
+    dense(3); softmax
+    output digit
+    from h
+    dense(6)
+    output recon
+}
+"""
+
+
+# Small real problems (model and data) that several test files train with their own `train` block.
+XOR_NET = """
+model xor {
+    input x [2]
+    dense(4)
+    tanh
+    dense(1)
+    sigmoid
+}
+data {
+    source = xor()
+    split = [1.0, 0, 0]
+}
+"""
+MOONS_NET = """
+model moons {
+    input x [2]
+    dense(8)
+    relu
+    dense(2)
+    softmax
+}
+data {
+    source = moons(n=80, noise=0.1)
+    split = [0.6, 0.2, 0.2]
+    standardize = true
+}
+"""
+
+
+def spirals_net(n: int, split: str) -> str:
+    """The 2-8-2 spirals classifier of the torch driver tests, on n points split as given ("[0.8, 0.2, 0.0]")."""
+    return ("\nmodel m {\n    input p [2]\n    dense(8)\n    tanh\n    dense(2)\n    softmax\n}\n"
+            f"data {{ source = spirals(n={n}, noise=0.1); split = {split} }}\n")
+
+
+def with_train(net: str, **train) -> str:
+    """`net` (model and data) with a train block of these keys, in this order: with_train(XOR_NET, loss="mse")."""
+    return net + "train {\n" + "".join(f"    {k} = {v}\n" for k, v in train.items()) + "}\n"

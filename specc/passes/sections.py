@@ -676,12 +676,12 @@ def _check_compat(train: TrainSpec, model: Model | None, data: DataSpec | None, 
             _check_loss(ol.loss, model, out, errors)
         for index, _, m in metric_uses(train) if model.outputs else ():
             shape = model.value_shape(model.outputs[index].value)
+            which = "the model" if len(model.outputs) == 1 else f"`{model.outputs[index].name}`"
             if m.name == "top_k" and len(shape) != 1:
-                errors.add(f"top_k needs an output that is a vector of class scores; `{model.outputs[index].name}` "
-                           f"is [{', '.join(map(str, shape))}]", m.pos)
+                errors.add(f"top_k needs a vector of class scores; the output of {which} is "
+                           f"[{', '.join(map(str, shape))}]", m.pos)
             elif m.name == "top_k" and m.args["k"] > shape[0]:
-                errors.add(f"top_k({m.args['k']}) needs at least {m.args['k']} outputs; "
-                           f"`{model.outputs[index].name}` has {shape[0]}", m.pos)
+                errors.add(f"top_k({m.args['k']}) needs at least {m.args['k']} outputs; {which} has {shape[0]}", m.pos)
 
         if train.optimizer.name in ("perceptron", "adaline"):
             dense = [l for l in model.layers if l.op not in ("step", "identity", "sigmoid", "tanh")]

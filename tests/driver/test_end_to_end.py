@@ -12,53 +12,13 @@ pytest.importorskip("specc.backends.numpy.backend")
 from specc import api, cli, driver, evaluation  # noqa: E402
 from specc.checkpoint import load_checkpoint, load_npz  # noqa: E402
 from specc.frontend import compile_file  # noqa: E402
+from specbuild import MOONS_NET, XOR_NET, with_train  # noqa: E402
 
-XOR = """
-model xor {
-    input x [2]
-    dense(4)
-    tanh
-    dense(1)
-    sigmoid
-}
-data {
-    source = xor()
-    split = [1.0, 0, 0]
-}
-train {
-    loss = bce
-    optimizer = sgd(lr=0.5, momentum=0.9)
-    batch = 4
-    epochs = 100
-    metrics = [accuracy]
-    seed = 1
-}
-"""
+XOR = with_train(XOR_NET, loss="bce", optimizer="sgd(lr=0.5, momentum=0.9)", batch=4, epochs=100,
+                 metrics="[accuracy]", seed=1)
 
-MOONS = """
-model moons {
-    input x [2]
-    dense(8)
-    relu
-    dense(2)
-    softmax
-}
-data {
-    source = moons(n=80, noise=0.1)
-    split = [0.6, 0.2, 0.2]
-    standardize = true
-}
-train {
-    loss = cross_entropy
-    optimizer = adam(lr=0.01)
-    schedule = cosine
-    batch = 16
-    epochs = 4
-    metrics = [accuracy]
-    early_stop = patience(10)
-    seed = 3
-}
-"""
+MOONS = with_train(MOONS_NET, loss="cross_entropy", optimizer="adam(lr=0.01)", schedule="cosine", batch=16,
+                   epochs=4, metrics="[accuracy]", early_stop="patience(10)", seed=3)
 
 
 @pytest.fixture

@@ -10,18 +10,9 @@ from specc.errors import SpecErrors
 from specc.evaluation import compute_metrics
 from specc.frontend import compile_text
 from specc.printer import format_program
+from specbuild import TWO_HEADS
 
-MODEL = """
-model two_heads {
-    input x [6]
-    dense(8); relu(name="h")
-    dense(3); softmax
-    output digit
-    from h
-    dense(6)
-    output recon
-}
-"""
+MODEL = TWO_HEADS
 
 
 def spec(metrics: str, extra: str = "") -> str:

@@ -12,6 +12,7 @@ import pytest
 from specc.errors import SpecErrors
 from specc.frontend import check_program, compile_text
 from specc.printer import format_program
+from specbuild import TWO_HEADS
 
 TWO_INPUTS = """
 model two_inputs {
@@ -43,16 +44,7 @@ model resnet {
 }
 """
 
-MULTI_OUTPUT = """
-model two_heads {
-    input x [6]
-    dense(8); relu(name="h")
-    dense(3); softmax
-    output digit
-    from h
-    dense(6)
-    output recon
-}
+MULTI_OUTPUT = TWO_HEADS + """
 train {
     loss = {digit: cross_entropy, recon: mse(weight=0.5)}
     optimizer = adam(lr=0.01)

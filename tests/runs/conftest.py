@@ -4,51 +4,13 @@ from __future__ import annotations
 import pytest
 
 from specc import cli
+from specbuild import MOONS_NET, XOR_NET, with_train
 
-XOR = """
-model xor {
-    input x [2]
-    dense(4)
-    tanh
-    dense(1)
-    sigmoid
-}
-data {
-    source = xor()
-    split = [1.0, 0, 0]
-}
-train {
-    loss = mse
-    optimizer = sgd(lr=0.5, momentum=0.9)
-    batch = 4
-    epochs = 30
-    metrics = [accuracy]
-    seed = 1
-}
-"""
+XOR = with_train(XOR_NET, loss="mse", optimizer="sgd(lr=0.5, momentum=0.9)", batch=4, epochs=30,
+                 metrics="[accuracy]", seed=1)
 
-MOONS = """
-model moons {
-    input x [2]
-    dense(8)
-    relu
-    dense(2)
-    softmax
-}
-data {
-    source = moons(n=80, noise=0.1)
-    split = [0.6, 0.2, 0.2]
-    standardize = true
-}
-train {
-    loss = cross_entropy
-    optimizer = adam(lr=0.01)
-    batch = 8
-    epochs = 6
-    metrics = [accuracy]
-    seed = 0
-}
-"""
+MOONS = with_train(MOONS_NET, loss="cross_entropy", optimizer="adam(lr=0.01)", batch=8, epochs=6,
+                   metrics="[accuracy]", seed=0)
 
 # Diverges at once (loss inf in the first epoch): `specc train` exits 3.
 DIVERGES = """

@@ -6,27 +6,10 @@ pytest.importorskip("torch")
 
 from specc.driver import train  # noqa: E402
 from specc.frontend import compile_text  # noqa: E402
+from specbuild import spirals_net, with_train  # noqa: E402
 
-SPEC = """
-model m {
-    input p [2]
-    dense(8)
-    tanh
-    dense(2)
-    softmax
-}
-data { source = spirals(n=120, noise=0.1); split = [0.8, 0.1, 0.1] }
-train {
-    loss = cross_entropy
-    optimizer = sgd(lr=0.1, momentum=0.9)
-    schedule = cosine
-    batch = 16
-    epochs = 4
-    l2 = 1e-4
-    metrics = [accuracy]
-    seed = 3
-}
-"""
+SPEC = with_train(spirals_net(120, "[0.8, 0.1, 0.1]"), loss="cross_entropy", optimizer="sgd(lr=0.1, momentum=0.9)",
+                  schedule="cosine", batch=16, epochs=4, l2="1e-4", metrics="[accuracy]", seed=3)
 
 
 def test_driver_trains_the_same_on_both_backends(tmp_path):

@@ -10,26 +10,12 @@ import sys
 import numpy as np
 
 from gloo import free_port, require_gloo  # noqa: E402
+from specbuild import spirals_net, with_train  # noqa: E402
 
 torch = require_gloo()
 
-SPEC = """
-model m {
-    input p [2]
-    dense(8)
-    tanh
-    dense(2)
-    softmax
-}
-data { source = spirals(n=150, noise=0.1); split = [0.8, 0.2, 0.0] }
-train {
-    loss = cross_entropy
-    optimizer = sgd(lr=0.1, momentum=0.9)
-    batch = 16
-    epochs = 3
-    seed = 3
-}
-"""
+SPEC = with_train(spirals_net(150, "[0.8, 0.2, 0.0]"), loss="cross_entropy", optimizer="sgd(lr=0.1, momentum=0.9)",
+                  batch=16, epochs=3, seed=3)
 TRAIN = ["-m", "specc", "train", "spec.nn", "--backend", "torch", "--device", "cpu", "--quiet"]
 
 
