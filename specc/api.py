@@ -194,14 +194,16 @@ def array_datasets(program: Program, x, y, val, test):
     from .data import load_data
     from .data.arrays import raws_from
 
-    return load_data(program, raws_from(x, y, val, test))
+    m = program.model
+    return load_data(program, raws_from(x, y, val, test, [i.name for i in m.inputs], [o.name for o in m.outputs]))
 
 
 def evaluate_arrays(model: "TrainedModel", x, y) -> dict:
     """TrainedModel.evaluate: targets encoded with the run's classes, the run's saved preprocessing."""
     from .data.arrays import to_raw
     from .data.preprocess import Preprocess
-    from .data.targets import class_names, encode_targets, reshape_inputs, uses_indices
+    from .data.targets import (class_names, encode_more_targets, encode_targets, reshape_inputs,
+                               reshape_more_inputs, uses_indices)
     from .data.types import Datasets, Split
     from .evaluation import evaluate_run
     from .errors import SpecError
@@ -209,14 +211,16 @@ def evaluate_arrays(model: "TrainedModel", x, y) -> dict:
     program = model.program
     if model.run_dir is None:
         raise SpecError("evaluate() needs a trained run (weights saved in a run directory)")
-    raw = to_raw(x, y, "evaluate")
+    m = program.model
+    raw = to_raw(x, y, "evaluate", [i.name for i in m.inputs], [o.name for o in m.outputs])
     pos = program.data.pos if program.data is not None else program.model.pos
     xs = np.array(reshape_inputs(raw, program.model.input_shape, pos, program.source_text), np.float32)
+    more_x = tuple(np.array(a, np.float32) for a in reshape_more_inputs(raw, program, pos, program.source_text))
     if program.data is not None and program.data.target == "input":
         raise SpecError("evaluate() takes targets; for an autoencoder (target = input) use predict()")
     classes = tuple(model.classes) if model.classes else class_names(program, [raw])
     ys, _ = encode_targets(raw, program, uses_indices(program, [raw]), classes, pos, program.source_text)
-    split = Split(xs, ys)
+    split = Split(xs, ys, more_x, encode_more_targets(raw, program, pos, program.source_text))
     return evaluate_run(program, model.run_dir, split="test",
                         data=Datasets(split, None, split, classes, Preprocess()))
 
