@@ -5,8 +5,8 @@ rate of each step, when to evaluate, logging, early stopping, checkpoints,
 interrupts and resume. A backend (docs/ARCHITECTURE.md, "Backend interface")
 only runs steps and evaluations, so the NumPy and PyTorch backends follow the
 same schedule by construction. The pieces live beside it, one job each:
-trainstate.py (what a checkpoint records), resume.py (is RUN a run of this
-spec), earlystop.py, metricslog.py (metrics.csv/jsonl, curves.png),
+trainstate.py (what a checkpoint records), runstart.py (claiming a new run's
+directory, its manifest), resume.py (is RUN a run of this spec; restoring it), earlystop.py, metricslog.py (metrics.csv/jsonl, curves.png),
 stopsignals.py (SIGINT/SIGTERM), evaluation.py (loss and metrics of outputs).
 
 Counting: `step` is the number of optimizer updates done so far. The update
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import earlystop, plateau, rundir
+from . import earlystop, plateau, rundir, runstart
 from .backend_lookup import backend_class
 from .checkpoint import Checkpoint
 from .data.preprocess import run_arrays
@@ -37,6 +37,7 @@ from .evaluation import compute_metrics, eval_batch, first_output
 from .ir import Pos, Program
 from .printer import format_program
 from .ranks import is_main_process
+from .resume import record_continuation, restore
 from .rng import stream
 from .runfiles import RunFiles
 from .stopsignals import StopSignals
@@ -132,36 +133,15 @@ class Trainer:
                 self.run_dir = rundir.default_run_dir(program.model.name)
         try:
             if resume is None and self.main:  # claimed atomically before any slow work (specc/claim.py)
-                self._claim(program, force)
+                self.run_dir, self.lock = runstart.claim_new(self.run_dir, program.model.name, force)
+                rundir.prepare(self.run_dir)
             self.files = RunFiles(self.run_dir, self.main, plot)
             self._setup(data, backend_cls, ckpt)
         except BaseException:
-            self._abandon(fresh and resume is None)
+            runstart.abandon(self.run_dir, self.lock, fresh=fresh and resume is None, main=self.main)
             raise
 
     # -------------------------------------------------------------- setup
-
-    def _claim(self, program: Program, force: bool) -> None:
-        from . import claim
-
-        if self.run_dir is None:
-            self.run_dir, self.lock = claim.claim_default(program.model.name)
-        else:
-            self.lock, previous_run = claim.claim_out(self.run_dir, force=force, markers=rundir.RUN_MARKERS,
-                                                      run_files=rundir.RUN_FILES)
-            if previous_run:
-                rundir.clear_run(self.run_dir)
-        rundir.prepare(self.run_dir)
-
-    def _abandon(self, fresh: bool) -> None:
-        """A failed start: release the claim, and leave no empty run directory behind a new run."""
-        if self.lock is not None:
-            self.lock.release()
-        if self.main and fresh and self.run_dir is not None and self.run_dir.is_dir():
-            if self.lock is not None and [p.name for p in self.run_dir.iterdir()] == [rundir.LOCK]:
-                self.lock.remove()
-            if not any(self.run_dir.iterdir()):
-                self.run_dir.rmdir()
 
     def _setup(self, data, backend_cls, ckpt) -> None:
         """Data, initial parameters, backend; then the run's files (new run) or its checkpoint (resume)."""
@@ -224,58 +204,20 @@ class Trainer:
         """spec.nn, preprocess.npz, classes and the manifest of a new run."""
         preprocess = run_arrays(getattr(self.data, "input_preprocess", [getattr(self.data, "preprocess", None)]),
                                 [i.name for i in self.program.model.inputs])
-        self.files.write_new_run(format_program(self.program), preprocess,
-                                 getattr(self.data, "classes", None), {
-            "spec_hash": self.hash,
-            "resume_hash": self.resume_hash,
-            "model_hash": rundir.model_hash(self.program),
-            "schedule": rundir.schedule_of(self.program),
-            "spec_file": str(self.spec_path),
-            "spec_normalized": True,  # spec.nn is the printed, resolved program
-            "overrides": self.overrides,
-            "model": self.program.model.name,
-            "seed": self.seed,
-            "backend": self.backend_name,
-            "backend_options": {k: v for k, v in self.options.items() if isinstance(v, (str, int, float, bool))},
-            "versions": rundir.library_versions(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "n_train": self.n_train,
-            **({"init_from": {"path": self.train_spec.init_from.path, "params": self.init_from_keys}}
-               if self.train_spec.init_from is not None else {}),
-            "steps_per_epoch": self.steps_per_epoch,
-            "total_steps": self.total_steps,
-        }, vocab=getattr(self.data, "vocab", None))
+        manifest = runstart.new_manifest(
+            self.program, spec_hash=self.hash, resume_hash=self.resume_hash, spec_path=self.spec_path,
+            overrides=self.overrides, seed=self.seed, backend=self.backend_name, options=self.options,
+            n_train=self.n_train, init_from_keys=self.init_from_keys, steps_per_epoch=self.steps_per_epoch,
+            total_steps=self.total_steps)
+        self.files.write_new_run(format_program(self.program), preprocess, getattr(self.data, "classes", None),
+                                 manifest, vocab=getattr(self.data, "vocab", None))
 
     def _restore(self, ckpt: Checkpoint) -> None:
-        self.files.manifest = rundir.read_manifest(self.run_dir)
-        self.state = TrainState.from_meta(ckpt.meta)
-        if self.state.n_train != self.n_train:
-            raise DataError(f"cannot resume: the training split now has {self.n_train} samples, "
-                            f"the run was trained on {self.state.n_train}", Pos(file=self.spec_path))
-        self.backend.set_params(ckpt.params)
-        if ckpt.optimizer:
-            try:
-                self.backend.load_optimizer_state(ckpt.optimizer)
-            except (KeyError, ValueError, TypeError) as e:
-                path = self.run_dir / rundir.CHECKPOINT
-                raise SpecError(f"{path.name}: the optimizer state does not fit this spec's optimizer ({e})",
-                                Pos(file=str(path))) from None
+        self.state = restore(ckpt, self.backend, self.files, n_train=self.n_train, spec_path=self.spec_path)
         self.best_params = ckpt.best
-        self.files.checkpoint_step = self.state.step
         if self._schedule_change:
-            self._record_continuation()
-
-    def _record_continuation(self) -> None:
-        """A resume with a new schedule (epochs/steps/schedule): say so in the manifest, then train on."""
-        st = self.state
-        if not st.stopped_early:
-            st.done = False  # a finished run continues for the added steps
-        manifest = self.files.manifest
-        manifest.setdefault("continued", []).append(
-            {"at_step": st.step, "changed": self._schedule_change, "spec_hash": self.hash,
-             "total_steps": self.total_steps})
-        manifest.update(spec_hash=self.hash, schedule=rundir.schedule_of(self.program), total_steps=self.total_steps)
-        self.files.save_manifest()
+            record_continuation(self.files, self.state, self._schedule_change, spec_hash=self.hash,
+                                program=self.program, total_steps=self.total_steps)
 
     # -------------------------------------------------------------- the loop
 

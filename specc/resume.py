@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import rundir
 from .checkpoint import Checkpoint, check_weights, load_checkpoint
-from .errors import SpecError
+from .errors import DataError, SpecError
 from .ir import Pos, Program
 from .trainstate import TrainState
 
@@ -90,3 +90,34 @@ def check_checkpoint(ckpt: Checkpoint, init: dict, path: Path) -> None:
                 (isinstance(value, int) and not isinstance(value, bool) and value < 0 and key != "best_value"):
             raise SpecError(f"{path.name}: corrupt checkpoint metadata: `{key}` is {value!r}",
                             Pos(file=str(path)), hint="resume from an intact checkpoint or start a new run")
+
+
+def restore(ckpt: Checkpoint, backend, files, *, n_train: int, spec_path) -> TrainState:
+    """Put a checkpoint back: the backend's parameters and optimizer state, the files' manifest; its TrainState."""
+    files.manifest = rundir.read_manifest(files.run_dir)
+    state = TrainState.from_meta(ckpt.meta)
+    if state.n_train != n_train:
+        raise DataError(f"cannot resume: the training split now has {n_train} samples, "
+                        f"the run was trained on {state.n_train}", Pos(file=str(spec_path)))
+    backend.set_params(ckpt.params)
+    if ckpt.optimizer:
+        try:
+            backend.load_optimizer_state(ckpt.optimizer)
+        except (KeyError, ValueError, TypeError) as e:
+            path = files.run_dir / rundir.CHECKPOINT
+            raise SpecError(f"{path.name}: the optimizer state does not fit this spec's optimizer ({e})",
+                            Pos(file=str(path))) from None
+    files.checkpoint_step = state.step
+    return state
+
+
+def record_continuation(files, state: TrainState, changed: dict, *, spec_hash: str, program: Program,
+                        total_steps: int) -> None:
+    """A resume with a new schedule (epochs/steps/schedule): say so in the manifest, then train on."""
+    if not state.stopped_early:
+        state.done = False  # a finished run continues for the added steps
+    manifest = files.manifest
+    manifest.setdefault("continued", []).append(
+        {"at_step": state.step, "changed": changed, "spec_hash": spec_hash, "total_steps": total_steps})
+    manifest.update(spec_hash=spec_hash, schedule=rundir.schedule_of(program), total_steps=total_steps)
+    files.save_manifest()
