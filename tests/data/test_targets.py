@@ -143,7 +143,7 @@ def test_cli_maps_data_errors_to_exit_code_2(tmp_path, program, monkeypatch, cap
 
     parser = argparse.ArgumentParser()
     parser.set_defaults(func=run)
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(cli, "build_parser", lambda only=None: parser)
     assert cli.main([]) == 2
     err = capsys.readouterr().err
     assert "bad.csv:2:1: error: line 2 has 2 fields; the header has 3" in err and "Traceback" not in err

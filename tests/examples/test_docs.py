@@ -68,3 +68,19 @@ def test_complete_spec_snippets_check(page):
     assert snippets, "expected at least one complete spec"
     for text in snippets:
         compile_text(text, path=os.path.join(ROOT, "examples", "snippet.nn"))
+
+
+def test_running_one_command_imports_only_its_module():
+    """`specc check` builds its own subparser only; `specc --help` still lists every command."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom specc import cli\n"
+             "try:\n    cli.main(['fmt', '--check', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m.startswith('specc.commands.') and m != 'specc.commands._common'))")
+    spec = __file__.replace("examples/test_docs.py", "frontend/ok/mnist_mlp.nn")
+    r = subprocess.run([sys.executable, "-c", probe, spec], capture_output=True, text=True, timeout=120)
+    assert r.stdout.strip().splitlines()[-1] == "['specc.commands.fmt']", r.stdout + r.stderr
+    listing = subprocess.run([sys.executable, "-m", "specc", "--help"], capture_output=True, text=True, timeout=120)
+    from specc.commands import COMMANDS
+    assert all(name in listing.stdout for name in COMMANDS)
