@@ -1,8 +1,8 @@
 """gelu: y = x Φ(x) with Φ the standard normal CDF, in the exact erf form (PyTorch's default).
 
 Φ(x) = (1 + erf(x / √2)) / 2 and dy/dx = Φ(x) + x φ(x), φ(x) = exp(-x²/2) / √(2π).
-NumPy has no erf, so it is math.erf element by element: exact to the last bit,
-and the reference backend favours exactness over speed.
+NumPy has no erf: _erf.py evaluates it in double precision (within 1e-15 of math.erf),
+vectorized, and Φ is rounded to the input's dtype once at the end.
 """
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import math
 import numpy as np
 
 from ._base import Op
-
-_erf = np.frompyfunc(math.erf, 1, 1)
+from ._erf import erf
 
 
 def normal_cdf(x: np.ndarray) -> np.ndarray:
-    return (0.5 * (1.0 + _erf(x * (1.0 / math.sqrt(2.0))).astype(np.float64))).astype(x.dtype)
+    e = erf(x * (1.0 / math.sqrt(2.0)), np.float64)
+    e += 1.0
+    e *= 0.5
+    return e.astype(x.dtype, copy=False)
 
 
 class GELU(Op):
