@@ -11,7 +11,8 @@ which varies slowly where erfc itself falls by orders of magnitude. The coeffici
 Chebyshev interpolants fitted offline with mpmath at 40 digits and rewritten as ordinary
 polynomials; _erf_fit.py is the script (it prints these tables). Error against math.erf:
 below 1e-15 relative everywhere (tests/sequences/test_erf.py checks a dense grid).
-Elements are grouped by piece so each evaluates one polynomial.
+P0 runs over every element of a cache-sized block; the elements past 1 are then
+overwritten piece by piece.
 """
 from __future__ import annotations
 
@@ -110,11 +111,15 @@ def _polynomial(t: np.ndarray, coeffs) -> np.ndarray:
     return out
 
 
-def _erf_block(x: np.ndarray, out: np.ndarray, small, pieces) -> None:
-    """out[:] = erf(x) for one block. Most inputs of gelu lie in |x| <= 1, so P0 runs over every
-    element (no gather) and the others are overwritten piece by piece; nan stays in P0's piece."""
+def erf_block(x: np.ndarray, out: np.ndarray, small=SMALL, pieces=PIECES) -> None:
+    """out[:] = erf(x) for one block of at most BLOCK elements (gelu fuses its own maths around it).
+
+    Most inputs of gelu lie in |x| <= 1, so P0 runs over every element (no gather; x clipped to
+    [-1, 1] keeps it finite where it is overwritten) and the others are overwritten piece by piece.
+    nan stays in P0's piece and comes out nan.
+    """
     s = x.astype(np.float64)
-    clipped = np.clip(s, -1.0, 1.0)                  # keeps P0 finite where it is overwritten below
+    clipped = np.clip(s, -1.0, 1.0)
     np.multiply(_polynomial(clipped * clipped, small), s, out=out)
     a = np.abs(s)
     outside = np.flatnonzero(a > 1.0)
@@ -138,7 +143,7 @@ def erf_with(x, small, pieces, dtype=None) -> np.ndarray:
     flat = x.ravel()
     out = np.empty(flat.size, np.float64)
     for lo in range(0, flat.size, BLOCK):
-        _erf_block(flat[lo:lo + BLOCK], out[lo:lo + BLOCK], small, pieces)
+        erf_block(flat[lo:lo + BLOCK], out[lo:lo + BLOCK], small, pieces)
     return out.reshape(x.shape).astype(dtype, copy=False)
 
 
