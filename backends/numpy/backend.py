@@ -17,6 +17,7 @@ from specc.regularize import add_l2, clip_global_norm, decoupled_decay
 from specc.transfer import frozen_keys
 
 from . import losses
+from .memory import keep_freed_memory
 from .model import Network, as_list
 from .ops import Context
 
@@ -36,6 +37,7 @@ class NumpyBackend:
                  dtype=None, **options):
         self.program = program
         self.seed = int(seed)
+        keep_freed_memory()  # steps reuse their temporaries' memory instead of page-faulting it in again
         if dtype is None:
             dtype = np.float64 if any(np.asarray(v).dtype == np.float64 for v in params.values()) else np.float32
         self.dtype = np.dtype(dtype)
