@@ -145,7 +145,8 @@ class NumpyBackend:
             x = [a[s:s + batch_size] for a in xs]
             y = x if ys is None else [t[s:s + batch_size] for t in ys]
             loss, out = self.net.evaluate(x, y)
-            weight = losses.loss_weight(y, len(x[0]), len(self.program.model.outputs))
+            masks = self.net.output_masks(dict(zip((i.name for i in self.program.model.inputs), x)))
+            weight = losses.loss_weight(y, len(x[0]), len(self.program.model.outputs), masks[0] if masks else None)
             total += (loss if loss is not None else np.nan) * weight
             count += weight
             outs.append(out)
