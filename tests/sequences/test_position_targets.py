@@ -127,3 +127,14 @@ def test_split_loss_with_probability_targets_is_the_mean_over_its_real_positions
     batched, _ = backend.evaluate("val", 5)
     assert batched == pytest.approx(whole, rel=1e-5)
     assert whole == pytest.approx(reference_loss(prog, params_of(prog), x, y.astype(np.float64)), rel=1e-5)
+
+
+def test_accuracy_of_probability_targets_counts_positions_by_their_argmax_class():
+    """The classes are the last axis: a position is right when its argmax matches the target's."""
+    from specc.ir import Spec
+    from specc.metrics import compute_metrics
+
+    outputs = probabilities(n=3, seed=6)
+    targets = probabilities(n=3, seed=7)
+    want = float(np.mean(outputs.argmax(-1) == targets.argmax(-1)))
+    assert compute_metrics((Spec("accuracy"),), outputs, targets)["accuracy"] == pytest.approx(want)
