@@ -6,13 +6,15 @@ Each piece is a Chebyshev interpolant of degree n (n + 1 Chebyshev points of the
 kind, values from mpmath at 40 digits), rewritten exactly as an ordinary polynomial in the
 piece's local variable and rounded to double:
 
-    |x| < 1          erf(x) / x            as a polynomial in u = x²
-    k <= |x| < k+1   erfc(x) · exp(x²)     as a polynomial in t = |x| - (k + 1/2), k = 1..5
+    |x| <= 1         erf(x) / x            as a polynomial in u = x²
+    1 < |x| <= 3     erfc(x) · exp(x²)     as a polynomial in t = |x| - 2      (NEAR)
+    3 < |x| <= 6     erfc(x) · exp(x²)     as a polynomial in t = |x| - 4.5    (FAR)
 
 The degree is the smallest whose dropped Chebyshev terms add up to < 1e-17 of the value
-erf will have there (erfc(x)·exp(x²) is weighed by exp(-k²), its share of erf), so the
-rounding of the evaluation, not the fit, limits the accuracy. It prints the tables and
-the largest relative error against mpmath on a dense grid, evaluated as _erf.py does.
+erf will have there (erfc(x)·exp(x²) is weighed by exp(-a²) at the piece's start a, its
+share of erf), so the rounding of the evaluation, not the fit, limits the accuracy. It
+prints the tables and the largest relative error against mpmath on a dense grid,
+evaluated as _erf.py does.
 """
 from __future__ import annotations
 
@@ -71,27 +73,25 @@ def erfcx(x):
     return mp.erfc(x) * mp.exp(x * x)
 
 
-def tables() -> tuple[list[float], list[list[float]]]:
+def outer_piece(a, b) -> list[float]:
+    n = fit_degree(erfcx, a, b, mp.exp(mp.mpf(a) ** 2))
+    return [float(c) for c in monomial(chebyshev(erfcx, a, b, n), a, b, (mp.mpf(a) + b) / 2)]
+
+
+def tables() -> tuple[list[float], list[float], list[float]]:
     n = fit_degree(erf_over_x, 0, 1, mp.mpf("0.84"))
     small = [float(c) for c in monomial(chebyshev(erf_over_x, 0, 1, n), 0, 1, 0)]
-    pieces = []
-    for k in range(1, 6):
-        n = fit_degree(erfcx, k, k + 1, mp.exp(k * k))
-        pieces.append([float(c) for c in monomial(chebyshev(erfcx, k, k + 1, n), k, k + 1, k + mp.mpf(1) / 2)])
-    return small, pieces
+    return small, outer_piece(1, 3), outer_piece(3, 6)
 
 
 def main() -> None:
     from . import _erf
 
-    small, pieces = tables()
-    print("SMALL = (" + "".join(f"\n    {c!r}," for c in small) + "\n)")
-    print("PIECES = (")
-    for piece in pieces:
-        print("    (" + "".join(f"\n        {c!r}," for c in piece) + "\n    ),")
-    print(")")
+    tables_ = dict(zip(("SMALL", "NEAR", "FAR"), tables()))
+    for name, coeffs in tables_.items():
+        print(f"{name} = (" + "".join(f"\n    {c!r}," for c in coeffs) + "\n)")
     grid = np.concatenate([np.linspace(0, 6.5, 200001), np.geomspace(1e-300, 1, 2001)])
-    got = _erf.erf_with(grid, small, pieces)
+    got = _erf.erf_with(grid, tables_["SMALL"], tables_["NEAR"], tables_["FAR"])
     want = np.array([float(mp.erf(mp.mpf(float(g)))) for g in grid])
     print(f"# max relative error on {grid.size} points: {np.max(np.abs(got - want) / np.maximum(want, 1e-300)):.3g}")
 
