@@ -145,10 +145,9 @@ def _position_loss(fn, h, out, y, args, producer, fused, mask=None):
         # one kernel, no boolean indexing (no device sync): sum over real positions / their count
         total = F.cross_entropy(h.reshape(-1, h.shape[-1]), flat_y, ignore_index=-1, reduction="sum")
         return total / (flat_y >= 0).sum().clamp(min=1)
-    if index:
-        keep = flat_y >= 0
-    else:
-        keep = torch.ones(flat_y.shape[0], dtype=torch.bool, device=y.device) if mask is None else mask.reshape(-1)
+    if not index and mask is None:  # every position counts: no boolean indexing (no device sync)
+        return fn(h.reshape(-1, h.shape[-1]), out.reshape(-1, out.shape[-1]), flat_y, args, producer, fused)
+    keep = flat_y >= 0 if index else mask.reshape(-1)
     flat = lambda t: t.reshape(-1, t.shape[-1])[keep]  # noqa: E731
     if not bool(keep.any()):
         return h.sum() * 0.0
