@@ -11,7 +11,7 @@ from specc.frontend import compile_text
 T, V, C = 6, 10, 4
 SPEC = """model m {{
     input text [{t}] int
-    embedding({v}, 8, pad=0)
+    embedding({v}, 8{pad})
     dense(8); tanh
     dense({c})
     {last}
@@ -20,8 +20,8 @@ train {{ loss = {loss}; optimizer = sgd(lr=0.1); batch = 8; steps = 1 }}
 """
 
 
-def program(loss="cross_entropy", last="softmax"):
-    return compile_text(SPEC.format(t=T, v=V, c=C, loss=loss, last=last))
+def program(loss="cross_entropy", last="softmax", pad=True):
+    return compile_text(SPEC.format(t=T, v=V, c=C, loss=loss, last=last, pad=", pad=0" if pad else ""))
 
 
 def tokens(n=5, seed=0):
@@ -138,3 +138,20 @@ def test_accuracy_of_probability_targets_counts_positions_by_their_argmax_class(
     targets = probabilities(n=3, seed=7)
     want = float(np.mean(outputs.argmax(-1) == targets.argmax(-1)))
     assert compute_metrics((Spec("accuracy"),), outputs, targets)["accuracy"] == pytest.approx(want)
+
+
+@pytest.mark.parametrize("loss, last", [("cross_entropy", "softmax"), ("mse", "tanh")])
+def test_numpy_and_torch_agree_on_probability_targets_without_a_mask(loss, last):
+    """No padding mask at all (embedding without pad): every position counts, the classes are the last axis."""
+    prog, x, y = program(loss, last, pad=False), tokens(), probabilities()
+    params = params_of(prog)
+    want_loss, want = numpy_loss_and_grads(prog, params, x, y)
+    got_loss, got = torch_loss_and_grads(prog, params, x, y)
+    assert got_loss == pytest.approx(want_loss, rel=1e-10)
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-8, atol=1e-12, err_msg=key)
+    if loss == "cross_entropy":
+        from specc.backends.numpy.model import Network
+
+        p = Network(prog.model, params).outputs([x])
+        assert want_loss == pytest.approx(float(-(y * np.log(p)).sum(axis=-1).mean()), rel=1e-12)
