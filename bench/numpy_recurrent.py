@@ -5,8 +5,9 @@ sequences=true, no padding and with padding) per cell type: the NumPy unit's tim
 against torch's module doing the same (autograd; the oneDNN/ATen kernels), and the
 ratio torch time / NumPy time (1.0 = as fast as torch; the issue's goal for the
 NumPy backend is >= 0.5). Competitors run interleaved and rates come from the median,
-so a shared machine's load hits both alike. `--threads 1` (default) sets one BLAS and
-one torch thread, far steadier on a busy machine.
+so a shared machine's load hits both alike; the last column is the same ratio in the
+thread's CPU time (steadier still). `--threads 1` (default) sets one BLAS and one torch
+thread, far steadier on a busy machine.
 
     python bench/numpy_recurrent.py [--threads 1] [--reps 15]
 """
@@ -42,7 +43,7 @@ def main() -> None:
     lengths = rng.integers(t // 2, t + 1, n)
     lengths[0] = t
     print(f"batch {n}, T {t}, D {d}, units {h}, float32, {args.threads} thread(s); median of {args.reps}")
-    print(f"{'layer':<14} {'numpy ms':>9} {'torch ms':>9} {'torch/numpy':>12}")
+    print(f"{'layer':<14} {'numpy ms':>9} {'torch ms':>9} {'torch/numpy':>12} {'(CPU time)':>10}")
     for op in ("rnn", "lstm", "gru"):
         module = getattr(torch.nn, op.upper())(d, h, batch_first=True)
         params = {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
@@ -68,14 +69,17 @@ def main() -> None:
                 out.sum().backward()
 
             times = {"numpy": [], "torch": []}
+            cpu = {"numpy": [], "torch": []}
             numpy_step(), torch_step()  # warm up
             for _ in range(args.reps):
                 for name, fn in (("numpy", numpy_step), ("torch", torch_step)):
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.thread_time()
                     fn()
                     times[name].append(time.perf_counter() - start)
+                    cpu[name].append(time.thread_time() - start_cpu)
             a, b = (float(np.median(times[k])) * 1e3 for k in ("numpy", "torch"))
-            print(f"{op + (' padded' if padded else ''):<14} {a:9.1f} {b:9.1f} {b / a:12.2f}")
+            ca, cb = (float(np.median(cpu[k])) for k in ("numpy", "torch"))
+            print(f"{op + (' padded' if padded else ''):<14} {a:9.1f} {b:9.1f} {b / a:12.2f} {cb / ca:10.2f}")
 
 
 if __name__ == "__main__":

@@ -228,6 +228,8 @@ def _positions(outputs, targets):
         flat_t = targets.reshape(-1)
         keep = flat_t >= 0
         return outputs.reshape(-1, outputs.shape[-1])[keep], flat_t[keep]
+    if outputs.ndim == 3 and targets.shape == outputs.shape:  # probabilities [N, T, C]: no mark, every position
+        return outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1, targets.shape[-1])
     return outputs, targets
 
 

@@ -17,6 +17,7 @@ from specc.regularize import add_l2, clip_global_norm, decoupled_decay
 from specc.transfer import frozen_keys
 
 from . import losses
+from .memory import keep_freed_memory
 from .model import Network, as_list
 from .ops import Context
 
@@ -36,6 +37,7 @@ class NumpyBackend:
                  dtype=None, **options):
         self.program = program
         self.seed = int(seed)
+        keep_freed_memory()  # steps reuse their temporaries' memory instead of page-faulting it in again
         if dtype is None:
             dtype = np.float64 if any(np.asarray(v).dtype == np.float64 for v in params.values()) else np.float32
         self.dtype = np.dtype(dtype)
@@ -143,7 +145,8 @@ class NumpyBackend:
             x = [a[s:s + batch_size] for a in xs]
             y = x if ys is None else [t[s:s + batch_size] for t in ys]
             loss, out = self.net.evaluate(x, y)
-            weight = losses.loss_weight(y, len(x[0]), len(self.program.model.outputs))
+            masks = self.net.output_masks(dict(zip((i.name for i in self.program.model.inputs), x)))
+            weight = losses.loss_weight(y, len(x[0]), len(self.program.model.outputs), masks[0] if masks else None)
             total += (loss if loss is not None else np.nan) * weight
             count += weight
             outs.append(out)

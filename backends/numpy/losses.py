@@ -183,31 +183,46 @@ _FUSABLE = {"cross_entropy": cross_entropy, "nll": nll, "bce": bce, "focal": foc
 
 
 def per_position(o: np.ndarray, t: np.ndarray) -> bool:
-    """Class-index targets [N, T] for a sequence output [N, T, C]: one target per position."""
-    return o.ndim == 3 and t.ndim == 2 and _is_index(t)
+    """Per-position targets for a sequence output [N, T, C]: class indices [N, T] or
+    probabilities (any float target) [N, T, C]."""
+    return o.ndim == 3 and ((t.ndim == 2 and _is_index(t)) or (t.shape == o.shape and not _is_index(t)))
 
 
-def loss_weight(ys, n: int, outputs: int) -> int:
+def position_mask(t: np.ndarray, mask=None) -> np.ndarray:
+    """[N * T] bool, True at the positions that count: not marked -1 (class indices, see
+    specc/data/targets.py) and real in the output's padding mask ([N, T], None: no padding)."""
+    keep = t.reshape(-1) >= 0 if t.ndim == 2 else np.ones(t.shape[0] * t.shape[1], bool)
+    if mask is not None:
+        keep &= np.asarray(mask).reshape(-1)
+    return keep
+
+
+def loss_weight(ys, n: int, outputs: int, mask=None) -> int:
     """What a batch's mean loss counts, to average batches: its examples, or for a single output
     with per-position targets its non-padding positions (so the split's loss is their mean)."""
     if outputs == 1 and ys is not None:
         t = ys[0] if isinstance(ys, (list, tuple)) else ys
-        if t.ndim == 2 and _is_index(t):
-            return int((t >= 0).sum())
+        if (t.ndim == 2 and _is_index(t)) or (t.ndim == 3 and not _is_index(t)):
+            return int(position_mask(t, mask).sum())
     return n
 
 
 def compute(name: str, args: dict, o: np.ndarray, t: np.ndarray, *, fused: bool = False,
-            steepness: float = 1.0) -> tuple[float, np.ndarray]:
+            steepness: float = 1.0, mask=None) -> tuple[float, np.ndarray]:
     """(mean loss, d loss / d o). With fused=True, `o` is the input of the last activation.
 
-    Per-position targets (a sequence output [N, T, C], class indices [N, T]): the positions
-    form the batch, and those whose target is negative (padding, see specc/masks.py) are left
-    out, so the loss is the mean over the non-padding positions of the batch.
+    Per-position targets (a sequence output [N, T, C]; class indices [N, T] or probabilities
+    [N, T, C]): the positions form the batch, and padding positions are left out (a negative
+    class index, or False in `mask`, the output's padding mask [N, T]), so the loss is the mean
+    over the non-padding positions of the batch (docs/language.md).
     """
     if per_position(o, t):
-        flat_o, flat_t = o.reshape(-1, o.shape[-1]), t.reshape(-1)
-        keep = flat_t >= 0
+        flat_o = o.reshape(-1, o.shape[-1])
+        flat_t = t.reshape(-1) if t.ndim == 2 else t.reshape(-1, t.shape[-1])
+        keep = position_mask(t, mask)
+        if keep.all():  # no padding: the positions as they are, no copies
+            loss, g = compute(name, args, flat_o, flat_t, fused=fused, steepness=steepness)
+            return loss, g.reshape(o.shape)
         grad = np.zeros_like(flat_o)
         if not keep.any():
             return 0.0, grad.reshape(o.shape)

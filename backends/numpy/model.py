@@ -55,6 +55,7 @@ class Network:
         self.train_layers = tuple(layer for layer in self.layers if layer.name not in skip)
         self.model_inputs = {i.name for i in model.inputs}
         self.mask_sources = masks.layer_sources(model)
+        self.output_mask_sources = masks.output_sources(model)
         self.bind(params)
 
     def bind(self, params: dict[str, np.ndarray]) -> None:
@@ -130,11 +131,19 @@ class Network:
             return loss, grads, (dxs if len(dxs) > 1 else dxs[0])
         return loss, grads
 
+    def output_masks(self, env: dict) -> list:
+        """The padding mask ([N, T] bool or None) of every model output, from the inputs in env."""
+        made: dict = {}
+        return [self._mask(sources, env, made) for sources in self.output_mask_sources]
+
     def loss_value(self, env: dict, ys):
-        """(weighted total loss, {value: d loss / d value}); fused losses read the logits."""
+        """(weighted total loss, {value: d loss / d value}); fused losses read the logits, and
+        per-position losses leave out the positions the output's padding mask marks."""
         total, dvalues = 0.0, {}
-        for (value, fused, steep), ol, y in zip(self.loss_inputs, self.output_losses, as_list(ys)):
-            loss, d = losses.compute(ol.loss.name, ol.loss.args, env[value], y, fused=fused, steepness=steep)
+        for (value, fused, steep), ol, y, mask in zip(self.loss_inputs, self.output_losses, as_list(ys),
+                                                      self.output_masks(env)):
+            loss, d = losses.compute(ol.loss.name, ol.loss.args, env[value], y, fused=fused, steepness=steep,
+                                     mask=mask)
             if ol.weight != 1.0:
                 loss, d = loss * ol.weight, d * ol.weight
             total += loss

@@ -227,8 +227,10 @@ class TorchBackend:
             return [self._wide(v) for v in t]
         return t if t is None or t.dtype == self.dtype else t.to(self.dtype)
 
-    def _loss(self, hs, outs, ys):
-        return self.loss(self._wide(hs), self._wide(outs), ys)
+    def _loss(self, hs, outs, ys, xs=None):
+        """The loss; xs (the batch's inputs) give the outputs' padding masks for per-position targets."""
+        masks = None if xs is None else self.model.output_masks(xs)
+        return self.loss(self._wide(hs), self._wide(outs), ys, masks)
 
     def _autocast(self):
         if self.amp_dtype is None:
@@ -382,7 +384,7 @@ class TorchBackend:
         if self.opt is None:  # nothing to train (no trainable parameters): report the loss only
             with torch.no_grad():
                 hs, outs = self.model.forward_parts(x)
-                return self._loss(hs, outs, y).detach()
+                return self._loss(hs, outs, y, x).detach()
         for group in self.opt.param_groups:
             group["lr"] = lr
 
@@ -442,7 +444,7 @@ class TorchBackend:
         with self._autocast():
             hs, outs = self.train_net(x)
         if has_samples:
-            return self._loss(hs, outs, y), None
+            return self._loss(hs, outs, y, x), None
         return _zero_loss(hs, outs), None  # this rank got no samples of a tiny last batch: join with zeros
 
     def _rule_losses(self, x, y):
@@ -458,7 +460,7 @@ class TorchBackend:
         z = seen[self.rule_dense]
         signal = outs[0] if self.rule == "perceptron" else z
         e = (signal - dense_target(y[0], signal)).detach() * (1.0 / x[0].shape[0])
-        return self._loss(hs, outs, y), (z * e).sum()
+        return self._loss(hs, outs, y, x), (z * e).sum()
 
     def _regularize_and_clip(self):
         """ARCHITECTURE.md update order: + l2*w -> clip global norm -> w *= (1 - weight_decay)
@@ -512,8 +514,9 @@ class TorchBackend:
                 hs, out = self.eval_net(x)
             hs, out = self._wide(hs), self._wide(out)
             if self.loss is not None:
-                weight = position_weight(y, hi - lo, len(self.program.model.outputs))
-                total += self.loss(hs, out, y).double() * weight
+                masks = self.model.output_masks(x)
+                weight = position_weight(y, hi - lo, len(self.program.model.outputs), masks[0] if masks else None)
+                total += self.loss(hs, out, y, masks).double() * weight
                 count += weight
             outs.append(out)
         loss = float((total / count).item()) if (n and self.loss is not None) else float("nan")
@@ -559,7 +562,7 @@ class TorchBackend:
               for a, i in zip(x if isinstance(x, (list, tuple)) else [x], model.inputs)]
         ys = [self._tensor(np.asarray(t), self.device, True) for t in (y if isinstance(y, (list, tuple)) else [y])]
         hs, outs = self.model.forward_parts(xs)
-        loss = self._loss(hs, outs, ys)
+        loss = self._loss(hs, outs, ys, xs)
         grads = torch.autograd.grad(loss, self.params, allow_unused=True)
         with torch.no_grad():
             for k, b in self.model.named_buffers():
@@ -622,7 +625,7 @@ class TorchBackend:
                 return first[0]
             with torch.enable_grad():
                 hs, outs = self.model.forward_parts(x)
-                grads = torch.autograd.grad(self._loss(hs, outs, y), self.params, allow_unused=True)
+                grads = torch.autograd.grad(self._loss(hs, outs, y, x), self.params, allow_unused=True)
             bad = {n for n, g in zip(self.param_names, grads) if g is not None and not torch.isfinite(g).all()}
             for name in reversed(self.model.layer_names()):  # backward order, like the NumPy backend
                 if any(k.split(".", 1)[0] == name for k in bad):

@@ -129,40 +129,54 @@ def _listed(v):
 
 
 def _per_position(h, y) -> bool:
-    """Class-index targets [N, T] for a sequence output [N, T, C]: one target per position."""
-    return h.dim() == 3 and y.dim() == 2 and _is_index(y)
+    """Per-position targets for a sequence output [N, T, C]: class indices [N, T] or probabilities [N, T, C]."""
+    return h.dim() == 3 and ((y.dim() == 2 and _is_index(y)) or (y.shape == h.shape and not _is_index(y)))
 
 
-def _position_loss(fn, h, out, y, args, producer, fused):
-    """The loss over positions as the batch, padding (a negative target) left out: the mean over the
-    non-padding positions of the batch (as the NumPy reference)."""
-    flat_y = y.reshape(-1).long()
-    if fn is _cross_entropy and fused and args.get("weights") is None and not args.get("label_smoothing"):
+def _position_loss(fn, h, out, y, args, producer, fused, mask=None):
+    """The loss over positions as the batch, padding (a negative class index, or False in the
+    output's padding mask) left out: the mean over the non-padding positions of the batch (as the
+    NumPy reference)."""
+    index = y.dim() == 2
+    flat_y = y.reshape(-1).long() if index else y.reshape(-1, y.shape[-1])
+    if index and mask is not None:
+        flat_y = torch.where(mask.reshape(-1), flat_y, -1)
+    if index and fn is _cross_entropy and fused and args.get("weights") is None and not args.get("label_smoothing"):
         # one kernel, no boolean indexing (no device sync): sum over real positions / their count
         total = F.cross_entropy(h.reshape(-1, h.shape[-1]), flat_y, ignore_index=-1, reduction="sum")
         return total / (flat_y >= 0).sum().clamp(min=1)
-    keep = flat_y >= 0
+    if not index and mask is None:  # every position counts: no boolean indexing (no device sync)
+        return fn(h.reshape(-1, h.shape[-1]), out.reshape(-1, out.shape[-1]), flat_y, args, producer, fused)
+    keep = flat_y >= 0 if index else mask.reshape(-1)
     flat = lambda t: t.reshape(-1, t.shape[-1])[keep]  # noqa: E731
     if not bool(keep.any()):
         return h.sum() * 0.0
     return fn(flat(h), flat(out), flat_y[keep], args, producer, fused)
 
 
-def position_weight(ys, n: int, outputs: int):
+def position_weight(ys, n: int, outputs: int, mask=None):
     """What a batch's mean loss counts, to average batches: its examples, or for a single output with
     per-position targets its non-padding positions (a tensor: no device sync), as the NumPy backend."""
     if outputs == 1 and ys is not None:
         t = ys if torch.is_tensor(ys) else ys[0]
         if t.dim() == 2 and _is_index(t):
-            return (t >= 0).sum().double()
+            keep = t >= 0
+        elif t.dim() == 3 and not _is_index(t):
+            keep = torch.ones(t.shape[:2], dtype=torch.bool, device=t.device)
+        else:
+            return float(n)
+        if mask is not None:
+            keep = keep & mask
+        return keep.sum().double()
     return float(n)
 
 
 def make_loss(program):
-    """A closure loss(hs, outs, ys) -> the weighted total over the model's outputs.
+    """A closure loss(hs, outs, ys, masks=None) -> the weighted total over the model's outputs.
 
     hs are the values each loss reads (the logits of a fused output activation, else the
-    output), outs the outputs (None when training skipped fused activations), ys the targets.
+    output), outs the outputs (None when training skipped fused activations), ys the targets,
+    masks the outputs' padding masks ([N, T] bool or None each; the model's output_masks).
     """
     model = program.model
     parts = []
@@ -171,14 +185,14 @@ def make_loss(program):
         parts.append((LOSS_TABLE[ol.loss.name], dict(ol.loss.args), producer, is_fused(ol.loss, producer),
                       float(ol.weight)))
 
-    def loss(hs, outs, ys):
+    def loss(hs, outs, ys, masks=None):
         hs, ys = _listed(hs), _listed(ys)
         outs = None if outs is None else _listed(outs)
         total = None
         for k, (fn, args, producer, fused, weight) in enumerate(parts):
             h, out, y = hs[k], (outs[k] if outs is not None else hs[k]), ys[k]
             if _per_position(h, y):
-                value = _position_loss(fn, h, out, y, args, producer, fused)
+                value = _position_loss(fn, h, out, y, args, producer, fused, masks[k] if masks else None)
             else:
                 value = fn(h, out, y, args, producer, fused)
             value = value * weight if weight != 1.0 else value

@@ -33,6 +33,7 @@ class SpecModule(nn.Module):
                       sources[layer.name] if _uses_mask(layer.op) else None)
                      for layer in model.layers]
         self.pads = masks.pad_tokens(model)
+        self.output_mask_sources = masks.output_sources(model)
         self._calls = {}
         for layer in model.layers:
             module = OP_TABLE[layer.op](layer)
@@ -101,6 +102,12 @@ class SpecModule(nn.Module):
                 mask = m if mask is None else mask & m
             made[sources] = mask
         return made[sources]
+
+    def output_masks(self, xs) -> list:
+        """The padding mask ([N, T] bool or None) of every model output, from the token inputs."""
+        env = dict(zip(self.input_names, [xs] if torch.is_tensor(xs) else xs))
+        made: dict = {}
+        return [self._mask(sources, env, made) for sources in self.output_mask_sources]
 
     def run_visiting(self, xs, visit):
         """Forward that calls visit(layer name, output) after every layer (diagnostics)."""

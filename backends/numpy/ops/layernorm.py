@@ -2,6 +2,8 @@
 
 σ² is the biased variance of each position's features. Backward, with g = dy γ and D
 features: dx = (g - mean(g) - x̂ mean(g x̂)) / √(σ² + eps).
+Means over the features are products with a vector of ones (BLAS), several times
+faster than NumPy's reduction along a short last axis.
 """
 from __future__ import annotations
 
@@ -10,21 +12,30 @@ import numpy as np
 from ._base import Op
 
 
+def feature_mean(a: np.ndarray) -> np.ndarray:
+    """Mean over the last axis, keepdims: a [..., D] @ ones [D, 1] / D."""
+    d = a.shape[-1]
+    return (a.reshape(-1, d) @ np.ones((d, 1), a.dtype)).reshape(*a.shape[:-1], 1) / a.dtype.type(d)
+
+
 class LayerNorm(Op):
     name = "layernorm"
 
     def forward(self, x, params, attrs, ctx):
-        mu = x.mean(axis=-1, keepdims=True)
-        centred = x - mu
-        var = (centred * centred).mean(axis=-1, keepdims=True)
-        inv = 1.0 / np.sqrt(var + x.dtype.type(attrs["eps"]))
-        xhat = centred * inv
-        return xhat * params["weight"] + params["bias"], (xhat, inv, params["weight"])
+        xhat = x - feature_mean(x)                                  # centred, then scaled in place
+        inv = 1.0 / np.sqrt(feature_mean(xhat * xhat) + x.dtype.type(attrs["eps"]))
+        xhat *= inv
+        y = xhat * params["weight"]
+        y += params["bias"]
+        return y, (xhat, inv, params["weight"])
 
     def backward(self, dy, cache):
         xhat, inv, w = cache
         axes = tuple(range(dy.ndim - 1))
         grads = {"weight": (dy * xhat).sum(axis=axes), "bias": dy.sum(axis=axes)}
-        g = dy * w
-        dx = (g - g.mean(axis=-1, keepdims=True) - xhat * (g * xhat).mean(axis=-1, keepdims=True)) * inv
+        dx = dy * w                                                 # g
+        mean_gx = feature_mean(dx * xhat)
+        dx -= feature_mean(dx)
+        dx -= xhat * mean_gx
+        dx *= inv
         return dx, grads
