@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from ...batches import micro_batches
-from ...data.stream import is_streamed
+from ...data.stream import OrderedChunks, is_streamed
 from ...errors import SpecError
 from ...ir import Program
 from ...transfer import frozen_keys
@@ -206,6 +206,7 @@ class TorchBackend:
         self._staging: PinnedStaging | None = None  # for data kept in host memory on CUDA
         self._streamed: dict[str, tuple[list, list | None]] = {}  # split -> (StreamedArrays, targets), on disk
         self._order_host: np.ndarray | None = None
+        self._chunks: OrderedChunks | None = None  # the epoch's streamed training batches, a chunk at a time
         self._prefetch = Prefetcher(self._prepare_streamed,
                                     threaded=self.device.type == "cuda" if prefetch is None else bool(prefetch))
         self._last: tuple[int, int] | None = None
@@ -287,6 +288,7 @@ class TorchBackend:
             self._x.pop(split, None)
             self._y.pop(split, None)
             self._prefetch.reset()
+            self._chunks = None
             return
         self._streamed.pop(split, None)
         nbytes = sum(a.nbytes for a in xs) + sum(t.nbytes for t in ys or ())
@@ -299,6 +301,7 @@ class TorchBackend:
         self._order_host = np.asarray(order, dtype=np.int64)
         if "train" in self._streamed:  # batches are gathered on the host; drop those of the previous order
             self._prefetch.reset()
+            self._chunks = None
             return
         self._order = torch.as_tensor(self._order_host, device=self._x["train"][0].device)
 
@@ -342,15 +345,29 @@ class TorchBackend:
 
     def _prepare_streamed(self, key):
         """(inputs, targets) of a streamed split as host tensors (pinned for CUDA); runs in the prefetch thread.
-        key: ("order", lo, hi), a training batch train[order[lo:hi]], or (split, lo, hi), rows in file order
-        (evaluation)."""
+        key: ("order", lo, hi), a training batch train[order[lo:hi]] (a view of a chunk of the epoch's
+        batches, OrderedChunks), or (split, lo, hi), rows in file order (evaluation)."""
         split, lo, hi = key
-        rows = slice(lo, hi)
+        inputs = self.program.model.inputs
         if split == "order":
-            split, rows = "train", self._order_host[lo:hi]
-        xs, ys = self._streamed[split]
-        x = [self._host(a[rows], i.dtype != "int") for a, i in zip(xs, self.program.model.inputs)]
-        return x, (None if ys is None else [self._host(t[rows], True) for t in ys])
+            xs, ys = self._streamed["train"]
+            arrays = self._train_chunks().read(lo, hi)
+            x, y = arrays[:len(xs)], (None if ys is None else arrays[len(xs):])
+        else:
+            xs, ys = self._streamed[split]
+            x, y = [a[lo:hi] for a in xs], (None if ys is None else [t[lo:hi] for t in ys])
+        x = [self._host(a, i.dtype != "int") for a, i in zip(x, inputs)]
+        return x, (None if y is None else [self._host(t, True) for t in y])
+
+    def _train_chunks(self) -> OrderedChunks:
+        """The epoch's training batches, read a chunk of consecutive batches at a time; under DDP each
+        rank reads only its own rows (a batch at a time: the ranks' rows interleave)."""
+        chunks = self._chunks
+        if chunks is None:
+            xs, ys = self._streamed["train"]
+            batch = self.program.train.step_batch if self.world == 1 else 0  # 0: no chunks
+            chunks = self._chunks = OrderedChunks([*xs, *(ys or ())], self._order_host, batch)
+        return chunks
 
     def _host(self, a: np.ndarray, floating: bool) -> torch.Tensor:
         t = torch.from_numpy(np.ascontiguousarray(a))

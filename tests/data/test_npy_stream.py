@@ -4,7 +4,8 @@ import pytest
 
 from specc.data import load_data
 from specc.data.preprocess import mean_std, mean_std_per_channel
-from specc.data.stream import Shards, StreamedArray, is_streamed
+from specc.data import stream as stream_module
+from specc.data.stream import OrderedChunks, Shards, StreamedArray, is_streamed
 from specc.errors import DataError, SpecError, SpecErrors
 from specc.ir import DataSpec, InputPrep, Source, Spec
 from specc.rng import stream
@@ -109,6 +110,43 @@ def test_streamed_array_reads_and_views(tmp_path):
     assert s.astype(np.float64)[:1].dtype == np.float64
     assert s.reshape(4, -1).shape == (4, 2)
     np.testing.assert_array_equal(np.asarray(s), s[:])
+
+
+def test_ordered_chunks_give_the_per_batch_reads(tmp_path, program, monkeypatch):
+    """Batches read a chunk of several batches at a time are exactly split[order[lo:hi]]: every batch
+    of an epoch, a request that straddles two chunks, and two threads asking at once."""
+    import threading
+
+    rng = np.random.default_rng(5)
+    x = (rng.random((500, 6)) * 200).astype(np.uint8)
+    y = rng.integers(0, 3, 500)
+    d, npz = _write(tmp_path, x, y, shards=3)
+    streamed, memory = _pair(program, d, npz, split=(0.8, 0.2), scale=0.5, standardize=True)
+    monkeypatch.setattr(stream_module, "CHUNK_BYTES", 7 * 28 * 16)  # 7 batches of 16 samples of 6 + 1 values
+    order = stream(0, "shuffle", 0).permutation(len(memory.train))
+    chunks = OrderedChunks([streamed.train.x, streamed.train.y], order, 16)
+    assert chunks.rows == 7 * 16
+    reads = {}
+
+    def read_all(lo):
+        for start in range(lo, len(order), 32):
+            reads[start] = chunks.read(start, min(start + 16, len(order)))
+
+    threads = [threading.Thread(target=read_all, args=(lo,)) for lo in (0, 16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(reads) == -(-len(order) // 16)
+    for start, (bx, by) in reads.items():
+        rows = order[start:start + 16]
+        np.testing.assert_array_equal(bx, memory.train.x[rows])
+        np.testing.assert_array_equal(by, memory.train.y[rows])
+    assert len(chunks._chunks) <= chunks.keep
+    bx, by = chunks.read(100, 130)  # across the chunk boundary at 112: read on its own
+    np.testing.assert_array_equal(bx, memory.train.x[order[100:130]])
+    unchunked = OrderedChunks([streamed.train.x], order, 0)  # DDP ranks: every batch on its own
+    np.testing.assert_array_equal(unchunked.read(3, 40)[0], memory.train.x[order[3:40]])
 
 
 # ---- what cannot be read is named ----------------------------------------------------------
