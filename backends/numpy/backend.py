@@ -71,6 +71,9 @@ class NumpyBackend:
         if y is not None:
             ys = []
             for t in as_list(y):
+                if is_streamed(t):  # an autoencoder's target: its streamed input, read per batch
+                    ys.append(t.astype(self.dtype))
+                    continue
                 t = np.asarray(t)
                 ys.append(t.astype(np.int64, copy=False) if np.issubdtype(t.dtype, np.integer)
                           else np.ascontiguousarray(t, dtype=self.dtype))

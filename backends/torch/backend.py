@@ -110,6 +110,12 @@ def _zero_loss(hs, outs):
     return sum(t.sum() for t in [*hs, *(outs or ())]) * 0.0
 
 
+def _target_array(t) -> np.ndarray:
+    """Targets in memory: class indices as int64, values as they are."""
+    t = np.asarray(t)
+    return t.astype(np.int64, copy=False) if np.issubdtype(t.dtype, np.integer) else t
+
+
 class _Parts(torch.nn.Module):
     """Adapter so DDP / torch.compile wrap forward_parts (the loss needs the logits)."""
 
@@ -282,7 +288,7 @@ class TorchBackend:
         xs = list(x) if isinstance(x, (list, tuple)) else [x]
         ys = None if y is None else (list(y) if isinstance(y, (list, tuple)) else [y])
         if ys is not None:  # class indices were range-checked by the data loader (specc/data/targets.py)
-            ys = [t.astype(np.int64, copy=False) if np.issubdtype(t.dtype, np.integer) else t for t in map(np.asarray, ys)]
+            ys = [t if is_streamed(t) else _target_array(t) for t in ys]  # streamed: an autoencoder's input
         if any(is_streamed(a) for a in xs):  # read a batch at a time, in a background thread (_prepare_streamed)
             self._streamed[split] = (xs, ys)
             self._x.pop(split, None)

@@ -124,7 +124,6 @@ def _prepare(program: Program, errors: list, arrays: dict[str, Raw] | None = Non
     val_frac, test_frac = _fractions(program, errors) if arrays is None else (0.0, 0.0)
     _check_normalize(program, errors)
     _check_augment(program, errors)
-    _check_streamed(program, roles, raws, errors)
     if errors:
         return None
 
@@ -294,22 +293,6 @@ def _check_augment(program: Program, errors: list) -> None:
                                     f"{list(shape[-2:])} (validation and test images are not cropped)",
                                     step.pos, source=program.source_text,
                                     hint="leave size out: random_crop(pad=4) pads and crops back to the input's size"))
-
-
-def _check_streamed(program: Program, roles, raws: dict, errors: list) -> None:
-    """Streamed inputs (npy()) are read per batch; what would need them whole in memory is refused."""
-    d = program.data
-    src = next((s for role, s in roles if role in raws and raws[role].streamed), None)
-    if src is None:
-        return
-    if d.augment:
-        errors.append(SpecError("`augment` makes a new copy of the training inputs every epoch; npy() streams "
-                                "them from disk instead of holding them", d.pos, source=program.source_text,
-                                hint="leave augment out with npy(), or use npz() for data that fits in memory"))
-    if d.target == "input":
-        errors.append(SpecError("`target = input` with npy(): the targets (the inputs themselves) would be held "
-                                "in memory for the metrics", d.pos, source=program.source_text,
-                                hint="use npz() for an autoencoder on data that fits in memory"))
 
 
 def _raise(errors: list, program: Program):

@@ -86,15 +86,19 @@ class StreamedArray:
     `dtype`: what reads return (float32; float64 for `dtype = float64` runs, converted
     after preprocessing, as the in-memory split is converted by the backend; int64 for
     token ids, which are never preprocessed).
+    `augmentation`: the epoch's `augment` steps, applied to every read after preprocessing
+    with the rows' positions in the split (augment.Draws), so a batch is augmented as the
+    whole in-memory split would be.
     """
 
     def __init__(self, source, index: np.ndarray | None = None, preprocess: Preprocess | None = None,
-                 shape: tuple | None = None, dtype=np.float32):
+                 shape: tuple | None = None, dtype=np.float32, augmentation=None):
         self.source, self.index = source, index
         self._rows = np.asarray(source) if isinstance(source, np.ndarray) else source  # a memmap as a plain view
         self.preprocess = preprocess or Preprocess()
         self.sample_shape = tuple(shape) if shape is not None else tuple(source.shape[1:])
         self.dtype = np.dtype(dtype)
+        self.augmentation = augmentation  # data.augment.Augmentation of this epoch (training split), or None
 
     # -- array-like -----------------------------------------------------------------------
     def __len__(self) -> int:
@@ -120,22 +124,34 @@ class StreamedArray:
         """Rows `key` (a slice or integer indices into this split) as a new prepared array."""
         if isinstance(key, slice):
             start, stop, step = key.indices(len(self))
+            positions = slice(start, stop, step)
             if self.index is None and step == 1:
                 raw = self._rows[start:stop]
             else:
                 rows = np.arange(start, stop, step) if self.index is None else self.index[start:stop:step]
                 raw = self._take(rows)
         else:
-            idx = np.asarray(key)
-            if idx.dtype.kind not in "iu":
-                raise TypeError(f"StreamedArray takes a slice or integer indices, got {idx.dtype}")
-            raw = self._take(idx if self.index is None else self.index[idx])
+            positions = np.asarray(key)
+            if positions.dtype.kind not in "iu":
+                raise TypeError(f"StreamedArray takes a slice or integer indices, got {positions.dtype}")
+            raw = self._take(positions if self.index is None else self.index[positions])
         if self.dtype.kind in "iu":  # token ids: converted as load._to_float32 converts them, never preprocessed
             return raw.astype(self.dtype).reshape((len(raw), *self.sample_shape))
         out = raw.astype(np.float32)  # the float32 conversion of the in-memory path (load._to_float32)
         self.preprocess.apply_(out)  # in the source's sample shape, which mean/std broadcast against
         out = out.reshape((len(out), *self.sample_shape))
+        if self.augmentation is not None:
+            if isinstance(positions, slice):
+                positions = np.arange(positions.start, positions.stop, positions.step)
+            out = self.augmentation.apply(out, positions)
         return out if self.dtype == np.float32 else out.astype(self.dtype)
+
+    def reads_like(self, other) -> bool:
+        """Whether reads of `other` give the same values (maybe in another sample shape): an autoencoder's
+        target is its input, read once."""
+        return (isinstance(other, StreamedArray) and other.source is self.source and other.index is self.index
+                and other.preprocess is self.preprocess and other.dtype == self.dtype
+                and other.augmentation is self.augmentation)
 
     def _take(self, rows: np.ndarray) -> np.ndarray:
         return np.take(self._rows, rows, axis=0) if isinstance(self._rows, np.ndarray) else self._rows[rows]
@@ -148,12 +164,16 @@ class StreamedArray:
     # -- derived views --------------------------------------------------------------------
     def _with(self, **changes) -> "StreamedArray":
         args = dict(source=self.source, index=self.index, preprocess=self.preprocess, shape=self.sample_shape,
-                    dtype=self.dtype)
+                    dtype=self.dtype, augmentation=self.augmentation)
         args.update(changes)
         return StreamedArray(**args)
 
     def with_preprocess(self, preprocess: Preprocess) -> "StreamedArray":
         return self._with(preprocess=preprocess)
+
+    def with_augmentation(self, augmentation) -> "StreamedArray":
+        """This split augmented as `augmentation` says (one epoch's draws), read by read."""
+        return self._with(augmentation=augmentation)
 
     def astype(self, dtype) -> "StreamedArray":
         return self._with(dtype=dtype)
@@ -204,8 +224,7 @@ class OrderedChunks:
         """[a[order[lo:hi]] for a in arrays]: views of a chunk, or a read of their own."""
         k = lo // self.rows if self.rows else -1
         if k < 0 or hi > (k + 1) * self.rows or hi <= lo:
-            rows = self.order[lo:hi]
-            return [a[rows] for a in self.arrays]
+            return self._read(self.order[lo:hi])
         start = k * self.rows
         return [c[lo - start:hi - start] for c in self._chunk(k)]
 
@@ -220,9 +239,17 @@ class OrderedChunks:
         if not mine:
             return future.result()  # being read by the other thread, or read already
         try:
-            rows = self.order[k * self.rows:(k + 1) * self.rows]
-            future.set_result([a[rows] for a in self.arrays])
+            future.set_result(self._read(self.order[k * self.rows:(k + 1) * self.rows]))
         except BaseException as e:
             future.set_exception(e)
             raise
         return future.result()
+
+    def _read(self, rows: np.ndarray) -> list[np.ndarray]:
+        """Every array's `rows`; an array that reads like an earlier one (an autoencoder's target) is not read twice."""
+        out: list[np.ndarray] = []
+        for a in self.arrays:
+            twin = next((k for k, b in enumerate(self.arrays[:len(out)]) if isinstance(b, StreamedArray)
+                         and b.reads_like(a)), None)
+            out.append(a[rows] if twin is None else out[twin].reshape((len(rows), *a.sample_shape)))
+        return out

@@ -4,7 +4,7 @@ import re
 import numpy as np
 import pytest
 
-from specc.data.augment import augment_epoch, hflip, noise, random_crop, random_rotate
+from specc.data.augment import Draws, augment_epoch, hflip, noise, random_crop, random_rotate
 from specc.errors import SpecError, SpecErrors
 from specc.frontend import compile_text
 from specc.ir import Spec
@@ -28,17 +28,46 @@ def test_same_seed_and_epoch_same_array_and_the_input_is_untouched():
     assert a.shape == x.shape and a.dtype == np.float32
 
 
+def draws(n, step=0, seed=0):
+    return Draws(seed, 0, step, np.arange(n))
+
+
+def test_draws_depend_on_the_sample_not_on_the_batch():
+    """A sample's numbers are the same whichever samples are drawn with it, in any order (streamed batches)."""
+    whole = Draws(7, 2, 1, np.arange(1000))
+    u, z = whole.uniform(3), whole.normal(5)
+    pick = np.random.default_rng(0).permutation(1000)[:37]
+    part = Draws(7, 2, 1, pick)
+    np.testing.assert_array_equal(part.uniform(3), u[pick])
+    np.testing.assert_array_equal(part.normal(5), z[pick])
+    assert 0.0 <= u.min() and u.max() < 1.0 and abs(u.mean() - 0.5) < 0.02
+    assert abs(z.mean()) < 0.05 and abs(z.std() - 1.0) < 0.05
+    for other in (Draws(8, 2, 1, np.arange(1000)), Draws(7, 3, 1, np.arange(1000)), Draws(7, 2, 0, np.arange(1000))):
+        assert not np.array_equal(other.uniform(3), u)  # seed, epoch and step each change the numbers
+
+
+def test_an_epoch_augmented_in_batches_equals_the_whole_split():
+    from specc.data.augment import Augmentation
+    x = images(n=2500)  # more than one CHUNK of augment_epoch
+    whole = augment_epoch(x, ALL, seed=3, epoch=1)
+    order = np.random.default_rng(1).permutation(len(x))
+    aug = Augmentation(ALL, 3, 1)
+    for lo in range(0, len(x), 96):
+        rows = order[lo:lo + 96]
+        np.testing.assert_array_equal(aug.apply(x[rows].copy(), rows), whole[rows])
+
+
 def test_hflip_mirrors_the_chosen_images():
     x = images()
-    out = hflip(x.copy(), np.random.default_rng(0), p=1.0)
+    out = hflip(x.copy(), draws(len(x)), p=1.0)
     np.testing.assert_array_equal(out, x[..., ::-1])
-    np.testing.assert_array_equal(hflip(x.copy(), np.random.default_rng(0), p=0.0), x)
+    np.testing.assert_array_equal(hflip(x.copy(), draws(len(x)), p=0.0), x)
 
 
 def test_random_crop_is_a_shifted_window_of_the_padded_image():
     x = images(n=30, shape=(1, 5, 5))
-    np.testing.assert_array_equal(random_crop(x.copy(), np.random.default_rng(0), pad=0), x)
-    out = random_crop(x.copy(), np.random.default_rng(1), pad=2)
+    np.testing.assert_array_equal(random_crop(x.copy(), draws(len(x)), pad=0), x)
+    out = random_crop(x.copy(), draws(len(x), seed=1), pad=2)
     padded = np.pad(x, ((0, 0), (0, 0), (2, 2), (2, 2)))
     for i in range(len(x)):
         windows = [padded[i, :, dy:dy + 5, dx:dx + 5] for dy in range(5) for dx in range(5)]
@@ -49,16 +78,16 @@ def test_random_crop_is_a_shifted_window_of_the_padded_image():
 def test_random_rotate_small_angles_barely_move_and_keep_the_centre():
     x = np.zeros((4, 1, 9, 9), np.float32)
     x[:, 0, 4, :] = 1.0  # a horizontal bar through the centre
-    out = random_rotate(x.copy(), np.random.default_rng(0), degrees=1e-6)
+    out = random_rotate(x.copy(), draws(len(x)), degrees=1e-6)
     np.testing.assert_allclose(out, x, atol=1e-5)
-    out = random_rotate(x.copy(), np.random.default_rng(0), degrees=45)
+    out = random_rotate(x.copy(), draws(len(x)), degrees=45)
     np.testing.assert_allclose(out[:, 0, 4, 4], 1.0, atol=1e-5)
     assert not np.allclose(out, x)
 
 
 def test_noise_has_the_asked_std_and_works_on_vectors():
     x = np.zeros((2000, 10), np.float32)
-    out = noise(x, np.random.default_rng(0), std=0.3)
+    out = noise(x, draws(len(x)), std=0.3)
     assert abs(out.std() - 0.3) < 0.01
 
 

@@ -222,13 +222,3 @@ def test_counts_layout_and_folder_errors(tmp_path, program):
         _load(program, tmp_path)
     with pytest.raises(DataError, match="not a directory"):
         _load(program, tmp_path / "y.npy")
-
-
-def test_augment_and_autoencoders_are_refused_with_a_reason(tmp_path, program):
-    np.save(tmp_path / "x.npy", np.zeros((8, 6), np.float32))
-    np.save(tmp_path / "y.npy", np.zeros(8, np.int64))
-    with pytest.raises((SpecError, SpecErrors), match="augment"):
-        _load(program, tmp_path, augment=(Spec("noise", {"std": 0.1}),))
-    with pytest.raises((SpecError, SpecErrors), match="target = input"):
-        load_data(program(DataSpec(source=Source("npy", {"dir": str(tmp_path)}), target="input"),
-                          input_shape=(6,), output_shape=(6,), out_op="relu", loss="mse"))
