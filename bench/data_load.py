@@ -13,6 +13,8 @@ Sections (all by default; `--only csv,parquet,images,idx`):
   idx      a 60,000 x 784 uint8 MNIST-sized IDX set through load_data (scale, standardize,
            .gz) against np.fromfile(...).astype(float32).
 
+Times are wall-clock (what a user waits; libraries may use several threads) and CPU
+seconds of the process (all its threads; steadier than wall time on a loaded machine).
 Every case runs in a fresh child process (so one case's freed memory cannot hide
 another's peak); the child reports the best time of `--repeat` runs and the peak
 resident memory of its first run above what it held before (Linux: /proc/self/status,
@@ -200,15 +202,16 @@ def child(name: str, arg: str, repeat: int) -> None:
             f.write("5")  # reset the peak (VmHWM) to the current RSS
     except OSError:
         pass
-    times, peak = [], None
+    times, cpus, peak = [], [], None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
         times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
         peak = peak if peak is not None else _status("VmHWM") - before  # the first load, as a user meets it
         del out
         gc.collect()
-    print(json.dumps({"time": min(times), "peak": peak}))
+    print(json.dumps({"time": min(times), "cpu": min(cpus), "peak": peak}))
 
 
 def run_case(name: str, arg: str, repeat: int) -> dict:
@@ -220,7 +223,7 @@ def run_case(name: str, arg: str, repeat: int) -> dict:
 def section(title: str, rows: list[tuple[str, str]], repeat: int, unit_bytes: int | None, per_item: int | None = None):
     """Run the rows; ratios are against the first row (specc's own loader)."""
     print(f"\n{title}")
-    head = f"{'case':36s} {'time s':>8s} {'vs specc':>9s} {'peak MB':>8s}"
+    head = f"{'case':36s} {'time s':>8s} {'vs specc':>9s} {'CPU s':>7s} {'vs specc':>9s} {'peak MB':>8s}"
     head += f" {'x array':>8s}" if unit_bytes else ""
     head += f" {'items/s':>9s}" if per_item else ""
     print(head)
@@ -229,7 +232,9 @@ def section(title: str, rows: list[tuple[str, str]], repeat: int, unit_bytes: in
         r = run_case(name, arg, repeat if "without pyarrow" not in name else 1)
         results[name] = r
         base = results[rows[0][0]]["time"]
-        line = f"{name:36s} {r['time']:8.3f} {r['time'] / base:9.2f} {r['peak'] / 1e6:8.0f}"
+        cpu = results[rows[0][0]]["cpu"]
+        line = (f"{name:36s} {r['time']:8.3f} {r['time'] / base:9.2f} {r['cpu']:7.3f} {r['cpu'] / cpu:9.2f} "
+                f"{r['peak'] / 1e6:8.0f}")
         line += f" {r['peak'] / unit_bytes:8.2f}" if unit_bytes else ""
         line += f" {per_item / r['time']:9.0f}" if per_item else ""
         print(line, flush=True)

@@ -40,6 +40,27 @@ def test_dictionary_labels_and_integer_targets_matched_as_text(tmp_path, program
     assert load_data(program(spec, input_shape=(1,), path=str(tmp_path / "s.nn"))).train.y.tolist() == [1, 0]
 
 
+def test_integer_targets_as_text_are_narrow_strings(tmp_path):
+    """Integer targets are also kept as text (matched against `classes`): as many characters as the widest
+    label needs, not astype(str)'s 21 (17 MB for 200,000 labels, most of the loader's peak memory)."""
+    y = np.random.default_rng(0).integers(0, 10, 1000)
+    raw = load_parquet(write(tmp_path, {"a": np.zeros(1000), "y": y}))
+    assert raw.y_text.dtype == np.dtype("<U1") and raw.y_text.tolist() == y.astype(str).tolist()
+    wide = [3, -12, 123456789012, 0]
+    raw = load_parquet(write(tmp_path, {"a": [1.0] * 4, "y": wide}, "w.parquet"))
+    assert raw.y_text.tolist() == ["3", "-12", "123456789012", "0"]
+
+
+def test_a_bad_value_in_a_later_row_group_names_its_row(tmp_path):
+    """Columns come in chunks (row groups); the row of a NaN, inf or beyond-float32 value counts them all."""
+    a = np.arange(10, dtype=np.float64)
+    a[7] = 1e300  # finite in the file, inf as float32
+    path = tmp_path / "g.parquet"
+    pq.write_table(pa.table({"a": a, "y": np.arange(10)}), str(path), row_group_size=3)
+    with pytest.raises(DataError, match="column 'a', row 8: inf is not a finite number"):
+        load_parquet(str(path))
+
+
 @pytest.mark.parametrize("columns, kw, pattern", [
     ({"a": ["x", "y"], "y": [1, 2]}, {}, "column 'a' holds string values; feature columns must be numeric"),
     ({"a": [1.0, None, None], "y": [1, 2, 3]}, {}, "column 'a' has 2 missing values \\(the first in row 2\\)"),
