@@ -18,7 +18,12 @@ counts). Math libraries run one thread (`--threads`), so CPU time is not inflate
 by spinning BLAS threads and the cases compete less with each other. Models: `tiny` (one dense layer: the worst case, data
 handling is most of a step) and `mlp` (784-256-10).
 
-    python bench/stream_epoch.py [--backends numpy,torch] [--models tiny,mlp] [--epochs 2] [--repeat 2]
+A second table interleaves the two: one process holds both, and trains an epoch in
+memory and an epoch streamed in turn (`--pairs` times; training steps alone, no
+evaluation), so a burst of load from other processes falls on both members of a
+pair; the median pair ratio is the steadiest number on a shared machine.
+
+    python bench/stream_epoch.py [--backends numpy,torch] [--models tiny,mlp] [--epochs 2] [--repeat 2] [--pairs 8]
                                  [--threads 1] [--device cpu]
                                  [--prefetch on|off]
 """
@@ -110,6 +115,42 @@ def run_case(source: str, layers: str, backend: str, epochs: int, batch: int, de
 PREFETCH = None  # --prefetch on|off: the torch backend's prefetch thread (default: its own choice, on for CUDA)
 
 
+def interleaved(memory: str, streamed: str, layers: str, backend: str, pairs: int, batch: int,
+                device: str | None) -> dict:
+    """Training epochs alone (no evaluation, no driver), in memory and streamed in turn, each pair in
+    one process a fraction of a second apart: load from other processes falls on both alike.
+    Returns the median over pairs (the first, which warms caches, left out) of in-memory time /
+    streamed time, wall-clock and CPU seconds."""
+    from specc.backend_lookup import backend_class
+    from specc.data import load_data
+    from specc.frontend import compile_text
+    from specc.init import initial_params
+    from specc.rng import stream
+
+    options = {"device": device} if backend == "torch" and device else {}
+    if backend == "torch" and PREFETCH is not None:
+        options["prefetch"] = PREFETCH
+    backends = {}
+    for name, source in (("memory", memory), ("streamed", streamed)):
+        program = compile_text(SPEC.format(layers=layers, source=source, epochs=1, batch=batch))
+        data = load_data(program)
+        be = backend_class(backend)(program, initial_params(program), seed=0, **options)
+        be.put_data("train", data.train.inputs, data.train.targets)
+        backends[name] = (be, len(data.train))
+    times: dict[str, list] = {"memory": [], "streamed": []}
+    for e in range(pairs + 1):
+        for name in (("memory", "streamed") if e % 2 == 0 else ("streamed", "memory")):
+            be, n = backends[name]
+            be.set_order(stream(0, "shuffle", e).permutation(n))
+            t, c = time.perf_counter(), time.process_time()
+            handles = [be.train_step(s, min(s + batch, n), 0.01, e * n + s) for s in range(0, n, batch)]
+            be.losses_to_numpy(handles)
+            times[name].append((time.perf_counter() - t, time.process_time() - c))
+    wall = [m[0] / s[0] for m, s in zip(times["memory"][1:], times["streamed"][1:])]
+    cpu = [m[1] / s[1] for m, s in zip(times["memory"][1:], times["streamed"][1:])]
+    return {"wall": float(np.median(wall)), "cpu": float(np.median(cpu))}
+
+
 def best(a: dict | None, b: dict) -> dict:
     if a is None:
         return b
@@ -123,11 +164,12 @@ def main() -> int:
     ap.add_argument("--backends", default="numpy,torch")
     ap.add_argument("--models", default="tiny,mlp")
     ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=2, help="runs per case in the first table (0: skip it)")
     ap.add_argument("--threads", default="1", help="threads of BLAS / torch (default 1)")
     ap.add_argument("--prefetch", choices=["on", "off"], help="torch: read batches in a background thread "
                     "(default: the backend's choice, on for CUDA)")
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--pairs", type=int, default=8, help="interleaved epoch pairs per case (0: skip)")
     ap.add_argument("--device", default=None, help="torch device (default: the backend's choice)")
     args = ap.parse_args()
     global PREFETCH
@@ -137,29 +179,39 @@ def main() -> int:
         print(f"{N} x {D} uint8 ({N * D / 2**20:.0f} MiB on disk, {N * D * 4 / 2**20:.0f} MiB as float32), "
               f"{SHARDS} shards, batch {args.batch}, best samples/s of epochs 2..{args.epochs}, "
               f"best of {args.repeat}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        print(f"{'':<14} {'wall samples/s':^31} {'samples per CPU-second':^31}")
-        print(f"{'backend':<8} {'model':<5} {'in memory':>11} {'streamed':>11} {'ratio':>6}  {'in memory':>11} "
-              f"{'streamed':>11} {'ratio':>6} {'waiting':>8} {'load mem':>9} {'load str':>9}")
-        worst = worst_cpu = None
-        for backend in args.backends.split(","):
-            for model in args.models.split(","):
-                runs = {"memory": None, "streamed": None}
-                for k in range(args.repeat):
-                    for name, source in (("memory", memory), ("streamed", streamed)):
-                        runs[name] = best(runs[name], run_case(source, MODELS[model], backend, args.epochs,
-                                                               args.batch, args.device,
-                                                               os.path.join(d, f"run-{backend}-{model}-{name}-{k}")))
-                m, s = runs["memory"], runs["streamed"]
-                ratio = s["samples_per_s"] / m["samples_per_s"]
-                cpu_ratio = s["cpu_rate"] / m["cpu_rate"]
-                worst = ratio if worst is None else min(worst, ratio)
-                worst_cpu = cpu_ratio if worst_cpu is None else min(worst_cpu, cpu_ratio)
-                wait = "-" if s["waited_share"] is None else f"{100 * s['waited_share']:.1f}%"
-                print(f"{backend:<8} {model:<5} {m['samples_per_s']:>11,.0f} {s['samples_per_s']:>11,.0f} "
-                      f"{ratio:>5.2f}x  {m['cpu_rate']:>11,.0f} {s['cpu_rate']:>11,.0f} {cpu_ratio:>5.2f}x "
-                      f"{wait:>8} {m['load_s']:>8.2f}s {s['load_s']:>8.2f}s", flush=True)
-        print(f"worst ratio streamed / in memory: {worst:.2f}x wall, {worst_cpu:.2f}x per CPU-second "
-              f"(goal >= 0.8x); load average now {os.getloadavg()[0]:.1f}")
+        if args.repeat:  # 0: the interleaved table only
+            print(f"{'':<14} {'wall samples/s':^31} {'samples per CPU-second':^31}")
+            print(f"{'backend':<8} {'model':<5} {'in memory':>11} {'streamed':>11} {'ratio':>6}  {'in memory':>11} "
+                  f"{'streamed':>11} {'ratio':>6} {'waiting':>8} {'load mem':>9} {'load str':>9}")
+            worst = worst_cpu = None
+            for backend in args.backends.split(","):
+                for model in args.models.split(","):
+                    runs = {"memory": None, "streamed": None}
+                    for k in range(args.repeat):
+                        for name, source in (("memory", memory), ("streamed", streamed)):
+                            runs[name] = best(runs[name], run_case(source, MODELS[model], backend, args.epochs,
+                                                                   args.batch, args.device,
+                                                                   os.path.join(d, f"run-{backend}-{model}-{name}-{k}")))
+                    m, s = runs["memory"], runs["streamed"]
+                    ratio = s["samples_per_s"] / m["samples_per_s"]
+                    cpu_ratio = s["cpu_rate"] / m["cpu_rate"]
+                    worst = ratio if worst is None else min(worst, ratio)
+                    worst_cpu = cpu_ratio if worst_cpu is None else min(worst_cpu, cpu_ratio)
+                    wait = "-" if s["waited_share"] is None else f"{100 * s['waited_share']:.1f}%"
+                    print(f"{backend:<8} {model:<5} {m['samples_per_s']:>11,.0f} {s['samples_per_s']:>11,.0f} "
+                          f"{ratio:>5.2f}x  {m['cpu_rate']:>11,.0f} {s['cpu_rate']:>11,.0f} {cpu_ratio:>5.2f}x "
+                          f"{wait:>8} {m['load_s']:>8.2f}s {s['load_s']:>8.2f}s", flush=True)
+            print(f"worst ratio streamed / in memory: {worst:.2f}x wall, {worst_cpu:.2f}x per CPU-second "
+                  f"(goal >= 0.8x); load average now {os.getloadavg()[0]:.1f}")
+        if args.pairs:
+            print(f"\ninterleaved: training epochs alone, in memory and streamed in turn, median of {args.pairs} "
+                  f"pairs of streamed rate / in-memory rate")
+            print(f"{'backend':<8} {'model':<5} {'wall':>6} {'CPU':>6}")
+            for backend in args.backends.split(","):
+                for model in args.models.split(","):
+                    r = interleaved(memory, streamed, MODELS[model], backend, args.pairs, args.batch, args.device)
+                    print(f"{backend:<8} {model:<5} {r['wall']:>5.2f}x {r['cpu']:>5.2f}x", flush=True)
+            print(f"load average now {os.getloadavg()[0]:.1f}")
     return 0
 
 
