@@ -2,7 +2,8 @@
 
 The training thread asks for a batch by key ((split, lo, hi) of the epoch's
 order); one worker thread has usually read it already from the memory-mapped
-files, converted and preprocessed it (NumPy releases the GIL while it copies),
+files, converted and preprocessed it (NumPy releases the GIL while it copies;
+training batches come a chunk of several steps at a time, data.stream.OrderedChunks),
 and put it in pinned memory when the device is CUDA, so the step only starts
 an asynchronous copy. The caller says which keys come next; a request nobody
 predicted (the first batch, a resume), or one the worker has not started yet
