@@ -16,7 +16,7 @@ from . import syntax as S
 from .errors import Collector, SpecError, SpecErrors
 from .ir import Input, Model, Pos, Program
 from .parser import decode, parse, parse_override
-from .passes import blocks, layers, sections, textdata
+from .passes import blocks, graph, layers, sections, textdata
 from .passes.memo import StatementMemo
 from .values import as_int
 
@@ -171,10 +171,11 @@ def _check_model(decl: S.ModelDecl, block_table: dict, errors: Collector, reuse)
         errors.add(f"model `{decl.name}` has no layers", decl.pos)
     errors_before = len(errors.errors)
     memo = reuse.statements if reuse is not None else None
-    expanded = blocks.expand(tuple(body), block_table, errors, memo)
-    raw = layers.resolve_all(expanded, errors, memo)
-    layers.assign_names(raw, errors, {i.name: i.pos for i in inputs or ()})
-    built, outputs = layers.build(raw, inputs, errors) if inputs else ((), ())
+    input_decls = tuple(decl.body[:len(decl.body) - len(body)])
+    built, outputs, state = graph.build_model(inputs or None, input_decls, tuple(body), block_table, errors, memo,
+                                              reuse.graph if reuse is not None else None)
+    if reuse is not None:
+        reuse.graph = state
     model = Model(decl.name, tuple(inputs or ()), built, outputs, decl.pos)
     ok = inputs is not None and len(errors.errors) == errors_before
     if reuse is not None:
@@ -193,6 +194,7 @@ class Reuse:
     def __init__(self):
         self._model: tuple | None = None  # (key, nodes kept alive, result)
         self.statements = StatementMemo()
+        self.graph = None  # passes/graph.py's state after the last model built
         self.models_computed = 0
 
     def model_for(self, key):

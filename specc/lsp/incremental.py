@@ -48,7 +48,9 @@ def _depths(lines: list[str]) -> list[tuple[int, int]]:
     out, braces, brackets = [], 0, 0
     for line in lines:
         out.append((braces, brackets))
-        if '"' in line or "#" in line:
+        if '"' not in line:
+            line = line.split("#", 1)[0]  # no string: a comment runs from the first `#`
+        else:
             code, in_string = [], False
             for i, ch in enumerate(line):
                 if in_string:

@@ -3,15 +3,18 @@
 Steps, each small:
   resolve_args   bind a layer call to its op definition; every argument checked, defaults filled
   assign_names   user names (block-local ones prefixed by the use) first, then `<op>_<n>` defaults
-  build          wire the chain into a DAG: the current value flows into each layer, `from NAME`
+  GraphBuilder   wire the chain into a DAG: the current value flows into each layer, `from NAME`
                  moves it, merges name their inputs, `residual { }` becomes an `add`; shapes come
-                 from each op's shape rule, then parameters (with `init=auto` resolved from the
-                 activation that follows)
+                 from each op's shape rule
+  with_params    then parameters (with `init=auto` resolved from the activation that follows)
+passes/graph.py runs these steps statement by statement (so an editor's next check can start
+at the first statement that changed).
 Independent errors are all collected; after a shape error the values depending on it get their
 arguments checked, but not their shapes.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -27,7 +30,8 @@ from .memo import StatementMemo
 # A layer name; dotted parts are a block use's local names ("res_1.main", as spec.nn prints them).
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
-__all__ = ["fmt_shape", "resolve_args", "resolve_all", "infer_shape", "assign_names", "build", "RawLayer"]
+__all__ = ["fmt_shape", "resolve_args", "resolve_all", "infer_shape", "assign_names", "check_user_names", "default_names",
+           "GraphBuilder", "consumers_of", "init_choices", "with_params", "RawLayer"]
 
 
 @dataclass
@@ -42,6 +46,7 @@ class RawLayer:
     refs: tuple = ()                  # merge: the value names it takes (NameV)
     scope: tuple = ()                 # block uses it sits in
     user_named: bool = False
+    source: "RawLayer | None" = None  # the memo's copy this one was made from (an editor's checks)
 
 
 @dataclass
@@ -52,7 +57,7 @@ class Values:
     dtypes: dict = field(default_factory=dict)
     order: dict = field(default_factory=dict)       # name -> position in the chain (earlier/later)
     defined_at: dict = field(default_factory=dict)  # name -> Pos (messages)
-    used: set = field(default_factory=set)
+    used: dict = field(default_factory=dict)        # names consumed (a dict: in order of first use)
 
 
 # ---- arguments ---------------------------------------------------------------------------------
@@ -114,7 +119,7 @@ def _keras_activation_hint(use: S.LayerUse) -> None:
 def _reused(memo: StatementMemo, use: S.LayerUse, scope: tuple) -> RawLayer:
     """resolve_args(use, scope), from the last check when `use` is the same statement object."""
     raw = memo.get("args", (use,), lambda: resolve_args(use, scope), same=scope)
-    return RawLayer(raw.op, dict(raw.attrs), raw.name, raw.pos, None, raw.refs, raw.scope, raw.user_named)
+    return RawLayer(raw.op, dict(raw.attrs), raw.name, raw.pos, None, raw.refs, raw.scope, raw.user_named, raw)
 
 
 def resolve_all(stmts: list, errors: Collector, memo: StatementMemo | None = None) -> list:
@@ -161,15 +166,25 @@ def _walk(raw):
 def assign_names(raw: list, errors: Collector, taken: dict[str, Pos] | None = None) -> None:
     """Default names `<op>_<n>` in order, skipping names the user took; duplicates are errors."""
     taken = dict(taken or {})
+    check_user_names(raw, errors, taken)
+    default_names(raw, taken, {})
+
+
+def check_user_names(raw: list, errors: Collector, taken: dict[str, Pos]) -> None:
+    """Add the user-given names of `raw` to `taken` (name -> where); a name given twice is an error."""
     for layer in _walk(raw):
-        if layer.name:
+        if layer.user_named:
             if layer.name in taken:
                 errors.add(f"layer name `{layer.name}` is used twice (first at line {taken[layer.name].line})",
                            layer.pos)
             taken[layer.name] = layer.pos
-    counters: dict[str, int] = {}
+
+
+def default_names(raw: list, taken, counters: dict[str, int]) -> None:
+    """Name every layer the user did not: `<op>_<n>`, counting on from `counters` (op -> last n),
+    skipping the names in `taken` (the user's; a default never repeats another, as n only grows)."""
     for layer in _walk(raw):
-        if not layer.name:
+        if not layer.user_named:
             n = counters.get(layer.op, 0)
             while True:
                 n += 1
@@ -178,7 +193,6 @@ def assign_names(raw: list, errors: Collector, taken: dict[str, Pos] | None = No
                     break
             counters[layer.op] = n
             layer.name = candidate
-            taken[candidate] = layer.pos
 
 
 # ---- the graph ------------------------------------------------------------------------------------
@@ -186,18 +200,26 @@ def assign_names(raw: list, errors: Collector, taken: dict[str, Pos] | None = No
 class GraphBuilder:
     """Wires raw statements into layers; one instance per model."""
 
-    def __init__(self, inputs: list[Input], errors: Collector):
+    def __init__(self, inputs: list[Input], errors: Collector, values: Values | None = None,
+                 layers: list | None = None, outputs: list | None = None, aliases: dict | None = None,
+                 failed: list | None = None, memo: StatementMemo | None = None):
+        """A new chain over `inputs`, or (passes/graph.py) one carried on from the given state.
+        `memo` (an editor's): a layer from an unchanged statement, given the same input shapes,
+        takes its attributes and output shape from the last check instead of its shape rule."""
         self.errors = errors
-        self.values = Values()
-        self.layers: list[Layer] = []
-        self.outputs: list[Output] = []
-        self.aliases: dict[str, str] = {}
-        self.raw_of: dict[str, RawLayer] = {}
-        for i, inp in enumerate(inputs):
+        self.memo = memo
+        self.values = values if values is not None else Values()
+        self.layers: list[Layer] = layers if layers is not None else []
+        self.outputs: list[Output] = outputs if outputs is not None else []
+        self.aliases: dict[str, str] = aliases if aliases is not None else {}
+        self.failed: list = failed if failed is not None else []  # lookups that failed: (name, scope, later?)
+        self.redefined = False  # a name defined twice (an error): the state is no longer append-only
+        for inp in inputs:
             self._define(inp.name, inp.shape, inp.dtype, inp.pos)
         self.later: set[str] = set()  # every name the chain defines (to tell "later" from "unknown")
 
     def _define(self, name: str, shape, dtype: str, pos: Pos) -> None:
+        self.redefined = self.redefined or name in self.values.shapes
         self.values.shapes[name] = shape
         self.values.dtypes[name] = dtype
         self.values.order[name] = len(self.values.order)
@@ -210,13 +232,14 @@ class GraphBuilder:
             qualified = ".".join(scope[:depth] + (name,))
             qualified = self.aliases.get(qualified, qualified)
             if qualified in self.values.shapes:
-                self.values.used.add(qualified)
+                self.values.used[qualified] = None
                 return qualified
-        for depth in range(len(scope), -1, -1):
-            if ".".join(scope[:depth] + (name,)) in self.later:
-                self.errors.add(f"`{name}` is used before it is defined", pos,
-                                "a value can only be used after the layer that computes it (no cycles)")
-                return None
+        later = is_later(self.later, name, scope)
+        self.failed.append((name, scope, later))
+        if later:
+            self.errors.add(f"`{name}` is used before it is defined", pos,
+                            "a value can only be used after the layer that computes it (no cycles)")
+            return None
         known = list(self.values.shapes) + list(self.aliases)
         self.errors.add(f"unknown value `{name}`", pos,
                         did_you_mean(name, known) or "name a layer with `name=\"...\"` to use its output here")
@@ -249,11 +272,10 @@ class GraphBuilder:
         if any(o.name == name for o in self.outputs):
             self.errors.add(f"output `{name}` is declared twice", stmt.pos)
             return
-        self.values.used.add(current)
+        self.values.used[current] = None
         self.outputs.append(Output(name, current, stmt.pos))
 
     def _layer(self, raw: RawLayer, current: str | None) -> str | None:
-        self.raw_of[raw.name] = raw
         if raw.op == "residual":
             return self._residual(raw, current)
         op = OPS[raw.op]
@@ -262,22 +284,30 @@ class GraphBuilder:
         else:
             inputs = [current]
             if current is not None:
-                self.values.used.add(current)
+                self.values.used[current] = None
         shapes = [self.values.shapes.get(i) if i is not None else None for i in inputs]
         out_shape = None
         if all(s is not None for s in shapes) and inputs:
-            ctx = ShapeCtx(raw.name, [tuple(s) for s in shapes], [self.values.dtypes[i] for i in inputs])
-            try:
-                if not op.takes_tokens and "int" in ctx.dtypes:
-                    ctx.fail(f"{raw.name} expects float values but gets token ids {fmt_shape(shapes[0])}",
-                             "token ids go through `embedding(vocab, dim)` first")
-                op.resolve(raw.attrs, ctx)
-                out_shape = tuple(op.shape(raw.attrs, ctx))
-            except SpecError as e:
-                e.pos = e.pos or raw.pos
-                self.errors.extend([e])
+            dtypes = [self.values.dtypes[i] for i in inputs]
+            if self.memo is None or raw.source is None:
+                out_shape, error = _shape_rule(raw, shapes, dtypes)
+            else:
+                out_shape, error = self._remembered_shape(raw, shapes, dtypes)
+            if error is not None:
+                self.errors.extend([error])
         self._add(raw, tuple(i or "" for i in inputs), tuple(tuple(s or ()) for s in shapes), out_shape)
         return raw.name
+
+    def _remembered_shape(self, raw: RawLayer, shapes: list, dtypes: list):
+        """_shape_rule from the last check when made from the same statement and input shapes (its
+        resolved attributes too); an error names the layer, so it is kept only under the same name."""
+        name, attrs, out_shape, error = self.memo.get(
+            "shape", (raw.source,), lambda: (raw.name, raw.attrs, *_shape_rule(raw, shapes, dtypes)),
+            same=(tuple(map(tuple, shapes)), tuple(dtypes)))
+        if error is not None and name != raw.name:
+            return _shape_rule(raw, shapes, dtypes)
+        raw.attrs = attrs
+        return out_shape, error
 
     def _residual(self, raw: RawLayer, current: str | None) -> str | None:
         """`residual { f }` = add(x, f(x)): the body must keep the shape."""
@@ -289,48 +319,102 @@ class GraphBuilder:
                             f"{fmt_shape(end_shape)}; a residual body must preserve the shape", raw.pos)
             end_shape = None
         if current is not None and end is not None:
-            self.values.used.update((current, end))
-        raw.op = "add"
+            self.values.used[current] = self.values.used[end] = None
         out = tuple(start_shape) if start_shape is not None and end_shape is not None else None
-        self._add(raw, (current or "", end or ""), (tuple(start_shape or ()), tuple(end_shape or ())), out)
+        self._add(raw, (current or "", end or ""), (tuple(start_shape or ()), tuple(end_shape or ())), out, "add")
         return raw.name
 
-    def _add(self, raw: RawLayer, inputs: tuple, in_shapes: tuple, out_shape) -> None:
-        self.layers.append(Layer(raw.name, raw.op, raw.attrs, inputs, in_shapes, out_shape or (), (), raw.pos,
-                                 tuple(raw.scope)))
+    def _add(self, raw: RawLayer, inputs: tuple, in_shapes: tuple, out_shape, op: str | None = None) -> None:
+        self.layers.append(Layer(raw.name, op or raw.op, raw.attrs, inputs, in_shapes, out_shape or (), (),
+                                 raw.pos, tuple(raw.scope)))
         self._define(raw.name, out_shape, "float", raw.pos)  # layers output floats (token ids are inputs only)
 
     # -- parameters, once every shape is known --------------------------------------------------
     def with_params(self) -> list[Layer]:
-        consumers: dict[str, list[Layer]] = {}
-        for layer in self.layers:
-            for i in layer.inputs:
-                consumers.setdefault(i, []).append(layer)
-        out = []
-        for layer in self.layers:
-            op = OPS[layer.op]
-            if not layer.out_shape:
-                out.append(layer)
-                continue
-            attrs = layer.attrs
-            for a in op.args:
-                if isinstance(a.type, Init):  # `init` -> attrs["init"], attrs["init_args"]; so `bias_init`
-                    init = attrs[a.name]
-                    name, args = init if isinstance(init, tuple) else (init, {})
-                    if name == "auto":
-                        name = _auto_init(layer.name, consumers)
-                    attrs[a.name], attrs[f"{a.name}_args"] = name, dict(args)
-            ctx = ShapeCtx(layer.name, [tuple(s) for s in layer.in_shapes])
-            params = op.params(attrs, ctx)
-            out.append(Layer(layer.name, layer.op, attrs, layer.inputs, layer.in_shapes, layer.out_shape,
-                             tuple(params), layer.pos, layer.scope))
-        return out
+        consumers = consumers_of(self.layers)
+        return [with_params(layer, init_choices(layer, consumers)) for layer in self.layers]
 
     def unused(self) -> list[tuple[str, Pos]]:
         """Values nothing consumes and no output names (a warning each)."""
         outputs = {o.value for o in self.outputs}
         return [(name, pos) for name, pos in self.values.defined_at.items()
                 if name not in self.values.used and name not in outputs]
+
+
+def _shape_rule(raw: RawLayer, shapes: list, dtypes: list):
+    """(output shape, None), or (None, the error): the op's shape rule, which also finalizes the
+    shape-dependent attributes in raw.attrs."""
+    op = OPS[raw.op]
+    ctx = ShapeCtx(raw.name, [tuple(s) for s in shapes], list(dtypes))
+    try:
+        if not op.takes_tokens and "int" in ctx.dtypes:
+            ctx.fail(f"{raw.name} expects float values but gets token ids {fmt_shape(shapes[0])}",
+                     "token ids go through `embedding(vocab, dim)` first")
+        op.resolve(raw.attrs, ctx)
+        return tuple(op.shape(raw.attrs, ctx)), None
+    except SpecError as e:
+        e.pos = e.pos or raw.pos
+        return None, e
+
+
+def is_later(later: set, name: str, scope: tuple) -> bool:
+    """Whether a name not defined yet is defined later in the chain (else it is unknown)."""
+    return any(".".join(scope[:depth] + (name,)) in later for depth in range(len(scope), -1, -1))
+
+
+def consumers_of(layers) -> dict[str, list[Layer]]:
+    """value name -> the layers that take it."""
+    consumers: dict[str, list[Layer]] = {}
+    for layer in layers:
+        for i in layer.inputs:
+            consumers.setdefault(i, []).append(layer)
+    return consumers
+
+
+def init_choices(layer: Layer, consumers: dict) -> tuple:
+    """The initializer each `init=auto` argument of `layer` resolves to: the lecture's rule
+    reads the layers that consume its output, which may come later in the chain."""
+    if not layer.out_shape:
+        return ()
+    return tuple(_auto_init(layer.name, consumers) for a in _init_args(layer.op)
+                 if _init_name(layer.attrs[a]) == "auto")
+
+
+@functools.cache
+def _init_args(op: str) -> tuple[str, ...]:
+    return tuple(a.name for a in OPS[op].args if isinstance(a.type, Init))
+
+
+def with_params(layer: Layer, choices: tuple, memo: StatementMemo | None = None) -> Layer:
+    """The layer with its parameters, `init=auto` replaced by `choices` (init_choices). `memo` (an
+    editor's): the parameters of the same attributes and input shapes from the last check."""
+    if not layer.out_shape:
+        return layer
+    if memo is None:
+        attrs, params = _params(layer, choices)
+    else:
+        attrs, params = memo.get("params", (layer.attrs,), lambda: _params(layer, choices),
+                                 same=(layer.op, layer.in_shapes, choices))
+    if not params and not _init_args(layer.op):
+        return layer  # nothing to add (an activation, a merge): the same attributes, no parameters
+    return Layer(layer.name, layer.op, attrs, layer.inputs, layer.in_shapes, layer.out_shape, params,
+                 layer.pos, layer.scope)
+
+
+def _params(layer: Layer, choices: tuple) -> tuple[dict, tuple]:
+    op = OPS[layer.op]
+    attrs, choices = dict(layer.attrs), iter(choices)
+    for a in _init_args(layer.op):  # `init` -> attrs["init"], attrs["init_args"]; so `bias_init`
+        init = attrs[a]
+        name, args = init if isinstance(init, tuple) else (init, {})
+        if name == "auto":
+            name = next(choices)
+        attrs[a], attrs[f"{a}_args"] = name, dict(args)
+    return attrs, tuple(op.params(attrs, ShapeCtx(layer.name, [tuple(s) for s in layer.in_shapes])))
+
+
+def _init_name(init) -> str:
+    return init[0] if isinstance(init, tuple) else init
 
 
 def _auto_init(name: str, consumers: dict) -> str:
@@ -344,23 +428,3 @@ def _auto_init(name: str, consumers: dict) -> str:
             name = after[0].name
             continue
         return nxt.init_hint or "glorot_normal"
-
-
-def build(raw: list, inputs: list[Input], errors: Collector) -> tuple[tuple[Layer, ...], tuple[Output, ...]]:
-    """The model's layers (in order) and outputs; errors collected, unused values warned about."""
-    g = GraphBuilder(inputs, errors)
-    g.later = {layer.name for layer in _walk(raw)}
-    first = inputs[0].name if inputs else None
-    end = g.run(raw, first)
-    layers = g.with_params()
-    outputs = list(g.outputs)
-    if not outputs and end is not None:
-        default = "prediction" if any(i.name == "output" for i in inputs) else "output"
-        outputs = [Output(default, end, layers[-1].pos if layers else Pos())]
-        g.values.used.add(end)
-    if not errors.errors:
-        for name, pos in g.unused():
-            what = "input" if any(i.name == name for i in inputs) else "value"
-            errors.warn(f"{what} `{name}` is computed but never used", pos,
-                        "use it with `from`, a merge or `output`, or remove it")
-    return tuple(layers), tuple(outputs)
