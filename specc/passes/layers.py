@@ -47,6 +47,10 @@ class RawLayer:
     scope: tuple = ()                 # block uses it sits in
     user_named: bool = False
     source: "RawLayer | None" = None  # the memo's copy this one was made from (an editor's checks)
+    # Its arguments have an error: it is not in the graph, but takes its default name, so the layers
+    # after it keep theirs while the user fixes it (the editor's hints do not renumber, and its
+    # next check can stop where the chain is the same as before: passes/graph.py).
+    broken: bool = False
 
 
 @dataclass
@@ -55,9 +59,8 @@ class Values:
 
     shapes: dict = field(default_factory=dict)      # name -> shape, or None after an error
     dtypes: dict = field(default_factory=dict)
-    order: dict = field(default_factory=dict)       # name -> position in the chain (earlier/later)
     defined_at: dict = field(default_factory=dict)  # name -> Pos (messages)
-    used: dict = field(default_factory=dict)        # names consumed (a dict: in order of first use)
+    uses: list = field(default_factory=list)        # every use of a value, in order (repeats too)
 
 
 # ---- arguments ---------------------------------------------------------------------------------
@@ -141,6 +144,8 @@ def resolve_all(stmts: list, errors: Collector, memo: StatementMemo | None = Non
                 out.append(resolve_args(stmt, scope) if memo is None else _reused(memo, stmt, scope))
             except SpecError as e:
                 errors.extend([e])
+                if not any(k.name == "name" for k in stmt.kwargs):  # it keeps its default name (see RawLayer)
+                    out.append(RawLayer(stmt.op, {}, None, stmt.pos, scope=scope, broken=True))
         else:  # FromStmt, OutputStmt, Alias
             out.append((stmt, scope))
     return out
@@ -222,7 +227,6 @@ class GraphBuilder:
         self.redefined = self.redefined or name in self.values.shapes
         self.values.shapes[name] = shape
         self.values.dtypes[name] = dtype
-        self.values.order[name] = len(self.values.order)
         self.values.defined_at[name] = pos
 
     # -- name lookup --------------------------------------------------------------------------
@@ -232,7 +236,7 @@ class GraphBuilder:
             qualified = ".".join(scope[:depth] + (name,))
             qualified = self.aliases.get(qualified, qualified)
             if qualified in self.values.shapes:
-                self.values.used[qualified] = None
+                self.values.uses.append(qualified)
                 return qualified
         later = is_later(self.later, name, scope)
         self.failed.append((name, scope, later))
@@ -249,7 +253,8 @@ class GraphBuilder:
     def run(self, raw: list, current: str | None) -> str | None:
         for item in raw:
             if isinstance(item, RawLayer):
-                current = self._layer(item, current)
+                if not item.broken:
+                    current = self._layer(item, current)
                 continue
             stmt, scope = item
             if isinstance(stmt, S.FromStmt):
@@ -272,7 +277,7 @@ class GraphBuilder:
         if any(o.name == name for o in self.outputs):
             self.errors.add(f"output `{name}` is declared twice", stmt.pos)
             return
-        self.values.used[current] = None
+        self.values.uses.append(current)
         self.outputs.append(Output(name, current, stmt.pos))
 
     def _layer(self, raw: RawLayer, current: str | None) -> str | None:
@@ -284,7 +289,7 @@ class GraphBuilder:
         else:
             inputs = [current]
             if current is not None:
-                self.values.used[current] = None
+                self.values.uses.append(current)
         shapes = [self.values.shapes.get(i) if i is not None else None for i in inputs]
         out_shape = None
         if all(s is not None for s in shapes) and inputs:
@@ -301,10 +306,13 @@ class GraphBuilder:
     def _remembered_shape(self, raw: RawLayer, shapes: list, dtypes: list):
         """_shape_rule from the last check when made from the same statement and input shapes (its
         resolved attributes too); an error names the layer, so it is kept only under the same name."""
-        name, attrs, out_shape, error = self.memo.get(
-            "shape", (raw.source,), lambda: (raw.name, raw.attrs, *_shape_rule(raw, shapes, dtypes)),
-            same=(tuple(map(tuple, shapes)), tuple(dtypes)))
+        def compute():
+            raw.attrs = dict(raw.source.attrs)  # as checked, whatever a shape rule did to raw.attrs
+            return (raw.name, raw.attrs, *_shape_rule(raw, shapes, dtypes))
+        name, attrs, out_shape, error = self.memo.get("shape", (raw.source,), compute,
+                                                      same=(tuple(map(tuple, shapes)), tuple(dtypes)))
         if error is not None and name != raw.name:
+            raw.attrs = dict(raw.source.attrs)
             return _shape_rule(raw, shapes, dtypes)
         raw.attrs = attrs
         return out_shape, error
@@ -319,7 +327,7 @@ class GraphBuilder:
                             f"{fmt_shape(end_shape)}; a residual body must preserve the shape", raw.pos)
             end_shape = None
         if current is not None and end is not None:
-            self.values.used[current] = self.values.used[end] = None
+            self.values.uses += (current, end)
         out = tuple(start_shape) if start_shape is not None and end_shape is not None else None
         self._add(raw, (current or "", end or ""), (tuple(start_shape or ()), tuple(end_shape or ())), out, "add")
         return raw.name
@@ -336,9 +344,8 @@ class GraphBuilder:
 
     def unused(self) -> list[tuple[str, Pos]]:
         """Values nothing consumes and no output names (a warning each)."""
-        outputs = {o.value for o in self.outputs}
-        return [(name, pos) for name, pos in self.values.defined_at.items()
-                if name not in self.values.used and name not in outputs]
+        used = set(self.values.uses) | {o.value for o in self.outputs}
+        return [(name, pos) for name, pos in self.values.defined_at.items() if name not in used]
 
 
 def _shape_rule(raw: RawLayer, shapes: list, dtypes: list):
