@@ -37,9 +37,11 @@ class Server:
     """A bare JSON-RPC client over the server's stdin/stdout."""
 
     def __init__(self, *flags, tree=None):
-        env = dict(os.environ, PYTHONPATH=tree) if tree else None  # another checkout's specc (--original)
+        # Another checkout's specc (--original): `python -m` puts the working directory first on
+        # sys.path, ahead of PYTHONPATH, so the server runs there.
+        env = dict(os.environ, PYTHONPATH=tree) if tree else None
         self.proc = subprocess.Popen([sys.executable, "-m", "specc", "lsp", *flags], stdin=subprocess.PIPE, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                     cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.inbox: queue.Queue = queue.Queue()
         self.ids = iter(range(1, 10**9))
         threading.Thread(target=self._read, daemon=True).start()

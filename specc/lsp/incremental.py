@@ -11,14 +11,12 @@ tests/lsp/test_incremental.py holds the result equal, positions included, to a f
 
 A piece reused in place keeps its statement objects, which is what the check reuses
 (`Incremental`: frontend.check_spec with a Reuse): the whole model when neither it nor a
-block changed, else each unchanged statement's checked arguments and block substitutions
-(specc/passes/memo.py). The graph itself (names, shapes, parameters) is wired again on every
-edit: an edit can rename or reshape everything after it (on a 1,000-layer model this wiring
-is about half of an edit's time; the parse of the changed piece and the bookkeeping
-around reused statements are most of the rest).
+block changed, else the graph up to the first changed statement and, once the chain is the
+same as last time again, the rest of it (specc/passes/graph.py), and each statement's checked
+arguments, block substitutions, shapes and parameters (specc/passes/memo.py).
 A piece moved by an inserted or deleted line is made of new objects, so its statements are
-checked again once. tests/lsp/test_incremental_check.py holds every result equal to a full
-check over random edit sequences.
+checked again once. tests/lsp/test_incremental_check.py and test_incremental_graph.py hold
+every result equal to a full check over random edit sequences.
 """
 from __future__ import annotations
 
