@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from lsprotocol import types as T
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from .. import __version__
@@ -29,9 +30,22 @@ IDLE_BEFORE_FACTS = 0.3  # seconds without an edit before the hints' facts are w
 GC_THRESHOLDS = (50_000, 20, 100)  # the cycle collector's generations (Python's default: 700, 10, 10)
 
 
+class _Protocol(LanguageServerProtocol):
+    """pygls 2.1 keeps the future of every notification it handles (in `_request_futures`, under a
+    random id that no response removes): a few KB for each keystroke, for the life of the server.
+    The finished ones are dropped after each notification; a request's own future is removed
+    with `pop(id, None)` when its response is sent, so dropping it first changes nothing."""
+
+    def _handle_notification(self, method_name, params):
+        super()._handle_notification(method_name, params)
+        for msg_id in [i for i, future in self._request_futures.items() if future.done()]:
+            del self._request_futures[msg_id]
+
+
 class SpecServer(LanguageServer):
     def __init__(self, incremental: bool = True):
-        super().__init__("specc", __version__, text_document_sync_kind=T.TextDocumentSyncKind.Incremental)
+        super().__init__("specc", __version__, text_document_sync_kind=T.TextDocumentSyncKind.Incremental,
+                         protocol_cls=_Protocol)
         self.incremental = incremental  # False: every edit re-checks the whole text (`--full-check`)
         self.latest: dict[str, int] = {}  # uri -> ticket of the newest edit
         self.running: set[str] = set()  # uris with a check in flight
