@@ -346,7 +346,7 @@ class Trainer:
         loss, outputs = self.backend.evaluate(split, eval_batch(self.program))
         self._last_outputs = first_output(outputs)  # for the confusion matrix at the end of the run
         row = {"loss": float(loss)}
-        row.update(compute_metrics(self.program, outputs, data.targets))
+        row.update(compute_metrics(self.program, outputs, data.targets, data.inputs))
         return row
 
     def _epoch_row(self, partial: bool) -> dict:

@@ -1,6 +1,7 @@
 """Loss and metrics of a model's outputs, during training and for a saved run (`specc eval`, the report)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +29,14 @@ def eval_batch(program: Program) -> int:
     return max(program.train.batch if program.train else 0, MIN_EVAL_BATCH)
 
 
-def compute_metrics(program: Program, outputs, targets) -> dict[str, float]:
+def compute_metrics(program: Program, outputs, targets, inputs=None) -> dict[str, float]:
     """The spec's metrics on one split (empty if there is no target or no metric).
 
     outputs: a backend's outputs (an array, or a list with one per model output); targets: the
-    split's targets, one array per output (Split.targets), or one array for a single output.
-    Which output each metric reads and how its column is named: ops/catalog.metric_uses.
+    split's targets, one array per output (Split.targets), or one array for a single output;
+    inputs: the split's inputs, from which a sequence output's padding mask is made (its padding
+    positions are left out of the metrics, as out of the loss). Which output each metric reads
+    and how its column is named: ops/catalog.metric_uses.
     """
     from .ops.catalog import metric_uses
 
@@ -44,11 +47,24 @@ def compute_metrics(program: Program, outputs, targets) -> dict[str, float]:
 
     outputs = all_outputs(outputs)
     targets = targets if isinstance(targets, (list, tuple)) else [targets]
+    masks = _output_masks(program, inputs) if inputs is not None else {}
     row: dict[str, float] = {}
     for index, prefix, spec in uses:
-        values = metrics.compute_metrics((spec,), outputs[index], targets[index])
+        values = metrics.compute_metrics((spec,), outputs[index], targets[index], mask=masks.get(index))
         row.update({prefix + k: float(v) for k, v in values.items()})
     return row
+
+
+def _output_masks(program: Program, inputs) -> dict[int, np.ndarray]:
+    """{output index: its [N, T] padding mask}, for the outputs that have one."""
+    from .masks import numpy_mask, output_sources
+
+    model = program.model
+    sources = output_sources(model)
+    if not any(sources):
+        return {}
+    xs = {i.name: np.asarray(a) for i, a in zip(model.inputs, inputs) if i.dtype == "int"}
+    return {k: numpy_mask(model, xs, s) for k, s in enumerate(sources) if s}
 
 
 def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None,
@@ -57,21 +73,38 @@ def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="num
 
     confusion=True returns (row, confusion matrix or None, class names).
     """
-    loss, outputs, targets, classes = run_outputs(program, run_dir, split=split, backend=backend, options=options,
-                                                  data=data, with_classes=True, progress=progress)
-    row = {"loss": float(loss)}
-    row.update(compute_metrics(program, outputs, targets))
+    run = split_outputs(program, run_dir, split=split, backend=backend, options=options, data=data,
+                        progress=progress)
+    row = {"loss": float(run.loss)}
+    row.update(compute_metrics(program, run.outputs, run.targets, run.inputs))
     if confusion:
         from . import confusion as cm
 
-        return row, cm.compute(program, first_output(outputs), targets[0] if targets else None), classes
+        targets = run.targets[0] if run.targets else None
+        return row, cm.compute(program, first_output(run.outputs), targets), run.classes
     return row
 
 
-def run_outputs(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None, data=None,
-                with_classes: bool = False, progress=None):
-    """(loss, outputs, targets[, class names]) of the run's weights on one split, with the run's saved
-    preprocessing. outputs: one array per model output; targets: one per output, or None (autoencoder).
+def run_outputs(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None, data=None):
+    """(loss, outputs, targets) of the run's weights on one split: see split_outputs."""
+    run = split_outputs(program, run_dir, split=split, backend=backend, options=options, data=data)
+    return run.loss, run.outputs, run.targets
+
+
+@dataclass
+class SplitOutputs:
+    """What a run's weights give on one split (split_outputs)."""
+
+    loss: float
+    outputs: list            # one array per model output
+    targets: list | None     # one per output, or None (an autoencoder's target is its input)
+    inputs: list             # the split's inputs, as the model saw them
+    classes: tuple | None    # class names, or None
+
+
+def split_outputs(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None, data=None,
+                  progress=None) -> SplitOutputs:
+    """The run's weights on one split, with the run's saved preprocessing.
 
     `load_data` standardizes with statistics recomputed from the training split.
     They should equal the saved ones (same data, same seed); if they do not
@@ -125,9 +158,7 @@ def run_outputs(program: Program, run_dir, *, split: str = "test", backend="nump
     finally:
         if bar is not None:
             bar.close()
-    if with_classes:
-        return loss, all_outputs(outputs), part.targets, getattr(data, "classes", None)
-    return loss, all_outputs(outputs), part.targets
+    return SplitOutputs(loss, all_outputs(outputs), part.targets, inputs, getattr(data, "classes", None))
 
 
 def evaluate_split(backend, split: str, inputs: list, targets: list | None, batch: int, progress=None):

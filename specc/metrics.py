@@ -220,24 +220,29 @@ def perplexity(outputs, targets) -> float:
 METRIC_TABLE = {f.__name__: f for f in (accuracy, top_k, mse, mae, precision, recall, f1, auc, r2, perplexity)}
 
 
-def _positions(outputs, targets):
-    """Per-position class targets [N, T] of a sequence output [N, T, C]: the positions become the
-    examples, and those marked -1 (padding, see specc/masks.py) are left out."""
+def _positions(outputs, targets, mask=None):
+    """Per-position targets of a sequence output [N, T, C]: the positions become the examples, and
+    padding positions are left out: class targets [N, T] mark them -1 (specc/masks.py), probability
+    targets [N, T, C] are left out where `mask` ([N, T], True = a real token) is False."""
     outputs, targets = np.asarray(outputs), np.asarray(targets)
     if outputs.ndim == 3 and targets.ndim == 2 and np.issubdtype(targets.dtype, np.integer):
         flat_t = targets.reshape(-1)
         keep = flat_t >= 0
         return outputs.reshape(-1, outputs.shape[-1])[keep], flat_t[keep]
-    if outputs.ndim == 3 and targets.shape == outputs.shape:  # probabilities [N, T, C]: no mark, every position
-        return outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1, targets.shape[-1])
+    if outputs.ndim == 3 and targets.shape == outputs.shape:  # probabilities [N, T, C]
+        flat_o, flat_t = outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1, targets.shape[-1])
+        if mask is None:
+            return flat_o, flat_t
+        keep = np.asarray(mask, bool).reshape(-1)
+        return flat_o[keep], flat_t[keep]
     return outputs, targets
 
 
-def compute_metrics(metrics, outputs, targets) -> dict[str, float]:
-    """{metric name: value} for every metric spec, in order."""
+def compute_metrics(metrics, outputs, targets, mask=None) -> dict[str, float]:
+    """{metric name: value} for every metric spec, in order; `mask`: a sequence output's padding mask."""
     # arguments as the front end checked and filled them (specc/ops/catalog.py)
     out: dict[str, float] = {}
-    outputs, targets = _positions(outputs, targets)
+    outputs, targets = _positions(outputs, targets, mask)
     for spec in metrics:
         value = METRIC_TABLE[spec.name](outputs, targets, **spec.args)
         out.update(value if isinstance(value, dict) else {metric_name(spec): value})  # per_class: several columns

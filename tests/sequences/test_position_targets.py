@@ -140,6 +140,20 @@ def test_accuracy_of_probability_targets_counts_positions_by_their_argmax_class(
     assert compute_metrics((Spec("accuracy"),), outputs, targets)["accuracy"] == pytest.approx(want)
 
 
+def test_metrics_of_probability_targets_leave_out_the_padding_positions():
+    """As in the loss: a padding position counts in no metric (the mask comes from the token inputs)."""
+    from specc.evaluation import compute_metrics
+
+    prog = compile_text(SPEC.format(t=T, v=V, c=C, loss="cross_entropy", last="softmax", pad=", pad=0")
+                        .replace("steps = 1", "steps = 1; metrics = [accuracy]"))
+    x, outputs, targets = tokens(n=5), probabilities(n=5, seed=6), probabilities(n=5, seed=7)
+    real = x != 0
+    want = float(np.mean((outputs.argmax(-1) == targets.argmax(-1))[real]))
+    assert compute_metrics(prog, outputs, [targets], [x])["accuracy"] == pytest.approx(want)
+    targets[~real] = outputs[~real]  # right answers at every padding position change nothing
+    assert compute_metrics(prog, outputs, [targets], [x])["accuracy"] == pytest.approx(want)
+
+
 @pytest.mark.parametrize("loss, last", [("cross_entropy", "softmax"), ("mse", "tanh")])
 def test_numpy_and_torch_agree_on_probability_targets_without_a_mask(loss, last):
     """No padding mask at all (embedding without pad): every position counts, the classes are the last axis."""
