@@ -6,6 +6,7 @@ import pytest
 from specc.driver import Trainer
 from specc.evaluation import evaluate_run
 from specc.frontend import compile_text
+from streamdata import image_sets
 
 CLASSIFIER = """
 model m {
@@ -34,16 +35,7 @@ train { loss = mse; optimizer = adam(lr=1e-2); batch = 16; epochs = 3; seed = 2;
 @pytest.fixture
 def dirs(tmp_path):
     """The same 200 images as an npy() directory of shards and as one npz archive."""
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 255, (200, 3, 6, 6)).astype(np.uint8)
-    y = (x[:, 0].mean((1, 2)) > 127).astype(np.int64) + (x[:, 1].mean((1, 2)) > 127)
-    d = tmp_path / "d"
-    (d / "x").mkdir(parents=True)
-    for k, part in enumerate(np.array_split(x, 3)):
-        np.save(d / "x" / f"{k}.npy", part)
-    np.save(d / "y.npy", y)
-    np.savez(tmp_path / "m.npz", x=x, y=y)
-    return f'npy("{d}")', f'npz("{tmp_path / "m.npz"}")'
+    return image_sets(tmp_path, (3, 6, 6))
 
 
 def _train(spec, backend, out):

@@ -8,6 +8,7 @@ import pytest
 from specc.driver import Trainer
 from specc.evaluation import evaluate_run
 from specc.frontend import compile_text
+from streamdata import image_sets
 
 SPEC = """
 model m {
@@ -23,16 +24,8 @@ train { loss = cross_entropy; optimizer = adam(lr=1e-2); batch = 16; epochs = 3;
 
 @pytest.fixture
 def sets(tmp_path):
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 255, (200, 3, 4, 4)).astype(np.uint8)
-    y = (x[:, 0].mean((1, 2)) > 127).astype(np.int64) + (x[:, 1].mean((1, 2)) > 127)
-    d = tmp_path / "d"
-    (d / "x").mkdir(parents=True)
-    for k, part in enumerate(np.array_split(x, 3)):
-        np.save(d / "x" / f"{k}.npy", part)
-    np.save(d / "y.npy", y)
-    np.savez(tmp_path / "m.npz", x=x, y=y)
-    return compile_text(SPEC % f'npy("{d}")'), compile_text(SPEC % f'npz("{tmp_path / "m.npz"}")')
+    npy, npz = image_sets(tmp_path, (3, 4, 4))
+    return compile_text(SPEC % npy), compile_text(SPEC % npz)
 
 
 def _train(program, backend, out, prefetch=None):
