@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from specc.batches import micro_batches
-from specc.data.stream import is_streamed
+from specc.data.stream import OrderedChunks, is_streamed
 from specc.ir import Program
 from specc.regularize import add_l2, clip_global_norm, decoupled_decay
 from specc.transfer import frozen_keys
@@ -57,6 +57,7 @@ class NumpyBackend:
         self.rule = train.optimizer.name if train and train.optimizer.name in RULES else None
         self.data: dict[str, tuple[list, list | None]] = {}
         self.order: np.ndarray | None = None
+        self._chunks: OrderedChunks | None = None  # the epoch's streamed training batches, a chunk at a time
         self._last = None          # (indices, step) of the last training batch
         self._nonfinite: str | None = None
 
@@ -78,9 +79,12 @@ class NumpyBackend:
                 ys.append(t.astype(np.int64, copy=False) if np.issubdtype(t.dtype, np.integer)
                           else np.ascontiguousarray(t, dtype=self.dtype))
         self.data[split] = (xs, ys)
+        if split == "train":
+            self._chunks = None
 
     def set_order(self, order: np.ndarray) -> None:
         self.order = np.asarray(order, dtype=np.int64)
+        self._chunks = None
 
     # -- training ---------------------------------------------------------------------------
     def train_step(self, start: int, stop: int, lr: float, step: int):
@@ -94,9 +98,10 @@ class NumpyBackend:
         self._last = (idx, step)
         ctx = Context(True, seed=self.seed, step=step)  # one dropout stream for the whole step
         loss, grads = 0.0, {}
+        step_x, step_y = self._step_batch(start, stop, idx)
         for a, b in micro_batches(0, len(idx), self.train_spec.accumulate):
             # accumulate = k: the step's mean over its samples, micro-batch by micro-batch (weights n_i / n)
-            x, y = self._take("train", idx[a:b])
+            x, y = [v[a:b] for v in step_x], [v[a:b] for v in step_y]
             part_loss, part = self._loss_and_grads(x, y, ctx)
             if (a, b) == (0, len(idx)):
                 loss, grads = part_loss, part
@@ -116,6 +121,19 @@ class NumpyBackend:
         if self.rule:  # perceptron / adaline: the rule's error signal, not the loss gradient
             return self.net.rule_grads(x, y, ctx, self.rule)
         return self.net.loss_and_grads(x, y, ctx)
+
+    def _step_batch(self, start: int, stop: int, idx):
+        """The step's (x, y). A streamed training split is read a chunk of steps at a time (one gather,
+        conversion and preprocessing per ~2 MiB: data/stream.OrderedChunks), giving the same rows."""
+        xs, ys = self.data["train"]
+        if not any(is_streamed(a) for a in [*xs, *(ys or ())]):
+            return self._take("train", idx)
+        if self._chunks is None:
+            order = self.order if self.order is not None else np.arange(len(xs[0]))
+            self._chunks = OrderedChunks([*xs, *(ys or ())], order, self.train_spec.step_batch)
+        arrays = self._chunks.read(start, stop)
+        x = arrays[:len(xs)]
+        return x, (x if ys is None else arrays[len(xs):])
 
     def _take(self, split: str, idx):
         """The batch idx of a split; an autoencoder's target (no y) is its input."""
