@@ -456,7 +456,8 @@ def _occurrences(spec: S.SpecFile, table, lines) -> list[Occurrence]:
 
     Keys: `block:B`, `param:B:p` (a block's parameter), `value:v` (an input, a layer or
     block use with `name="v"`), `local:B:v` (a name given inside block B: local to each
-    use), `output:o` (`output o`, and the keys of `data`/`train` maps naming outputs).
+    use), `output:o` (`output o`, and the keys of `train` maps naming outputs: loss, metrics).
+    The keys of `scale = {image: ...}` / `standardize = {...}` are references to the input.
     References: block uses, `from v`, names passed as arguments (merges: `add(a, b)`).
     """
     index = _Names(table, lines)
@@ -474,12 +475,15 @@ def _occurrences(spec: S.SpecFile, table, lines) -> list[Occurrence]:
             index.refs(item.body, None)
         elif isinstance(item, S.BlockDecl) and table.get(item.name) is item:
             index.refs(item.body, item)
-        elif isinstance(item, S.Section):  # `loss = {digit: cross_entropy}`: keys name outputs
+        elif isinstance(item, S.Section):  # `loss = {digit: ...}` names outputs, `scale = {image: ...}` inputs
             for a in item.assigns:
                 if isinstance(a.value, S.MapV):
+                    names_inputs = item.kind == "data" and a.key in ("scale", "standardize")
                     for key, _value in a.value.items:
                         span = _key_in_map(lines, a.value.pos, key)
-                        if key in index.outputs and span:
+                        if span and names_inputs and key in index.names[None]:
+                            index.out.append(Occurrence(span, f"value:{key}", False))
+                        elif span and not names_inputs and key in index.outputs:
                             index.out.append(Occurrence(span, f"output:{key}", False))
     return index.out
 

@@ -239,6 +239,19 @@ async def test_graph_syntax_shapes_hover_and_names(client):
     assert [c.name for c in model.children][-1] == "probs"
 
 
+async def test_renaming_an_input_renames_the_keys_of_its_preprocessing_maps(client):
+    """`scale = {image: ...}` names the input: a rename that left the key behind would break the spec."""
+    path = EXAMPLES / "two_inputs.nn"
+    text, uri = path.read_text(), path.as_uri()
+    open_doc(client, uri, text)
+    assert await diagnostics_of(client, uri, 1) == []
+    decl, scale = line_of(text, "input image"), line_of(text, "scale = {image")
+    edit = await client.text_document_rename_async(T.RenameParams(
+        text_document=doc(uri), position=T.Position(decl, 11), new_name="picture"))
+    assert sorted((e.range.start.line, e.range.start.character) for e in edit.changes[uri]) == [
+        (decl, 10), (scale, text.split("\n")[scale].index("image"))]
+
+
 async def test_front_end_warnings_are_warnings(client):
     uri = "untitled:unused.nn"
     text = GRAPH.replace("    concat(left, right)\n", "    from left\n")  # `right` is now computed for nothing
