@@ -13,11 +13,11 @@ import numpy as np
 from specc.batches import micro_batches
 from specc.data.stream import OrderedChunks, is_streamed
 from specc.ir import Program
+from specc.memory import keep_freed_memory
 from specc.regularize import add_l2, clip_global_norm, decoupled_decay
 from specc.transfer import frozen_keys
 
 from . import losses
-from .memory import keep_freed_memory
 from .model import Network, as_list
 from .ops import Context
 

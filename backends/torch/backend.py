@@ -37,6 +37,7 @@ import torch
 
 from ...batches import micro_batches
 from ...data.stream import OrderedChunks, is_streamed
+from ...memory import keep_freed_memory
 from ...errors import SpecError
 from ...ir import Program
 from ...transfer import frozen_keys
@@ -136,6 +137,7 @@ class TorchBackend:
         self.program = program
         self.device = resolve_device(device)
         self.numerics = numerics.configure(self.device, bool(fast_math))  # IEEE fp32, deterministic (CUDA)
+        keep_freed_memory()  # CPU tensors' memory reused from step to step (char GPT on CPU: ~34 -> ~29 ms a step)
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)  # NCCL and the default stream follow it
         self.world, self.rank = 1, 0

@@ -1,4 +1,4 @@
-"""Keep the memory of freed NumPy temporaries in the process, so a training step reuses it.
+"""Keep the memory of freed temporaries in the process, so a training step reuses it.
 
 Every op of a step allocates fresh arrays of a few MB and frees them a moment later.
 glibc's malloc serves such sizes with mmap (or returns the freed top of its heap to the
@@ -6,7 +6,9 @@ kernel once it passes the trim threshold), so the next step page-faults the same
 MB in again, zeroed by the kernel: on the char GPT of bench/text_models.py that was
 ~9000 faults and ~18 ms of system time per 70 ms step. Raising the two thresholds keeps
 that memory in the heap (a process holds on to its peak, as torch's allocators do).
-Only glibc has mallopt; elsewhere this does nothing.
+Only glibc has mallopt; elsewhere this does nothing. Both backends set it when built: torch's
+CPU tensors come from malloc too (the char GPT's torch step on CPU, one thread: 33.5-35.5 ms without,
+28.5-29.8 ms with, three runs each).
 """
 from __future__ import annotations
 
