@@ -6,8 +6,9 @@ interrupts and resume. A backend (docs/ARCHITECTURE.md, "Backend interface")
 only runs steps and evaluations, so the NumPy and PyTorch backends follow the
 same schedule by construction. The pieces live beside it, one job each:
 trainstate.py (what a checkpoint records), runstart.py (claiming a new run's
-directory, its manifest), resume.py (is RUN a run of this spec; restoring it), earlystop.py, metricslog.py (metrics.csv/jsonl, curves.png),
-stopsignals.py (SIGINT/SIGTERM), evaluation.py (loss and metrics of outputs).
+directory, its manifest), resume.py (is RUN a run of this spec; restoring it),
+earlystop.py, metricslog.py (metrics.csv/jsonl, curves.png), stopsignals.py
+(SIGINT/SIGTERM), evaluation.py (loss and metrics of outputs).
 
 Counting: `step` is the number of optimizer updates done so far. The update
 that is running gets index `step` (0-based; that is what `lr_at` and
@@ -31,7 +32,7 @@ import numpy as np
 from . import earlystop, plateau, rundir, runstart
 from .backend_lookup import backend_class
 from .checkpoint import Checkpoint
-from .data.preprocess import run_arrays
+from .data.preprocess import arrays_per_input, run_arrays
 from .errors import DataError, SpecError
 from .evaluation import compute_metrics, eval_batch, first_output
 from .ir import Pos, Program
@@ -202,8 +203,7 @@ class Trainer:
 
     def _write_static_files(self) -> None:
         """spec.nn, preprocess.npz, classes and the manifest of a new run."""
-        preprocess = run_arrays(getattr(self.data, "input_preprocess", [getattr(self.data, "preprocess", None)]),
-                                [i.name for i in self.program.model.inputs])
+        preprocess = run_arrays(arrays_per_input(self.data), [i.name for i in self.program.model.inputs])
         manifest = runstart.new_manifest(
             self.program, spec_hash=self.hash, resume_hash=self.resume_hash, spec_path=self.spec_path,
             overrides=self.overrides, seed=self.seed, backend=self.backend_name, options=self.options,

@@ -112,7 +112,7 @@ def split_outputs(program: Program, run_dir, *, split: str = "test", backend="nu
     saved one applied, so the weights always see inputs prepared as in training.
     `progress`: total -> a progress.Progress counting the samples evaluated (specc eval), or None.
     """
-    from .checkpoint import check_owner, check_weights, load_npz, load_weights_record
+    from .checkpoint import check_owner, check_weights, load_weights_record
     from .data import preprocess as prep
     from .init import initial_params
 
@@ -136,10 +136,9 @@ def split_outputs(program: Program, run_dir, *, split: str = "test", backend="nu
         raise SpecError(f"the data has no {split} split", Pos(file=program.path),
                         hint="choose another with --split (train, val or test)")
     inputs = list(part.inputs)
-    saved_path = run_dir / rundir.PREPROCESS
-    if saved_path.exists():
-        saved = prep.check_saved_inputs(load_npz(saved_path), program.model.inputs, saved_path)
-        current = [prep.arrays_of(p) for p in getattr(data, "input_preprocess", [getattr(data, "preprocess", None)])]
+    saved = prep.read_saved(run_dir, program.model.inputs)
+    if saved is not None:
+        current = prep.arrays_per_input(data)
         current += [{}] * (len(saved) - len(current))
         for k in range(len(inputs)):
             was, now = saved[k], current[k]

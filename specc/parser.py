@@ -1,8 +1,9 @@
 """Text -> syntax tree. The only module that parses with Lark.
 
 The grammar ships inside the package (specc/grammar/specc.lark) with its LALR
-tables pre-built (specc/parsetables.py); the parser is made once by a cached factory. Lark's exceptions are turned into SpecError with the
-position, the offending line and what was expected, in words a user reads.
+tables pre-built (specc/parsetables.py); the parser is made once by a cached
+factory. Lark's exceptions are turned into SpecError with the position, the
+offending line and what was expected, in words a user reads.
 """
 from __future__ import annotations
 

@@ -40,12 +40,7 @@ def load_preprocess(run_dir: str, program):
     """The run's preprocessing, one Preprocess per input of `program` (preprocess.npz; a step that is
     absent, empty or NaN is off), or None when the run has no such file. The file is checked against
     the inputs: wrong shapes or types are an error naming the file."""
-    from specc import rundir
-    from specc.checkpoint import load_npz
-    from specc.data.preprocess import Preprocess, check_saved_inputs
+    from specc.data.preprocess import Preprocess, read_saved
 
-    file = os.path.join(run_dir, rundir.PREPROCESS)
-    if not os.path.exists(file):
-        return None
-    parts = check_saved_inputs(load_npz(file), program.model.inputs, file)
-    return [Preprocess.from_arrays(p) for p in parts]
+    parts = read_saved(run_dir, program.model.inputs)
+    return None if parts is None else [Preprocess.from_arrays(p) for p in parts]

@@ -34,11 +34,11 @@ def to_raw(x, y, role: str, inputs=("x",), outputs=("output",)) -> Raw:
     if y is not None:
         ys = [_values(t) for t in _per_name(y, outputs, "y" if name == "x" else f"{name}: y", "output")]
         labels = ys[0].dtype.kind == "U"
-    for k, a in enumerate([*xs[1:], *ys]):
+    others = [(f"x[{n!r}]", a) for n, a in zip(inputs[1:], xs[1:])]
+    others += [("y" if len(ys) == 1 else f"y[{n!r}]", a) for n, a in zip(outputs, ys)]
+    for label, a in others:
         if len(a) != len(xs[0]):
-            what = f"y{'' if len(ys) == 1 else f'[{outputs[k - len(xs) + 1]!r}]'}" if k >= len(xs) - 1 \
-                else f"x[{inputs[k + 1]!r}]"
-            raise DataError(f"{name}: x has {len(xs[0])} samples but {what} has {len(a)}")
+            raise DataError(f"{name}: x has {len(xs[0])} samples but {label} has {len(a)}")
     columns = getattr(x, "columns", None)
     features = (f"{len(columns)} feature column{'s' if len(columns) != 1 else ''}" if columns is not None
                 else f"samples of shape [{', '.join(str(d) for d in xs[0].shape[1:])}]")

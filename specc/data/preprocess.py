@@ -76,12 +76,18 @@ def arrays_of(pre: Preprocess | None) -> dict[str, np.ndarray]:
     return {} if pre is None else dict(pre.to_arrays())
 
 
-def run_arrays(preps: list, names: list[str]) -> dict[str, np.ndarray]:
-    """preprocess.npz of a model with these inputs: the first input's arrays under their own keys (so a
-    one-input model's file is what it always was), a later input's as NAME.KEY (`meta.mean`)."""
+def arrays_per_input(data) -> list[dict[str, np.ndarray]]:
+    """The preprocessing of loaded data (a Datasets), one dict of arrays per model input."""
+    return [arrays_of(p) for p in getattr(data, "input_preprocess", [getattr(data, "preprocess", None)])]
+
+
+def run_arrays(parts: list[dict], names: list[str]) -> dict[str, np.ndarray]:
+    """preprocess.npz of a model with these inputs, from one dict of arrays per input: the first input's
+    arrays under their own keys (so a one-input model's file is what it always was), a later input's as
+    NAME.KEY (`meta.mean`)."""
     out: dict[str, np.ndarray] = {}
-    for k, (pre, name) in enumerate(zip(preps, names)):
-        out.update({(key if k == 0 else f"{name}.{key}"): v for key, v in arrays_of(pre).items()})
+    for k, (part, name) in enumerate(zip(parts, names)):
+        out.update({(key if k == 0 else f"{name}.{key}"): v for key, v in part.items()})
     return out
 
 
@@ -196,12 +202,16 @@ def given_stats(mean, std, input_shape) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
-def fit(x_train: np.ndarray, scale: float | None, standardize: bool) -> Preprocess:
-    """Fit on the training split. x_train must already be scaled if scale is set."""
-    if not standardize:
-        return Preprocess(scale, None, None)
-    mean, std = mean_std(x_train)
-    return Preprocess(scale, mean, std)
+def read_saved(run_dir, inputs) -> list[dict[str, np.ndarray]] | None:
+    """A run's preprocess.npz, checked against the model's inputs: one dict of arrays per input, or None
+    when the run has no such file."""
+    from pathlib import Path
+
+    from ..checkpoint import load_npz
+    from ..rundir import PREPROCESS
+
+    path = Path(run_dir) / PREPROCESS
+    return check_saved_inputs(load_npz(path), inputs, path) if path.exists() else None
 
 
 def check_saved_inputs(arrays, inputs, path) -> list[dict[str, np.ndarray]]:

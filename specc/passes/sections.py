@@ -151,9 +151,9 @@ def resolve_data(section: S.Section | None, spec_dir: str, errors: Collector) ->
     classes = None
     if "classes" in a:
         classes = _checked(errors, _classes, val("classes"))
-    scales = _checked(errors, _per_input, val("scale"), "scale", lambda x: as_float(x, "`scale`", 0.0, None, True)) \
+    scales = _checked(errors, _per_input, val("scale"), lambda x: as_float(x, "`scale`", 0.0, None, True)) \
         if "scale" in a else ()
-    modes = _checked(errors, _per_input, val("standardize"), "standardize", _standardize) if "standardize" in a else ()
+    modes = _checked(errors, _per_input, val("standardize"), _standardize) if "standardize" in a else ()
     prep: dict[str, InputPrep] = {}
     for name, scale, pos in scales or ():
         prep[name] = InputPrep(name, scale=scale, pos=pos)
@@ -181,17 +181,12 @@ def _split(v) -> tuple[float, ...]:
 ANY_INPUT = ""  # the input of a plain `scale = 0.5`, named by resolve_prep once the model is known
 
 
-def _per_input(v, key: str, parse) -> tuple[tuple[str, object, Pos], ...]:
-    """`scale = 0.5` -> (("", 0.5, pos),); `scale = {image: 0.5, meta: 0.1}` -> (input, value, pos) per entry."""
+def _per_input(v, parse) -> tuple[tuple[str, object, Pos], ...]:
+    """`scale = 0.5` -> (("", 0.5, pos),); `scale = {image: 0.5, meta: 0.1}` -> (input, value, pos) per entry
+    (the parser refuses a key given twice)."""
     if not isinstance(v, S.MapV):
         return ((ANY_INPUT, parse(v), v.pos),)
-    out: dict[str, tuple] = {}
-    for name, value in v.items:
-        pos = getattr(value, "pos", v.pos)
-        if name in out:
-            raise SpecError(f"`{key}` names input `{name}` twice", pos)
-        out[name] = (name, parse(value), pos)
-    return tuple(out.values())
+    return tuple((name, parse(value), getattr(value, "pos", v.pos)) for name, value in v.items)
 
 
 def resolve_prep(model: Model | None, data: DataSpec | None, errors: Collector) -> DataSpec | None:
@@ -370,9 +365,7 @@ def resolve_losses(v, model: Model | None) -> tuple[OutputLoss, ...]:
         return (OutputLoss(names[0] if names else "output", spec, weight),)
     out = {}
     for key, value in v.items:
-        if names is not None and key not in names:
-            raise SpecError(f"the model has no output `{key}`", getattr(value, "pos", v.pos),
-                            did_you_mean(key, names) or f"outputs: {', '.join(names)}")
+        _check_output_name(key, getattr(value, "pos", v.pos), names)
         spec, weight = resolve_loss(value)
         out[key] = OutputLoss(key, spec, weight)
     missing = [n for n in names or () if n not in out]
@@ -515,16 +508,16 @@ def resolve_metrics(v) -> tuple[Spec, ...]:
 def resolve_output_metrics(v, model: Model | None) -> tuple[tuple[str, tuple[Spec, ...]], ...]:
     """`metrics = {digit: [accuracy], recon: mse}`: metrics per output name, in the map's order."""
     names = [o.name for o in model.outputs] if model is not None else None
-    out = []
-    for key, value in v.items:
-        if names is not None and key not in names:
-            raise SpecError(f"the model has no output `{key}`", getattr(value, "pos", v.pos),
-                            did_you_mean(key, names) or f"outputs: {', '.join(names)}")
-        if any(key == k for k, _ in out):
-            raise SpecError(f"output `{key}` has metrics twice", getattr(value, "pos", v.pos),
-                            "list them once: `{" + key + ": [accuracy, mse]}`")
-        out.append((key, resolve_metrics(value)))
-    return tuple(out)
+    for key, value in v.items:  # the parser refuses a key given twice
+        _check_output_name(key, getattr(value, "pos", v.pos), names)
+    return tuple((key, resolve_metrics(value)) for key, value in v.items)
+
+
+def _check_output_name(key: str, pos, names: list[str] | None) -> None:
+    """A map key of `loss` or `metrics` must name an output of the model (None: the model is not known)."""
+    if names is not None and key not in names:
+        raise SpecError(f"the model has no output `{key}`", pos,
+                        did_you_mean(key, names) or f"outputs: {', '.join(names)}")
 
 
 def resolve_early_stop(v) -> EarlyStop:
@@ -625,7 +618,8 @@ def resolve_train(section: S.Section | None, model: Model | None, data: DataSpec
         return None
     train = TrainSpec(losses=losses, optimizer=optimizer, schedule=schedule, batch=batch or 32, epochs=epochs,
                       steps=steps, l2=l2 or 0.0, weight_decay=wd or 0.0, clip_norm=clip, early_stop=early,
-                      metrics=metrics, output_metrics=output_metrics, seed=seed or 0, pos=section.pos, dtype=dtype, accumulate=accumulate or 1,
+                      metrics=metrics, output_metrics=output_metrics, seed=seed or 0, pos=section.pos, dtype=dtype,
+                      accumulate=accumulate or 1,
                       init_from=init_from[0] if init_from else None,
                       freeze=tuple(freeze or ()))
     _check_compat(train, model, data, a, errors)
