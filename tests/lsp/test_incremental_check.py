@@ -16,6 +16,7 @@ from specc.lsp.incremental import MAX_PIECE, Incremental
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 from parse_1000 import spec as deep_spec  # noqa: E402
+from lsp_analysis import everything  # noqa: E402
 
 SPECS = {p.name: (str(p), p.read_text()) for p in
          [ROOT / "examples" / n for n in ("resnet.nn", "two_heads.nn", "mnist_cnn.nn", "two_inputs.nn")]
@@ -49,12 +50,6 @@ def apply(text: str, edit) -> str:
     elif kind == "join" and i + 1 < len(lines):
         lines[i:i + 2] = [lines[i] + lines[i + 1]]
     return "\n".join(lines)
-
-
-def everything(analysis):
-    """All a feature can read: problems, block signatures, shapes and params per statement, names, outline."""
-    return (analysis.parsed, analysis.problems, analysis.blocks, analysis.statements, analysis.occurrences,
-            analysis.symbols)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -17,6 +17,7 @@ from specc.passes.layers import GraphBuilder
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 from parse_1000 import spec as deep_spec  # noqa: E402
+from lsp_analysis import everything  # noqa: E402
 
 
 def graph_spec(segments: int) -> str:
@@ -63,11 +64,6 @@ def apply(text: str, edit) -> str:
         col = 4 + n % max(len(lines[i]) - 3, 1)
         lines[i] = lines[i][:col] + char + lines[i][col:]
     return "\n".join(lines)
-
-
-def everything(analysis):
-    return (analysis.parsed, analysis.problems, analysis.blocks, analysis.statements, analysis.occurrences,
-            analysis.symbols)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
