@@ -8,8 +8,10 @@ trains `--epochs` epochs and reports the samples/s of its best epoch after the
 first (which warms the page cache and the allocator); in-memory and streamed runs
 alternate `--repeat` times and the best of each is kept, so load from other
 processes on a shared machine hurts both alike. The goal is streamed >= 0.8x in memory.
-On torch, the share of the training time the step spent waiting for the prefetch
-thread is printed too.
+With one math thread on a machine of several cores, both backends read the next
+chunks of steps in a background thread (data.stream.reads_ahead; `--prefetch off`
+reads in the training thread): the share of the training time the step still
+spent waiting for it is printed too.
 
 Two rates per case: wall-clock samples/s (what a user sees; on a shared machine
 it swings with other processes' load) and samples per CPU-second of this process
@@ -89,7 +91,7 @@ def run_case(source: str, layers: str, backend: str, epochs: int, batch: int, de
 
     program = compile_text(SPEC.format(layers=layers, source=source, epochs=epochs, batch=batch))
     options = {"device": device} if backend == "torch" and device else {}
-    if backend == "torch" and PREFETCH is not None:
+    if PREFETCH is not None:
         options["prefetch"] = PREFETCH
     if backend == "torch":
         import torch
@@ -106,13 +108,13 @@ def run_case(source: str, layers: str, backend: str, epochs: int, batch: int, de
     later = result.history[1:] or result.history
     cpu = [b - a for a, b in zip(cpu_marks, cpu_marks[1:])][-len(later):]
     train_time = sum(r["time"] for r in result.history)
-    waited = getattr(getattr(trainer.backend, "_prefetch", None), "waited", None)
+    waited = getattr(trainer.backend, "data_wait_s", None)  # seconds the step waited for the read-ahead thread
     return {"samples_per_s": max(r["samples_per_s"] for r in later), "cpu_rate": max(n_train / c for c in cpu),
             "load_s": load, "train_s": train_time,
             "waited_share": None if waited is None or "npy" not in source else waited / train_time}
 
 
-PREFETCH = None  # --prefetch on|off: the torch backend's prefetch thread (default: its own choice, on for CUDA)
+PREFETCH = None  # --prefetch on|off: the backends' read-ahead thread (default: their own choice, data.stream.reads_ahead)
 
 
 def interleaved(memory: str, streamed: str, layers: str, backend: str, pairs: int, batch: int,
@@ -128,8 +130,12 @@ def interleaved(memory: str, streamed: str, layers: str, backend: str, pairs: in
     from specc.rng import stream
 
     options = {"device": device} if backend == "torch" and device else {}
-    if backend == "torch" and PREFETCH is not None:
+    if PREFETCH is not None:
         options["prefetch"] = PREFETCH
+    if backend == "torch":
+        import torch
+
+        torch.set_num_threads(int(_threads()))
     backends = {}
     for name, source in (("memory", memory), ("streamed", streamed)):
         program = compile_text(SPEC.format(layers=layers, source=source, epochs=1, batch=batch))
@@ -166,8 +172,8 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=2, help="runs per case in the first table (0: skip it)")
     ap.add_argument("--threads", default="1", help="threads of BLAS / torch (default 1)")
-    ap.add_argument("--prefetch", choices=["on", "off"], help="torch: read batches in a background thread "
-                    "(default: the backend's choice, on for CUDA)")
+    ap.add_argument("--prefetch", choices=["on", "off"], help="read batches in a background thread "
+                    "(default: the backend's choice: on for CUDA, and on a CPU with a core to spare)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--pairs", type=int, default=8, help="interleaved epoch pairs per case (0: skip)")
     ap.add_argument("--device", default=None, help="torch device (default: the backend's choice)")
@@ -201,8 +207,8 @@ def main() -> int:
                     print(f"{backend:<8} {model:<5} {m['samples_per_s']:>11,.0f} {s['samples_per_s']:>11,.0f} "
                           f"{ratio:>5.2f}x  {m['cpu_rate']:>11,.0f} {s['cpu_rate']:>11,.0f} {cpu_ratio:>5.2f}x "
                           f"{wait:>8} {m['load_s']:>8.2f}s {s['load_s']:>8.2f}s", flush=True)
-            print(f"worst ratio streamed / in memory: {worst:.2f}x wall, {worst_cpu:.2f}x per CPU-second "
-                  f"(goal >= 0.8x); load average now {os.getloadavg()[0]:.1f}")
+            print(f"worst ratio streamed / in memory: {worst:.2f}x wall (goal >= 0.8x), {worst_cpu:.2f}x per "
+                  f"CPU-second (a read-ahead thread's CPU counts too); load average now {os.getloadavg()[0]:.1f}")
         if args.pairs:
             print(f"\ninterleaved: training epochs alone, in memory and streamed in turn, median of {args.pairs} "
                   f"pairs of streamed rate / in-memory rate")

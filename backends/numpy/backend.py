@@ -5,13 +5,20 @@ decaying params -> clip the global norm of all trainable gradients ->
 decoupled weight decay w <- (1 - weight_decay) w -> optimizer step at this
 step's lr. Everything is float32 unless the initial parameters are float64
 (gradient checks), and the parameter arrays are updated in place.
+
+Options: prefetch=None|True|False (streamed data: a thread reads the next chunks of
+steps while the step runs; default when the process may use more cores than BLAS
+uses threads, data.stream.reads_ahead and blas_threads). Other options are the
+torch backend's and are ignored here.
 """
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
 from specc.batches import micro_batches
-from specc.data.stream import OrderedChunks, is_streamed
+from specc.data.stream import EpochReads, is_streamed, reads_ahead
 from specc.ir import Program
 from specc.memory import keep_freed_memory
 from specc.regularize import add_l2, clip_global_norm, decoupled_decay
@@ -30,11 +37,21 @@ def make_optimizer(spec, params, trainable):
     return make(spec, params, trainable)
 
 
+def blas_threads() -> int:
+    """The threads NumPy's BLAS computes with: what OpenBLAS, MKL and OpenMP read from the
+    environment, else one per CPU (their default)."""
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").split(",")[0].strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return os.cpu_count() or 1
+
+
 class NumpyBackend:
     name = "numpy"
 
     def __init__(self, program: Program, params: dict[str, np.ndarray], *, seed: int,
-                 dtype=None, **options):
+                 dtype=None, prefetch: bool | None = None, **options):
         self.program = program
         self.seed = int(seed)
         keep_freed_memory()  # steps reuse their temporaries' memory instead of page-faulting it in again
@@ -57,7 +74,7 @@ class NumpyBackend:
         self.rule = train.optimizer.name if train and train.optimizer.name in RULES else None
         self.data: dict[str, tuple[list, list | None]] = {}
         self.order: np.ndarray | None = None
-        self._chunks: OrderedChunks | None = None  # the epoch's streamed training batches, a chunk at a time
+        self._reads = EpochReads(reads_ahead(prefetch, blas_threads()))  # a streamed training split's batches
         self._last = None          # (indices, step) of the last training batch
         self._nonfinite: str | None = None
 
@@ -80,11 +97,16 @@ class NumpyBackend:
                           else np.ascontiguousarray(t, dtype=self.dtype))
         self.data[split] = (xs, ys)
         if split == "train":
-            self._chunks = None
+            self._reads.reset()
 
     def set_order(self, order: np.ndarray) -> None:
         self.order = np.asarray(order, dtype=np.int64)
-        self._chunks = None
+        self._reads.reset()
+
+    @property
+    def data_wait_s(self) -> float:
+        """Seconds the training thread has waited for streamed chunks the read-ahead thread had not finished."""
+        return self._reads.waited
 
     # -- training ---------------------------------------------------------------------------
     def train_step(self, start: int, stop: int, lr: float, step: int):
@@ -128,10 +150,8 @@ class NumpyBackend:
         xs, ys = self.data["train"]
         if not any(is_streamed(a) for a in [*xs, *(ys or ())]):
             return self._take("train", idx)
-        if self._chunks is None:
-            order = self.order if self.order is not None else np.arange(len(xs[0]))
-            self._chunks = OrderedChunks([*xs, *(ys or ())], order, self.train_spec.step_batch)
-        arrays = self._chunks.read(start, stop)
+        order = self.order if self.order is not None else np.arange(len(xs[0]))
+        arrays = self._reads.epoch([*xs, *(ys or ())], order, self.train_spec.step_batch).read(start, stop)
         x = arrays[:len(xs)]
         return x, (x if ys is None else arrays[len(xs):])
 

@@ -7,7 +7,8 @@ Speed rules that shape this file:
   Batches are gathered into buffers reused every step. Data that does not fit
   stays in pinned host memory and is staged asynchronously (staging.py).
   Data larger than memory (a streamed split, specc/data/stream.py) stays on disk:
-  a background thread reads the next batches ahead of the step (prefetch.py).
+  a background thread reads the next batches ahead of the step (prefetch.py): on
+  CUDA into pinned memory, on a CPU with a core to spare a chunk of steps at a time.
 * No per-step host sync on CUDA: train_step returns the detached loss tensor and
   losses_to_numpy stacks many of them and syncs once. (On CPU, where reading a
   scalar is free, a non-finite loss is diagnosed before the update, as in NumPy.)
@@ -21,8 +22,9 @@ compile=False|True, dtype=None|"float64" (float64 for exact comparisons; default
 follows the initial parameters), fast_math=False|True (CUDA: TF32 and non-deterministic
 kernels; the default is IEEE float32 and deterministic, see numerics.py),
 prefetch=None|True|False (streamed data: read batches in a background thread; default
-on CUDA only, where the host prepares while the GPU computes; on CPU both would share
-the cores and the thread's hand-offs cost more than they hide). Unknown options
+on CUDA, where the host prepares while the GPU computes, and on a CPU device when the
+process may use more cores than torch's threads, so the reading runs on a core the
+step leaves idle; data.stream.reads_ahead). Unknown options
 are ignored. Under torchrun the backend
 joins the process group and trains with DistributedDataParallel; see
 backends/torch/distributed.py for the commands and the sharding rule.
@@ -36,7 +38,7 @@ import numpy as np
 import torch
 
 from ...batches import micro_batches
-from ...data.stream import OrderedChunks, is_streamed
+from ...data.stream import EpochReads, is_streamed, reads_ahead
 from ...memory import keep_freed_memory
 from ...errors import SpecError
 from ...ir import Program
@@ -214,9 +216,9 @@ class TorchBackend:
         self._staging: PinnedStaging | None = None  # for data kept in host memory on CUDA
         self._streamed: dict[str, tuple[list, list | None]] = {}  # split -> (StreamedArrays, targets), on disk
         self._order_host: np.ndarray | None = None
-        self._chunks: OrderedChunks | None = None  # the epoch's streamed training batches, a chunk at a time
-        self._prefetch = Prefetcher(self._prepare_streamed,
-                                    threaded=self.device.type == "cuda" if prefetch is None else bool(prefetch))
+        cuda = self.device.type == "cuda"  # CUDA: batches ahead into pinned memory; CPU: chunks ahead
+        self._prefetch = Prefetcher(self._prepare_streamed, threaded=cuda and prefetch is not False)
+        self._reads = EpochReads(not cuda and reads_ahead(prefetch, torch.get_num_threads()))  # streamed training
         self._last: tuple[int, int] | None = None
         self._nonfinite: str | None = None
 
@@ -296,7 +298,7 @@ class TorchBackend:
             self._x.pop(split, None)
             self._y.pop(split, None)
             self._prefetch.reset()
-            self._chunks = None
+            self._reads.reset()
             return
         self._streamed.pop(split, None)
         nbytes = sum(a.nbytes for a in xs) + sum(t.nbytes for t in ys or ())
@@ -309,7 +311,7 @@ class TorchBackend:
         self._order_host = np.asarray(order, dtype=np.int64)
         if "train" in self._streamed:  # batches are gathered on the host; drop those of the previous order
             self._prefetch.reset()
-            self._chunks = None
+            self._reads.reset()
             return
         self._order = torch.as_tensor(self._order_host, device=self._x["train"][0].device)
 
@@ -367,15 +369,17 @@ class TorchBackend:
         x = [self._host(a, i.dtype != "int") for a, i in zip(x, inputs)]
         return x, (None if y is None else [self._host(t, True) for t in y])
 
-    def _train_chunks(self) -> OrderedChunks:
+    @property
+    def data_wait_s(self) -> float:
+        """Seconds the training thread has waited for streamed batches its background thread had not finished."""
+        return self._prefetch.waited + self._reads.waited
+
+    def _train_chunks(self):
         """The epoch's training batches, read a chunk of consecutive batches at a time; under DDP each
         rank reads only its own rows (a batch at a time: the ranks' rows interleave)."""
-        chunks = self._chunks
-        if chunks is None:
-            xs, ys = self._streamed["train"]
-            batch = self.program.train.step_batch if self.world == 1 else 0  # 0: no chunks
-            chunks = self._chunks = OrderedChunks([*xs, *(ys or ())], self._order_host, batch)
-        return chunks
+        xs, ys = self._streamed["train"]
+        batch = self.program.train.step_batch if self.world == 1 else 0  # 0: no chunks
+        return self._reads.epoch([*xs, *(ys or ())], self._order_host, batch)
 
     def _host(self, a: np.ndarray, floating: bool) -> torch.Tensor:
         t = torch.from_numpy(np.ascontiguousarray(a))

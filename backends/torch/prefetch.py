@@ -12,8 +12,9 @@ what was prepared for the old one (`reset`).
 
 `waited` adds up the seconds the training thread spent waiting for a batch:
 bench/stream_epoch.py reports it as a share of the epoch. The torch backend
-uses the thread on CUDA (option prefetch=True/False overrides): on a CPU device
-the step and the reading share the same cores.
+uses this per-batch thread on CUDA. On a CPU device there is nothing to pin or
+copy: a thread reads whole chunks of steps ahead instead (data.stream.ReadAhead),
+when a core is free for it (data.stream.reads_ahead; option prefetch=True/False overrides).
 """
 from __future__ import annotations
 

@@ -42,6 +42,9 @@ def register(subparsers) -> None:
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the model (torch)")
     p.add_argument("--fast-math", action="store_true", default=None,
                    help="CUDA: allow TF32 and non-deterministic kernels for speed (torch; recorded in the manifest)")
+    p.add_argument("--prefetch", choices=["on", "off"],
+                   help="streamed data (npy()): read the next batches in a background thread; default on CUDA, "
+                        "and on a CPU when a core is left over by the math threads")
     p.add_argument("--dtype", choices=["float32", "float64"],
                    help="compute precision on both backends (same as --set train.dtype=...); float64 runs of "
                         "NumPy and torch follow the same trajectory")
@@ -50,7 +53,9 @@ def register(subparsers) -> None:
 
 def backend_options(args) -> dict:
     """Pass-through options for the backend; unset flags are left out."""
-    given = (("device", args.device), ("amp", args.amp), ("compile", args.compile), ("fast_math", args.fast_math))
+    prefetch = None if args.prefetch is None else args.prefetch == "on"
+    given = (("device", args.device), ("amp", args.amp), ("compile", args.compile), ("fast_math", args.fast_math),
+             ("prefetch", prefetch))
     return {k: v for k, v in given if v is not None}
 
 

@@ -39,7 +39,8 @@ CHILD = textwrap.dedent("""
     limit = vm_data() + (48 << 20)
     resource.setrlimit(resource.RLIMIT_DATA, (limit, resource.RLIM_INFINITY))
     try:
-        result = Trainer(program, backend="numpy", out=sys.argv[2], plot="off", handle_signals=False).run()
+        result = Trainer(program, backend="numpy", out=sys.argv[2], plot="off", handle_signals=False,
+                         options={"prefetch": sys.argv[3] == "on"}).run()
     except MemoryError:
         print("MemoryError")
         sys.exit(0)
@@ -63,15 +64,16 @@ def test_trains_on_more_data_than_the_memory_limit(tmp_path):
     np.save(d / "y.npy", y)
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
-    def child(source, out):
-        done = subprocess.run([sys.executable, "-c", CHILD, source, str(tmp_path / out)], capture_output=True,
-                              text=True, env=env, timeout=300)
+    def child(source, out, prefetch="off"):
+        done = subprocess.run([sys.executable, "-c", CHILD, source, str(tmp_path / out), prefetch],
+                              capture_output=True, text=True, env=env, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout.split()
 
-    streamed = child(f'npy("{d}")', "s")
-    assert streamed[:2] == ["trained", str(-(-90_000 // 500))], streamed
-    assert float(streamed[2]) > 0.9  # it learned: the first ten pixels name the class
+    for prefetch in ("off", "on"):  # on: a thread reads a chunk ahead, within the same limit
+        streamed = child(f'npy("{d}")', f"s-{prefetch}", prefetch)
+        assert streamed[:2] == ["trained", str(-(-90_000 // 500))], (prefetch, streamed)
+        assert float(streamed[2]) > 0.9  # it learned: the first ten pixels name the class
 
     np.savez(tmp_path / "m.npz", x=np.load(d / "x.npy", mmap_mode="r"), y=y)
     assert child(f'npz("{tmp_path / "m.npz"}")', "m") == ["MemoryError"]

@@ -5,7 +5,7 @@ import pytest
 from specc.data import load_data
 from specc.data.preprocess import mean_std, mean_std_per_channel
 from specc.data import stream as stream_module
-from specc.data.stream import OrderedChunks, Shards, StreamedArray, is_streamed
+from specc.data.stream import OrderedChunks, ReadAhead, Shards, StreamedArray, is_streamed
 from specc.errors import DataError, SpecError, SpecErrors
 from specc.ir import DataSpec, InputPrep, Source, Spec
 from specc.rng import stream
@@ -147,6 +147,101 @@ def test_ordered_chunks_give_the_per_batch_reads(tmp_path, program, monkeypatch)
     np.testing.assert_array_equal(bx, memory.train.x[order[100:130]])
     unchunked = OrderedChunks([streamed.train.x], order, 0)  # DDP ranks: every batch on its own
     np.testing.assert_array_equal(unchunked.read(3, 40)[0], memory.train.x[order[3:40]])
+
+
+def test_read_ahead_gives_the_same_batches_from_its_thread(tmp_path, program, monkeypatch):
+    """With a ReadAhead, chunks after the first are read by its thread, and every batch is still
+    exactly split[order[lo:hi]]."""
+    import threading
+
+    rng = np.random.default_rng(6)
+    x = (rng.random((400, 6)) * 200).astype(np.uint8)
+    d, npz = _write(tmp_path, x, rng.integers(0, 3, 400), shards=3)
+    streamed, memory = _pair(program, d, npz, split=(0.8, 0.2), scale=0.5, standardize=True)
+    monkeypatch.setattr(stream_module, "CHUNK_BYTES", 28 * 16)  # read ahead (twice as big): 2 batches of 16
+    readers = []
+    read_chunk = OrderedChunks._read_chunk
+    monkeypatch.setattr(OrderedChunks, "_read_chunk",
+                        lambda self, k: readers.append((k, threading.current_thread().name)) or read_chunk(self, k))
+    order = stream(0, "shuffle", 1).permutation(len(memory.train))
+    reader = ReadAhead(depth=2)
+    chunks = OrderedChunks([streamed.train.x, streamed.train.y], order, 16, reader=reader)
+    for lo in range(0, len(order), 16):
+        bx, by = chunks.read(lo, min(lo + 16, len(order)))
+        np.testing.assert_array_equal(bx, memory.train.x[order[lo:lo + 16]])
+        np.testing.assert_array_equal(by, memory.train.y[order[lo:lo + 16]])
+        assert len(chunks._chunks) <= chunks.keep
+    reader.close()
+    assert sorted(k for k, _ in readers) == list(range(chunks.count)) and chunks.count == 10  # each read once
+    names = dict(readers)
+    assert names[0] == threading.current_thread().name  # nobody read the first one ahead
+    assert any(name.startswith("specc-prefetch") for name in names.values()), readers
+    assert reader.waited >= 0.0
+
+
+def test_chunks_are_read_ahead_by_default_when_a_core_is_spare(monkeypatch):
+    """Default: a read-ahead thread only when the process may use more CPUs than the math library's threads
+    (torch.get_num_threads(); for NumPy what BLAS reads from the environment, else one per CPU)."""
+    from specc.backends.numpy import backend as numpy_backend
+
+    monkeypatch.setattr(stream_module.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert not stream_module.reads_ahead(None, 4)  # the math threads fill the cores: the step reads its batches
+    assert stream_module.reads_ahead(None, 2)
+    assert stream_module.reads_ahead(True, 4) and not stream_module.reads_ahead(False, 1)
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(numpy_backend.os, "cpu_count", lambda: 4)
+    assert numpy_backend.blas_threads() == 4
+    monkeypatch.setenv("OMP_NUM_THREADS", "2,1")  # OpenMP's nested form: the outer count
+    assert numpy_backend.blas_threads() == 2
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert numpy_backend.blas_threads() == 1
+
+
+class _Rows:
+    """An array-like whose reads block until `gate` is set and fail on row `bad`."""
+
+    def __init__(self, n, bad=None, gate=None):
+        self.shape, self.bad, self.gate = (n, 2), bad, gate
+
+    def __getitem__(self, rows):
+        if self.gate is not None:
+            self.gate.wait(5)
+        if self.bad is not None and self.bad in rows:
+            raise ValueError(f"row {self.bad} is unreadable")
+        return np.stack([rows, rows], axis=1).astype(np.float32)
+
+
+def test_a_queued_chunk_is_read_by_the_caller_and_a_new_order_cancels_the_rest(monkeypatch):
+    import threading
+
+    monkeypatch.setattr(stream_module, "CHUNK_BYTES", 2 * 4 * 4)  # read ahead: 8 rows of 2 float32 values
+    gate = threading.Event()
+    reader = ReadAhead(depth=2)
+    blocker = reader.submit(gate.wait, 5)  # the thread is busy: what is queued next waits behind it
+    chunks = OrderedChunks([_Rows(64)], np.arange(64), 4, reader=reader)
+    rows = chunks.rows
+    np.testing.assert_array_equal(chunks.read(0, 4)[0][:, 0], np.arange(4))  # queues chunks 1 and 2
+    queued = chunks._chunks[2]
+    np.testing.assert_array_equal(chunks.read(rows, rows + 4)[0][:, 0], np.arange(rows, rows + 4))
+    assert not blocker.done()  # chunk 1 was read here, not waited for
+    chunks.cancel()  # a new epoch order: chunks 2 and 3, still queued, are dropped
+    assert queued.cancelled()
+    gate.set()
+    reader.close()
+
+
+def test_an_error_in_a_chunk_read_ahead_is_raised_where_that_chunk_is_read(monkeypatch):
+    monkeypatch.setattr(stream_module, "CHUNK_BYTES", 2 * 4 * 16)  # read ahead: 32 rows per chunk
+    reader = ReadAhead(depth=1)
+    chunks = OrderedChunks([_Rows(64, bad=40)], np.arange(64), 4, reader=reader)
+    assert chunks.rows == 32  # two chunks: the second, read ahead by the thread, holds row 40
+    chunks.read(0, 4)
+    chunks._chunks[1].exception(5)  # the thread has met the error; nothing is raised yet
+    chunks.read(4, 8)
+    with pytest.raises(ValueError, match="row 40 is unreadable"):
+        chunks.read(32, 36)
+    reader.close()
 
 
 # ---- what cannot be read is named ----------------------------------------------------------

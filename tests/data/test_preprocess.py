@@ -64,3 +64,31 @@ def test_saved_per_channel_statistics_fit_an_image_input():
     check_saved({"mean": np.zeros((3, 8, 8), np.float32)}, (3, 8, 8), "preprocess.npz")
     with pytest.raises(DataError, match=r"has shape \[2, 1, 1\]"):
         check_saved({"mean": np.zeros((2, 1, 1), np.float32)}, (3, 8, 8), "preprocess.npz")
+
+
+@pytest.mark.parametrize("shape, stat_shape", [
+    ((1000, 784), (784,)),              # MNIST rows: several samples per NumPy inner loop
+    ((333, 3, 32, 32), (3, 1, 1)),      # per-channel statistics; 333 leaves a remainder of samples
+    ((50, 3, 8, 8), (3, 8, 8)),
+    ((7, 10), (10,)),
+    ((20, 2, 3), (3,)),                 # statistics broadcast over a middle axis too
+    ((0, 5), (5,)),
+])
+def test_apply_gives_the_bits_of_plain_broadcasting(shape, stat_shape):
+    """apply_ runs mean/std repeated over several samples (long inner loops): the same element-wise
+    IEEE operations as `x -= mean; x /= std`, so the same bits, whatever the shape or remainder."""
+    rng = np.random.default_rng(0)
+    x = rng.random(shape, dtype=np.float32) * 255
+    mean = rng.random(stat_shape, dtype=np.float32)
+    std = rng.random(stat_shape, dtype=np.float32) + 0.1
+    expected = x.copy()
+    expected *= np.float32(1 / 255)
+    expected -= mean
+    expected /= std
+    got = Preprocess(1 / 255, mean, std).apply(x)
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(got.view(np.uint32), expected.view(np.uint32))
+    strided = np.asfortranarray(x[::2])  # not C-contiguous: broadcast as it is, the same numbers
+    if strided.size:
+        ref = Preprocess(1 / 255, mean, std).apply(x[::2])
+        np.testing.assert_array_equal(Preprocess(1 / 255, mean, std).apply_(strided), ref)

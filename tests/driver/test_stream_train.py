@@ -5,6 +5,8 @@ import threading
 import numpy as np
 import pytest
 
+from specc.data import stream as stream_module
+from specc.data.stream import OrderedChunks
 from specc.driver import Trainer
 from specc.evaluation import evaluate_run
 from specc.frontend import compile_text
@@ -29,24 +31,23 @@ def sets(tmp_path):
 
 
 def _train(program, backend, out, prefetch=None):
-    options = {"prefetch": prefetch} if backend == "torch" and prefetch is not None else {}
+    options = {"prefetch": prefetch} if prefetch is not None else {}
     return Trainer(program, backend=backend, out=out, plot="off", handle_signals=False, options=options).run()
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_streamed_run_equals_in_memory_run(sets, tmp_path, backend, monkeypatch):
+    threads = set()
+    read_chunk = OrderedChunks._read_chunk
+
+    def recording(self, k):
+        threads.add(threading.current_thread().name)
+        return read_chunk(self, k)
+
+    monkeypatch.setattr(OrderedChunks, "_read_chunk", recording)
+    monkeypatch.setattr(stream_module, "CHUNK_BYTES", 1)  # a chunk per step: 9 chunks an epoch, read ahead
     if backend == "torch":
         pytest.importorskip("torch")
-        from specc.backends.torch.backend import TorchBackend
-
-        threads = set()
-        prepare = TorchBackend._prepare_streamed
-
-        def recording(self, key):
-            threads.add(threading.current_thread().name)
-            return prepare(self, key)
-
-        monkeypatch.setattr(TorchBackend, "_prepare_streamed", recording)
     streamed, memory = sets
     a = _train(streamed, backend, tmp_path / "s", prefetch=True)
     b = _train(memory, backend, tmp_path / "m")
@@ -55,10 +56,30 @@ def test_streamed_run_equals_in_memory_run(sets, tmp_path, backend, monkeypatch)
         np.testing.assert_array_equal(a.params[k], b.params[k], err_msg=k)
     assert [r["train_loss"] for r in a.history] == [r["train_loss"] for r in b.history]
     assert a.test == b.test
-    if backend == "torch":  # prefetch=True (the default on CUDA): batches were read ahead by the thread
-        assert any(t.startswith("specc-prefetch") for t in threads), threads
+    # prefetch=True on a CPU: chunks of steps were read ahead by the thread, and the numbers are the same
+    assert any(t.startswith("specc-prefetch") for t in threads), threads
     # eval reads the streamed test split a batch at a time, with the run's saved statistics
     assert evaluate_run(streamed, a.run_dir, backend=backend) == pytest.approx(a.test, rel=1e-6)
+
+
+def test_prefetch_flag_of_specc_train(tmp_path, cli, monkeypatch):
+    """`specc train --prefetch on|off` is the backends' prefetch option, recorded in the manifest; on, the
+    chunks after the first are read by the thread."""
+    from specc import rundir
+
+    threads = set()
+    read_chunk = OrderedChunks._read_chunk
+    monkeypatch.setattr(OrderedChunks, "_read_chunk",
+                        lambda self, k: threads.add(threading.current_thread().name) or read_chunk(self, k))
+    monkeypatch.setattr(stream_module, "CHUNK_BYTES", 1)
+    spec = tmp_path / "m.nn"
+    spec.write_text(SPEC % image_sets(tmp_path, (3, 4, 4))[0])
+    for flag, expected in (("on", True), ("off", False)):
+        threads.clear()
+        code, _, err = cli("train", spec, "--prefetch", flag, "--quiet", "--no-plot", "--out", tmp_path / flag)
+        assert code == 0, err
+        assert rundir.read_manifest(tmp_path / flag)["backend_options"]["prefetch"] is expected
+        assert any(t.startswith("specc-prefetch") for t in threads) is expected, threads
 
 
 TOKENS = """

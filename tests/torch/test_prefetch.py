@@ -1,5 +1,6 @@
 """The prefetch thread of streamed data (backends/torch/prefetch.py): batches asked for next are prepared by the
-worker; a new order drops them; without the thread (the default on a CPU device) the caller prepares each one."""
+worker; a new order drops them; without the thread the caller prepares each one. On a CPU device the thread reads
+chunks of steps instead (data.stream.ReadAhead), by default when a core is spare (tests/data/test_npy_stream.py)."""
 import threading
 
 import pytest
@@ -42,7 +43,7 @@ def test_without_the_thread_every_batch_is_prepared_by_the_caller():
     assert seen == [(("val", 0, 8), threading.current_thread().name)] and p.pending == {} and p.pool is None
 
 
-def test_the_backend_reads_ahead_on_cuda_only_unless_told(tmp_path):
+def test_the_backend_reads_batches_ahead_on_cuda_and_chunks_on_cpu():
     import numpy as np
 
     from specc.backends.torch.backend import TorchBackend
@@ -52,5 +53,8 @@ def test_the_backend_reads_ahead_on_cuda_only_unless_told(tmp_path):
     program = compile_text("model m {\n input x [2]\n dense(2); softmax\n}\n"
                            "train { loss = cross_entropy; optimizer = sgd(lr=0.1) }\n")
     params = {k: np.asarray(v) for k, v in initial_params(program).items()}
-    assert not TorchBackend(program, params, seed=0, device="cpu")._prefetch.threaded
-    assert TorchBackend(program, params, seed=0, device="cpu", prefetch=True)._prefetch.threaded
+    told = TorchBackend(program, params, seed=0, device="cpu", prefetch=True)
+    assert told._reads.reader is not None and not told._prefetch.threaded  # nothing to pin on a CPU
+    off = TorchBackend(program, params, seed=0, device="cpu", prefetch=False)
+    assert off._reads.reader is None and not off._prefetch.threaded
+    assert off.data_wait_s == 0.0
