@@ -84,3 +84,26 @@ def test_images_source_statically_checked(tmp_path):
         compile_text(base.format("size=[4, 4], channels=2"))
     with pytest.raises((SpecError, SpecErrors), match="needs `size`|size"):
         compile_text(base.format("channels=1"))
+
+
+def test_the_pool_decodes_the_rest_only_when_it_was_faster_per_file():
+    """_pool_pays_off times PROBE files alone and PROBE per thread: work that releases the GIL (as Pillow's
+    decoders do: here a sleep) runs faster in the pool; work that holds it (Pillow's header parsing in
+    Python: here a busy loop) does not."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from specc.data.images import PROBE, _pool_pays_off
+
+    def sleeping(span):
+        time.sleep(0.0005 * (span[1] - span[0]))
+
+    def busy(span):  # pure Python: one thread at a time, however many there are
+        for _ in range(span[1] - span[0]):
+            sum(range(3000))
+
+    with ThreadPoolExecutor(4) as pool:
+        assert _pool_pays_off(pool, sleeping, 1000, 4) == (1 + 5 * PROBE, True)
+        assert _pool_pays_off(pool, busy, 1000, 4) == (1 + 5 * PROBE, False)
+        assert _pool_pays_off(pool, busy, 10, 4) == (10, False)  # too few files to try the pool
+        assert _pool_pays_off(pool, sleeping, 1 + PROBE + 3, 4) == (1 + PROBE + 3, False)  # 3 files: one thread
