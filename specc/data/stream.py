@@ -11,10 +11,11 @@ Two pieces:
   exactly the batch the in-memory split would give, because the same float32
   conversion and the same in-place operations run on the same values.
 
-The backends keep a StreamedArray as it is (`is_streamed`) and gather a batch
-per step (the torch backend a chunk of consecutive batches at a time, through
-`OrderedChunks`); evaluation reads contiguous slices. `chunks()` feeds the one-pass
-statistics of `standardize` (preprocess.mean_std over chunks).
+The backends keep a StreamedArray as it is (`is_streamed`) and read the training
+batches a chunk of consecutive steps at a time (`OrderedChunks`, held per epoch by
+`EpochReads`), with a thread reading the next chunk ahead when a core is spare
+(`ReadAhead`, `reads_ahead`); evaluation reads contiguous slices. `chunks()` feeds
+the one-pass statistics of `standardize` (preprocess.mean_std over chunks).
 """
 from __future__ import annotations
 
