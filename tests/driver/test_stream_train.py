@@ -82,6 +82,31 @@ def test_prefetch_flag_of_specc_train(tmp_path, cli, monkeypatch):
         assert any(t.startswith("specc-prefetch") for t in threads) is expected, threads
 
 
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_a_streamed_run_read_ahead_resumes_where_it_stopped(sets, tmp_path, backend, monkeypatch):
+    """Interrupted in the middle of an epoch while the thread has the next chunk queued or read, and resumed:
+    the same weights, bit for bit, as the run that was never stopped."""
+    from specc.checkpoint import load_checkpoint
+    from specc.driver import Interrupted
+
+    if backend == "torch":
+        pytest.importorskip("torch")
+    monkeypatch.setattr(stream_module, "CHUNK_BYTES", 1)  # a chunk per step: one is always read ahead
+    streamed, _ = sets
+    options = {"prefetch": True}
+    full = Trainer(streamed, backend=backend, out=tmp_path / "full", plot="off", handle_signals=False,
+                   options=options).run()
+    with pytest.raises(Interrupted):
+        Trainer(streamed, backend=backend, out=tmp_path / "cut", plot="off", handle_signals=False, options=options,
+                interrupt_after=13).run()  # 9 steps an epoch: stopped at step 4 of the second
+    assert load_checkpoint(tmp_path / "cut" / "checkpoint.npz").meta["pos"] == 4
+    resumed = Trainer(streamed, backend=backend, resume=tmp_path / "cut", plot="off", handle_signals=False,
+                      options=options).run()
+    assert resumed.steps == full.steps
+    for k in full.params:
+        np.testing.assert_array_equal(resumed.params[k], full.params[k], err_msg=k)
+
+
 TOKENS = """
 model t {
     input ids [6] int
