@@ -8,10 +8,11 @@ trains `--epochs` epochs and reports the samples/s of its best epoch after the
 first (which warms the page cache and the allocator); in-memory and streamed runs
 alternate `--repeat` times and the best of each is kept, so load from other
 processes on a shared machine hurts both alike. The goal is streamed >= 0.8x in memory.
-With one math thread on a machine of several cores, both backends read the next
-chunks of steps in a background thread (data.stream.reads_ahead; `--prefetch off`
-reads in the training thread): the share of the training time the step still
-spent waiting for it is printed too.
+With one math thread on a machine of several cores, both backends try reading the
+next chunks of steps in a background thread and keep it if the steps are faster
+(data.stream.reads_ahead; `--prefetch on` keeps it without a trial, `--prefetch off`
+reads in the training thread): the share of the training time the step still spent
+waiting for it is printed too.
 
 Two rates per case: wall-clock samples/s (what a user sees; on a shared machine
 it swings with other processes' load) and samples per CPU-second of this process
@@ -173,7 +174,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=2, help="runs per case in the first table (0: skip it)")
     ap.add_argument("--threads", default="1", help="threads of BLAS / torch (default 1)")
     ap.add_argument("--prefetch", choices=["on", "off"], help="read batches in a background thread "
-                    "(default: the backend's choice: on for CUDA, and on a CPU with a core to spare)")
+                    "(default: the backend's choice: on for CUDA, tried on a CPU with a core to spare)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--pairs", type=int, default=8, help="interleaved epoch pairs per case (0: skip)")
     ap.add_argument("--device", default=None, help="torch device (default: the backend's choice)")

@@ -7,9 +7,9 @@ step's lr. Everything is float32 unless the initial parameters are float64
 (gradient checks), and the parameter arrays are updated in place.
 
 Options: prefetch=None|True|False (streamed data: a thread reads the next chunks of
-steps while the step runs; default when the process may use more cores than BLAS
-uses threads, data.stream.reads_ahead and blas_threads). Other options are the
-torch backend's and are ignored here.
+steps while the step runs; default: tried when the process may use more cores than
+BLAS uses threads, and kept if it makes the steps faster, data.stream.reads_ahead and
+blas_threads). Other options are the torch backend's and are ignored here.
 """
 from __future__ import annotations
 

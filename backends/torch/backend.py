@@ -8,7 +8,7 @@ Speed rules that shape this file:
   stays in pinned host memory and is staged asynchronously (staging.py).
   Data larger than memory (a streamed split, specc/data/stream.py) stays on disk:
   a background thread reads the next batches ahead of the step (prefetch.py): on
-  CUDA into pinned memory, on a CPU with a core to spare a chunk of steps at a time.
+  CUDA into pinned memory, on a CPU (when a core is spare) a chunk of steps at a time.
 * No per-step host sync on CUDA: train_step returns the detached loss tensor and
   losses_to_numpy stacks many of them and syncs once. (On CPU, where reading a
   scalar is free, a non-finite loss is diagnosed before the update, as in NumPy.)
@@ -22,9 +22,9 @@ compile=False|True, dtype=None|"float64" (float64 for exact comparisons; default
 follows the initial parameters), fast_math=False|True (CUDA: TF32 and non-deterministic
 kernels; the default is IEEE float32 and deterministic, see numerics.py),
 prefetch=None|True|False (streamed data: read batches in a background thread; default
-on CUDA, where the host prepares while the GPU computes, and on a CPU device when the
-process may use more cores than torch's threads, so the reading runs on a core the
-step leaves idle; data.stream.reads_ahead). Unknown options
+on CUDA, where the host prepares while the GPU computes; on a CPU device tried when the
+process may use more cores than torch's threads, and kept if it makes the steps
+faster: data.stream.reads_ahead). Unknown options
 are ignored. Under torchrun the backend
 joins the process group and trains with DistributedDataParallel; see
 backends/torch/distributed.py for the commands and the sharding rule.

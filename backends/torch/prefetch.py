@@ -14,7 +14,8 @@ what was prepared for the old one (`reset`).
 bench/stream_epoch.py reports it as a share of the epoch. The torch backend
 uses this per-batch thread on CUDA. On a CPU device there is nothing to pin or
 copy: a thread reads whole chunks of steps ahead instead (data.stream.ReadAhead),
-when a core is free for it (data.stream.reads_ahead; option prefetch=True/False overrides).
+when a core is free for it and it pays (data.stream.reads_ahead; the option
+prefetch=True/False overrides).
 """
 from __future__ import annotations
 

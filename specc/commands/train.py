@@ -44,7 +44,7 @@ def register(subparsers) -> None:
                    help="CUDA: allow TF32 and non-deterministic kernels for speed (torch; recorded in the manifest)")
     p.add_argument("--prefetch", choices=["on", "off"],
                    help="streamed data (npy()): read the next batches in a background thread; default on CUDA, "
-                        "and on a CPU when a core is left over by the math threads")
+                        "and tried on a CPU when the math threads leave a core (kept if the steps are faster)")
     p.add_argument("--dtype", choices=["float32", "float64"],
                    help="compute precision on both backends (same as --set train.dtype=...); float64 runs of "
                         "NumPy and torch follow the same trajectory")

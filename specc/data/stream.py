@@ -13,8 +13,9 @@ Two pieces:
 
 The backends keep a StreamedArray as it is (`is_streamed`) and read the training
 batches a chunk of consecutive steps at a time (`OrderedChunks`, held per epoch by
-`EpochReads`), with a thread reading the next chunk ahead when a core is spare
-(`ReadAhead`, `reads_ahead`); evaluation reads contiguous slices. `chunks()` feeds
+`EpochReads`), with a thread reading the next chunk ahead when a core is spare and
+the thread makes the steps faster (`ReadAhead`, `reads_ahead`); evaluation reads
+contiguous slices. `chunks()` feeds
 the one-pass statistics of `standardize` (preprocess.mean_std over chunks).
 """
 from __future__ import annotations
@@ -205,23 +206,28 @@ CHUNK_BYTES = 2 << 20  # float32 bytes per chunk of batches: small enough to sta
 READ_AHEAD_SCALE = 2
 
 
-def reads_ahead(prefetch: bool | None, math_threads: int) -> bool:
-    """Whether a thread reads the next chunks of streamed data while the step runs (ReadAhead).
+def reads_ahead(prefetch: bool | None, math_threads: int) -> bool | str:
+    """Whether a thread reads the next chunks of streamed data while the step runs (ReadAhead):
+    True (always), False (never) or "tune" (on trial first, kept only if it makes the steps faster).
 
-    `prefetch` True or False decides; by default (None) the thread is used when the
+    `prefetch` True or False decides. By default (None) the thread is tried when the
     process may run on more CPUs than the backend's math library uses threads
-    (`math_threads`): the reading then takes a core the step leaves idle (`tiny` in
-    bench/stream_epoch.py, one math thread on two cores: NumPy 0.83x -> 0.91x, torch
-    0.78x -> 0.88x of the in-memory rate). When the math threads fill every core,
-    the reading thread would only compete with them, and the step reads its own
-    batches (with the second core busy, torch 0.80x without the thread, 0.74x with it)."""
+    (`math_threads`), so the reading can take a core the step leaves idle (`tiny` in
+    bench/stream_epoch.py, one math thread on two cores: NumPy 0.83x -> 0.91-1.0x,
+    torch 0.78x -> 0.88x of the in-memory rate). That core may be busy with another
+    process (torch 0.74x with the thread against 0.80x without), hence the trial.
+    When the math threads fill every core the step reads its own batches."""
     if prefetch is not None:
         return bool(prefetch)
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cpus = os.cpu_count() or 1
-    return cpus > math_threads
+    return "tune" if cpus > math_threads else False
+
+
+PROBE_BLOCK = 4     # while the read-ahead is on trial: chunks read with the thread, then as many without
+PROBE_SAMPLES = 12  # chunks timed each way before deciding
 
 
 class ReadAhead:
@@ -233,12 +239,38 @@ class ReadAhead:
     CHUNK_BYTES are held: 8 MiB). `waited` adds up the seconds the training thread
     still waited for a chunk the thread had not finished (bench/stream_epoch.py
     reports it as a share of the epoch).
+
+    With `tune`, the thread is on trial first: blocks of PROBE_BLOCK chunks are read
+    with it and without it in turn, the time from one chunk to the next (its steps
+    and getting the next chunk) is noted for each way, and once PROBE_SAMPLES of each
+    are in, the thread stays on only if it made a chunk at least 3% faster (median).
+    A core that looked spare but is busy with another process makes it slower:
+    then the steps read their own chunks. Without `tune` the thread is always used.
     """
 
-    def __init__(self, depth: int = 1):
+    def __init__(self, depth: int = 1, tune: bool = False):
         self.depth = depth
         self.waited = 0.0
+        self.decided: bool | None = None if tune else True  # None: still on trial
+        self._trials = 0
+        self._times: dict[bool, list[float]] = {True: [], False: []}
         self._pool: ThreadPoolExecutor | None = None
+
+    def next_mode(self) -> bool:
+        """Whether the chunk being reached now queues the chunks after it (the decision, or the trial's turn)."""
+        if self.decided is not None:
+            return self.decided
+        self._trials += 1
+        return ((self._trials - 1) // PROBE_BLOCK) % 2 == 0
+
+    def record(self, ahead: bool, seconds: float) -> None:
+        """A chunk's steps and getting the next chunk took `seconds`, read ahead or not; decide when enough are in."""
+        if self.decided is not None:
+            return
+        self._times[ahead].append(seconds)
+        if min(len(t) for t in self._times.values()) >= PROBE_SAMPLES:
+            on, off = (float(np.median(self._times[mode])) for mode in (True, False))
+            self.decided = on < 0.97 * off
 
     def submit(self, fn, *args) -> Future:
         if self._pool is None:
@@ -253,10 +285,12 @@ class ReadAhead:
 
 class EpochReads:
     """A backend's streamed training batches: the epoch's OrderedChunks, made at the first read after a
-    new order or new data, and the thread that reads ahead of the step (when `read_ahead`)."""
+    new order or new data, and the thread that reads ahead of the step: none, always (`read_ahead`
+    True), or on trial first ("tune", ReadAhead); once the trial has turned it down, epochs read in
+    the training thread, in the smaller chunks that suit it."""
 
-    def __init__(self, read_ahead: bool):
-        self.reader = ReadAhead() if read_ahead else None
+    def __init__(self, read_ahead: bool | str):
+        self.reader = ReadAhead(tune=read_ahead == "tune") if read_ahead else None
         self._chunks: OrderedChunks | None = None
         self._lock = threading.Lock()  # the torch prefetch thread and the training thread may both ask
 
@@ -264,7 +298,11 @@ class EpochReads:
         """This epoch's chunks of `arrays` in `order` (made from these arguments on the first call)."""
         with self._lock:
             if self._chunks is None:
-                self._chunks = OrderedChunks(arrays, order, batch, reader=self.reader)
+                reader = self.reader
+                if reader is not None and reader.decided is False:
+                    reader.close()
+                    reader = None
+                self._chunks = OrderedChunks(arrays, order, batch, reader=reader)
             return self._chunks
 
     def reset(self) -> None:
@@ -312,6 +350,7 @@ class OrderedChunks:
         self.keep = 1 + self.reader.depth if self.reader else keep
         self._chunks: dict[int, Future] = {}
         self._lock = threading.Lock()
+        self._reached: tuple[int, float, bool] | None = None  # (chunk, when the caller had it, read ahead from it)
 
     def read(self, lo: int, hi: int) -> list[np.ndarray]:
         """[a[order[lo:hi]] for a in arrays]: views of a chunk, or a read of their own."""
@@ -328,31 +367,44 @@ class OrderedChunks:
                 future.cancel()
 
     def _chunk(self, k: int) -> list[np.ndarray]:
+        first = self.reader is not None and (self._reached is None or self._reached[0] != k)  # a new chunk
         with self._lock:
             future = self._chunks.get(k)
             mine = future is None or future.cancel()  # not read yet, or queued and not started: read it here
             if mine:
                 future = self._chunks[k] = Future()
                 future.set_running_or_notify_cancel()  # running: nobody else cancels it and reads it twice
-            if self.reader is not None:
+            ahead = first and self.reader.next_mode()
+            if ahead:
                 for j in range(k + 1, min(self.count, k + 1 + self.reader.depth)):
                     if j not in self._chunks:
                         self._chunks[j] = self.reader.submit(self._read_chunk, j)
             for old in sorted(self._chunks)[:-self.keep]:
                 self._chunks.pop(old).cancel()
-        if not mine:  # being read by another thread, or read already
+        if mine:
+            try:
+                future.set_result(self._read_chunk(k))
+            except BaseException as e:
+                future.set_exception(e)
+                raise
+        elif self.reader is not None:  # being read by the thread, or read already
             started = time.perf_counter()
             try:
-                return future.result()
+                future.result()
             finally:
-                if self.reader is not None:
-                    self.reader.waited += time.perf_counter() - started
-        try:
-            future.set_result(self._read_chunk(k))
-        except BaseException as e:
-            future.set_exception(e)
-            raise
+                self.reader.waited += time.perf_counter() - started
+        if first:
+            self._reach(k, ahead)
         return future.result()
+
+    def _reach(self, k: int, ahead: bool) -> None:
+        """The caller has chunk k: the time since it had chunk k - 1 (that chunk's steps and getting this one) is
+        what a chunk cost, read ahead or not (ReadAhead.record); the short last chunk of an epoch is not a sample."""
+        now = time.perf_counter()
+        last = self._reached
+        if last is not None and last[0] == k - 1 and k < self.count - 1:
+            self.reader.record(last[2], now - last[1])
+        self._reached = (k, now, ahead)
 
     def _read_chunk(self, k: int) -> list[np.ndarray]:
         return self._read(self.order[k * self.rows:(k + 1) * self.rows])

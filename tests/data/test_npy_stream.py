@@ -5,7 +5,7 @@ import pytest
 from specc.data import load_data
 from specc.data.preprocess import mean_std, mean_std_per_channel
 from specc.data import stream as stream_module
-from specc.data.stream import OrderedChunks, ReadAhead, Shards, StreamedArray, is_streamed
+from specc.data.stream import EpochReads, OrderedChunks, ReadAhead, Shards, StreamedArray, is_streamed
 from specc.errors import DataError, SpecError, SpecErrors
 from specc.ir import DataSpec, InputPrep, Source, Spec
 from specc.rng import stream
@@ -185,9 +185,9 @@ def test_chunks_are_read_ahead_by_default_when_a_core_is_spare(monkeypatch):
     from specc.backends.numpy import backend as numpy_backend
 
     monkeypatch.setattr(stream_module.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
-    assert not stream_module.reads_ahead(None, 4)  # the math threads fill the cores: the step reads its batches
-    assert stream_module.reads_ahead(None, 2)
-    assert stream_module.reads_ahead(True, 4) and not stream_module.reads_ahead(False, 1)
+    assert stream_module.reads_ahead(None, 4) is False  # the math threads fill the cores: the step reads
+    assert stream_module.reads_ahead(None, 2) == "tune"  # a core looks spare: the thread is tried
+    assert stream_module.reads_ahead(True, 4) is True and stream_module.reads_ahead(False, 1) is False
     for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(numpy_backend.os, "cpu_count", lambda: 4)
@@ -196,6 +196,66 @@ def test_chunks_are_read_ahead_by_default_when_a_core_is_spare(monkeypatch):
     assert numpy_backend.blas_threads() == 2
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     assert numpy_backend.blas_threads() == 1
+
+
+def test_read_ahead_on_trial_alternates_then_keeps_the_faster_way():
+    reader = ReadAhead(tune=True)
+    modes = [reader.next_mode() for _ in range(3 * stream_module.PROBE_BLOCK)]
+    block = stream_module.PROBE_BLOCK
+    assert modes == [True] * block + [False] * block + [True] * block  # blocks with, then without, the thread
+    for _ in range(stream_module.PROBE_SAMPLES):
+        assert reader.decided is None
+        reader.record(True, 0.010)
+        reader.record(False, 0.0102)  # 2% slower without: not enough to keep a thread
+    assert reader.decided is False and reader.next_mode() is False
+    faster = ReadAhead(tune=True)
+    for _ in range(stream_module.PROBE_SAMPLES):
+        faster.record(True, 0.008)
+        faster.record(False, 0.010)
+    assert faster.decided is True and faster.next_mode() is True
+    assert ReadAhead().decided is True  # not on trial: always on
+
+
+class _Timed:
+    """An array-like whose reads cost `seconds` per row, sleeping (as NumPy's copies release the GIL) or
+    computing in Python (holding it)."""
+
+    def __init__(self, n, seconds, releases_gil):
+        self.shape, self.seconds, self.releases_gil = (n, 2), seconds, releases_gil
+
+    def __getitem__(self, rows):
+        _work(self.seconds * len(rows), self.releases_gil)
+        return np.stack([rows, rows], axis=1).astype(np.float32)
+
+
+def _work(seconds, releases_gil):
+    import time
+
+    if releases_gil:
+        time.sleep(seconds)
+    else:
+        end = time.thread_time() + seconds  # this thread's own CPU time: another thread holding the GIL does not count
+        while time.thread_time() < end:
+            pass
+
+
+@pytest.mark.parametrize("releases_gil", [True, False])
+def test_the_trial_keeps_the_thread_only_where_it_overlaps_the_steps(monkeypatch, releases_gil):
+    """Reads and steps that can run at once (sleeps) keep the thread; when only one can run at a time
+    (both hold the GIL, as on a core that is not spare) the thread is dropped, and later epochs read in
+    the training thread."""
+    monkeypatch.setattr(stream_module, "CHUNK_BYTES", 2 * 4 * 4)  # read ahead: 8 rows a chunk
+    n = 8 * (2 * stream_module.PROBE_BLOCK * stream_module.PROBE_SAMPLES // stream_module.PROBE_BLOCK + 4)
+    arrays = [_Timed(n, 0.0005, releases_gil)]
+    reads = EpochReads("tune")
+    order = np.arange(n)
+    chunks = reads.epoch(arrays, order, 4)
+    for lo in range(0, n, 4):
+        chunks.read(lo, lo + 4)
+        _work(0.002, releases_gil)  # a step
+    assert reads.reader.decided is releases_gil
+    reads.reset()
+    assert (reads.epoch(arrays, order, 4).reader is not None) is releases_gil
 
 
 class _Rows:
