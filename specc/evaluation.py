@@ -69,7 +69,7 @@ def _output_masks(program: Program, inputs) -> dict[int, np.ndarray]:
 
 def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None,
                  data=None, confusion: bool = False, progress=None):
-    """Loss and metrics of the run's weights on one split, with the run's saved preprocessing (see run_outputs).
+    """Loss and metrics of the run's weights on one split, with the run's saved preprocessing (see split_outputs).
 
     confusion=True returns (row, confusion matrix or None, class names).
     """
@@ -83,12 +83,6 @@ def evaluate_run(program: Program, run_dir, *, split: str = "test", backend="num
         targets = run.targets[0] if run.targets else None
         return row, cm.compute(program, first_output(run.outputs), targets), run.classes
     return row
-
-
-def run_outputs(program: Program, run_dir, *, split: str = "test", backend="numpy", options=None, data=None):
-    """(loss, outputs, targets) of the run's weights on one split: see split_outputs."""
-    run = split_outputs(program, run_dir, split=split, backend=backend, options=options, data=data)
-    return run.loss, run.outputs, run.targets
 
 
 @dataclass

@@ -240,11 +240,6 @@ class DataSpec:
         """The preprocessing of one model input (nothing, when the data block does not list it)."""
         return next((p for p in self.prep if p.input == input_name), InputPrep(input_name))
 
-    @property
-    def preprocesses(self) -> bool:
-        """Whether any input is scaled or standardized."""
-        return any(p.scale is not None or p.standardize for p in self.prep)
-
 
 @dataclass(frozen=True)
 class Spec:

@@ -3,7 +3,7 @@
 Sections: the result (status, final and best metrics, test metrics), the
 learning curves (a PNG inlined as a data: URI), the confusion matrix on the
 test split for classifiers (recomputed from the run's weights through
-evaluation.run_outputs, the path `specc eval` takes), the compute graph as SVG
+evaluation.split_outputs, the path `specc eval` takes), the compute graph as SVG
 (Graphviz when `dot` is installed, else specc/svggraph.py), the spec with line
 numbers, and the environment (library versions, backend, seed, spec hash).
 
@@ -129,13 +129,13 @@ def confusion_section(program, run_dir) -> str:
     """The test-split confusion matrix, or a note saying why there is none."""
     if not is_classifier(program):
         return '<p class="note">not a classifier (its loss is not cross_entropy, nll or bce): no confusion matrix</p>'
-    from .evaluation import run_outputs
+    from .evaluation import split_outputs
 
     try:
-        _, outputs, targets = run_outputs(program, run_dir, split="test")
+        run = split_outputs(program, run_dir, split="test")
     except (SpecError, DataError) as e:
         return f'<p class="note">no confusion matrix: {escape(e.message)}</p>'
-    outputs, y = outputs[0], targets[0] if targets else None  # of the first output, as in training
+    outputs, y = run.outputs[0], run.targets[0] if run.targets else None  # of the first output, as in training
     width = int(np.asarray(outputs).reshape(len(outputs), -1).shape[1])
     n = 2 if width == 1 else width
     if n > MAX_MATRIX_CLASSES:

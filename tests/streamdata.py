@@ -16,3 +16,12 @@ def image_sets(tmp_path, shape, n: int = 200) -> tuple[str, str]:
     np.save(d / "y.npy", y)
     np.savez(tmp_path / "m.npz", x=x, y=y)
     return f'npy("{d}")', f'npz("{tmp_path / "m.npz"}")'
+
+
+def assert_same_run(streamed, memory) -> None:
+    """Two RunResults are the same run, bit for bit: steps, weights, training losses and test metrics."""
+    assert streamed.steps == memory.steps
+    for k in memory.params:
+        np.testing.assert_array_equal(streamed.params[k], memory.params[k], err_msg=k)
+    assert [r["train_loss"] for r in streamed.history] == [r["train_loss"] for r in memory.history]
+    assert streamed.test == memory.test

@@ -111,7 +111,7 @@ def arrays_of(pre: Preprocess | None) -> dict[str, np.ndarray]:
 
 def arrays_per_input(data) -> list[dict[str, np.ndarray]]:
     """The preprocessing of loaded data (a Datasets), one dict of arrays per model input."""
-    return [arrays_of(p) for p in getattr(data, "input_preprocess", [getattr(data, "preprocess", None)])]
+    return [arrays_of(p) for p in data.input_preprocess]
 
 
 def run_arrays(parts: list[dict], names: list[str]) -> dict[str, np.ndarray]:

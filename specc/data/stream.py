@@ -15,8 +15,8 @@ The backends keep a StreamedArray as it is (`is_streamed`) and read the training
 batches a chunk of consecutive steps at a time (`OrderedChunks`, held per epoch by
 `EpochReads`), with a thread reading the next chunk ahead when a core is spare and
 the thread makes the steps faster (`ReadAhead`, `reads_ahead`); evaluation reads
-contiguous slices. `chunks()` feeds
-the one-pass statistics of `standardize` (preprocess.mean_std over chunks).
+contiguous slices. `chunks()` feeds the one-pass statistics of `standardize`
+(preprocess.mean_std over chunks).
 """
 from __future__ import annotations
 

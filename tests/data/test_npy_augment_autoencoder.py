@@ -6,7 +6,7 @@ import pytest
 from specc.driver import Trainer
 from specc.evaluation import evaluate_run
 from specc.frontend import compile_text
-from streamdata import image_sets
+from streamdata import assert_same_run, image_sets
 
 CLASSIFIER = """
 model m {
@@ -44,14 +44,6 @@ def _train(spec, backend, out):
                    options=options).run()
 
 
-def _same_run(streamed, memory):
-    assert streamed.steps == memory.steps
-    for k in memory.params:
-        np.testing.assert_array_equal(streamed.params[k], memory.params[k], err_msg=k)
-    assert [r["train_loss"] for r in streamed.history] == [r["train_loss"] for r in memory.history]
-    assert streamed.test == memory.test
-
-
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_augmented_streamed_run_equals_in_memory_run(dirs, tmp_path, backend):
     if backend == "torch":
@@ -60,7 +52,7 @@ def test_augmented_streamed_run_equals_in_memory_run(dirs, tmp_path, backend):
     steps = "[random_crop(pad=1), hflip, random_rotate(10), noise(0.05)]"
     a = _train(CLASSIFIER % (npy, steps), backend, tmp_path / "s")
     b = _train(CLASSIFIER % (npz, steps), backend, tmp_path / "m")
-    _same_run(a, b)
+    assert_same_run(a, b)
     plain = _train(CLASSIFIER % (npz, "[]"), backend, tmp_path / "p")
     assert not np.array_equal(plain.params["dense_1.weight"], b.params["dense_1.weight"])  # augmentation did something
 
@@ -73,7 +65,7 @@ def test_streamed_autoencoder_equals_in_memory_autoencoder(dirs, tmp_path, backe
     npy, npz = dirs
     a = _train(AUTOENCODER % (npy, augment), backend, tmp_path / "s")
     b = _train(AUTOENCODER % (npz, augment), backend, tmp_path / "m")
-    _same_run(a, b)
+    assert_same_run(a, b)
     assert set(a.test) >= {"loss", "mae"}
     spec = compile_text(AUTOENCODER % (npy, augment))
     assert evaluate_run(spec, a.run_dir, backend=backend) == pytest.approx(a.test, rel=1e-6)

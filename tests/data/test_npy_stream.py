@@ -6,8 +6,8 @@ from specc.data import load_data
 from specc.data.preprocess import mean_std, mean_std_per_channel
 from specc.data import stream as stream_module
 from specc.data.stream import EpochReads, OrderedChunks, ReadAhead, Shards, StreamedArray, is_streamed
-from specc.errors import DataError, SpecError, SpecErrors
-from specc.ir import DataSpec, InputPrep, Source, Spec
+from specc.errors import DataError
+from specc.ir import DataSpec, InputPrep, Source
 from specc.rng import stream
 
 

@@ -133,7 +133,8 @@ def make_data(n_train=10, n_val=6, n_test=4, seed=0):
         x = rng.standard_normal((n, 2)).astype(np.float32)
         return Split(x, (x @ w + 0.5).astype(np.float32))
 
-    return SimpleNamespace(train=split(n_train), val=split(n_val), test=split(n_test), classes=None, preprocess=None)
+    return SimpleNamespace(train=split(n_train), val=split(n_val), test=split(n_test), classes=None, preprocess=None,
+                           input_preprocess=[None])  # as Datasets: one Preprocess (or None) per model input
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from specc.data.stream import OrderedChunks
 from specc.driver import Trainer
 from specc.evaluation import evaluate_run
 from specc.frontend import compile_text
-from streamdata import image_sets
+from streamdata import assert_same_run, image_sets
 
 SPEC = """
 model m {
@@ -51,11 +51,8 @@ def test_streamed_run_equals_in_memory_run(sets, tmp_path, backend, monkeypatch)
     streamed, memory = sets
     a = _train(streamed, backend, tmp_path / "s", prefetch=True)
     b = _train(memory, backend, tmp_path / "m")
-    assert a.steps == b.steps == 3 * 9
-    for k in b.params:
-        np.testing.assert_array_equal(a.params[k], b.params[k], err_msg=k)
-    assert [r["train_loss"] for r in a.history] == [r["train_loss"] for r in b.history]
-    assert a.test == b.test
+    assert a.steps == 3 * 9
+    assert_same_run(a, b)
     # prefetch=True on a CPU: chunks of steps were read ahead by the thread, and the numbers are the same
     assert any(t.startswith("specc-prefetch") for t in threads), threads
     # eval reads the streamed test split a batch at a time, with the run's saved statistics
@@ -151,7 +148,5 @@ def test_streamed_run_with_accumulation_equals_in_memory_run(sets, tmp_path, bac
                                      p.path) for p in sets)
     a = _train(streamed, backend, tmp_path / "s", prefetch=True)
     b = _train(memory, backend, tmp_path / "m")
-    assert a.steps == b.steps == 3 * 9  # 140 training samples, 16 per step
-    for k in b.params:
-        np.testing.assert_array_equal(a.params[k], b.params[k], err_msg=k)
-    assert [r["train_loss"] for r in a.history] == [r["train_loss"] for r in b.history]
+    assert a.steps == 3 * 9  # 140 training samples, 16 per step
+    assert_same_run(a, b)
