@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..ir import Pos
+from .threads import usable_cpus
 from .types import Raw
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -63,7 +64,7 @@ def load_images(root: str, size: tuple[int, int], channels: int = 3, workers: in
         for i in range(*span):
             x[i] = decode_one(Image, files[i], mode, (w, h))
 
-    n, workers = len(files), workers or min(8, os.cpu_count() or 1)
+    n, workers = len(files), workers or min(8, usable_cpus())
     with ThreadPoolExecutor(workers) as pool:
         start, pooled = _pool_pays_off(pool, decode, n, workers) if workers > 1 else (0, False)
         spans = [(i, min(i + BATCH, n)) for i in range(start, n, BATCH)]

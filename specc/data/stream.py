@@ -20,7 +20,6 @@ contiguous slices. `chunks()` feeds the one-pass statistics of `standardize`
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from .preprocess import STATS_CHUNK, Preprocess
+from .threads import usable_cpus
 
 
 def is_streamed(a) -> bool:
@@ -219,11 +219,7 @@ def reads_ahead(prefetch: bool | None, math_threads: int) -> bool | str:
     When the math threads fill every core the step reads its own batches."""
     if prefetch is not None:
         return bool(prefetch)
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return "tune" if cpus > math_threads else False
+    return "tune" if usable_cpus() > math_threads else False
 
 
 PROBE_BLOCK = 4     # while the read-ahead is on trial: chunks read with the thread, then as many without

@@ -131,3 +131,29 @@ def test_non_finite_and_bad_cells_keep_their_exact_messages(tmp_path):
     path = write(tmp_path, "a,y\n" + rows + "5,nan\n" + rows)
     with pytest.raises(DataError, match="line 5002: the target 'y' is 'nan', not a finite number"):
         load_csv(path)
+
+
+@pytest.mark.parametrize("parsers", [1, 2])
+def test_pieces_parsed_on_threads_land_in_their_rows(tmp_path, monkeypatch, parsers):
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((3000, 12)).astype(np.float32)
+    labels = rng.choice(["cat", "dog", "emu"], 3000)
+    text = ",".join(f"f{i}" for i in range(12)) + ",label\n" + "".join(
+        ",".join(repr(float(v)) for v in row) + f",{label}\n" for row, label in zip(values, labels))
+    path = write(tmp_path, text)
+    monkeypatch.setattr(csvfile, "CHUNK_BYTES", 4096)  # about 20 pieces, in flight on both threads
+    monkeypatch.setattr(csvfile, "PARSERS", parsers)
+    no_exact(monkeypatch)
+    raw = load_csv(path, features=[f"f{i}" for i in reversed(range(12))])
+    np.testing.assert_array_equal(raw.x, values[:, ::-1])
+    assert list(raw.y) == list(labels)
+
+
+def test_a_bad_cell_in_a_late_piece_gets_the_exact_message(tmp_path, monkeypatch):
+    rows = [f"{i},{i % 2}\n" for i in range(3000)]
+    rows[2500] = "x7,1\n"
+    path = write(tmp_path, "a,y\n" + "".join(rows))
+    monkeypatch.setattr(csvfile, "CHUNK_BYTES", 1000)
+    with pytest.raises(DataError, match="line 2502, column 'a': 'x7' is not a number"):
+        load_csv(path)
+

@@ -96,11 +96,11 @@ def test_the_pool_decodes_the_rest_only_when_it_was_faster_per_file():
     from specc.data.images import PROBE, _pool_pays_off
 
     def sleeping(span):
-        time.sleep(0.0005 * (span[1] - span[0]))
+        time.sleep(0.001 * (span[1] - span[0]))
 
     def busy(span):  # pure Python: one thread at a time, however many there are
         for _ in range(span[1] - span[0]):
-            sum(range(3000))
+            sum(range(30000))  # about 0.3 ms: a scheduler hiccup cannot decide the trial
 
     with ThreadPoolExecutor(4) as pool:
         assert _pool_pays_off(pool, sleeping, 1000, 4) == (1 + 5 * PROBE, True)

@@ -92,3 +92,25 @@ def test_without_pyarrow_the_error_names_the_extra(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="needs pyarrow") as e:
         load_parquet(str(tmp_path / "d.parquet"))
     assert "specc[data]" in e.value.render()
+
+
+def test_more_columns_than_a_group_land_in_their_places(tmp_path):
+    from specc.data import parquet
+
+    rng = np.random.default_rng(0)
+    names = [f"f{i}" for i in range(2 * parquet.GROUP + 3)]  # two full groups and a part
+    values = rng.standard_normal((500, len(names)))
+    path = write(tmp_path, {**{n: values[:, i] for i, n in enumerate(names)}, "y": np.arange(500) % 3})
+    raw = load_parquet(path, features=names[::-1])
+    np.testing.assert_array_equal(raw.x, values[:, ::-1].astype(np.float32))
+
+
+def test_the_first_bad_column_in_feature_order_is_named(tmp_path):
+    from specc.data import parquet
+
+    cols = {f"f{i}": np.ones(50) for i in range(parquet.GROUP + 4)}
+    cols[f"f{parquet.GROUP + 2}"][30] = np.inf  # in the second group
+    cols[f"f{parquet.GROUP + 1}"][40] = 1e39    # beyond float32, an earlier column of that group
+    path = write(tmp_path, {**cols, "y": np.zeros(50)})
+    with pytest.raises(DataError, match=f"column 'f{parquet.GROUP + 1}', row 41: inf is not a finite number"):
+        load_parquet(path)
