@@ -157,3 +157,15 @@ def test_a_bad_cell_in_a_late_piece_gets_the_exact_message(tmp_path, monkeypatch
     with pytest.raises(DataError, match="line 2502, column 'a': 'x7' is not a number"):
         load_csv(path)
 
+
+
+def test_without_jemalloc_the_default_arrow_pool_is_used(tmp_path, monkeypatch):
+    import pyarrow as pa
+
+    def missing():
+        raise NotImplementedError("jemalloc support is not built")
+
+    monkeypatch.setattr(pa, "jemalloc_memory_pool", missing)
+    assert csvfile._memory_pool(pa).backend_name == pa.default_memory_pool().backend_name
+    no_exact(monkeypatch)
+    assert load_csv(write(tmp_path, "a,y\n1,2\n3,4\n")).x.tolist() == [[1], [3]]
