@@ -98,9 +98,9 @@ def _load_fast(path, target, delimiter, want_target, features) -> Raw | None:
     and counts their lines; then PARSERS threads read and parse them, each
     piece straight into its rows of one preallocated float32 array: the peak
     is that array plus a few pieces, not a whole Arrow table next to the
-    array. The rows of every piece must equal its lines, so each sample's line number is known
-    (a blank line or a quoted line break inside sends the file to the exact
-    reader).
+    array. The rows of every piece must equal its lines, so each sample's
+    line number is known (a blank line or a quoted line break inside sends
+    the file to the exact reader).
     """
     try:
         import pyarrow as pa
