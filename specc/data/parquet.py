@@ -10,6 +10,8 @@ the column and the row (counted from 1, as a spreadsheet would).
 """
 from __future__ import annotations
 
+from contextlib import closing
+
 import numpy as np
 
 from ..errors import DataError
@@ -60,15 +62,15 @@ def load_parquet(path: str, target: str | None = None, want_target: bool = True,
         return reader.read(columns=[name], use_threads=False).column(0)  # one thread at a time reads
 
     try:
-        columns = in_order(read_column, ((name,) for name in names), 1 if usable_cpus() > 1 else 0)
-        for k, (name, column) in enumerate(zip(names, columns)):
-            _check_nulls(path, name, column)
-            _fill(block[k % GROUP], column, path, name)
-            del column
-            if k % GROUP == GROUP - 1 or k == len(names) - 1:
-                g = k - k % GROUP
-                x[:, g:k + 1] = block[:k + 1 - g].T
-        columns.close()
+        # closing: the reading thread is done with `reader` before anything else uses it, also after an error
+        with closing(in_order(read_column, ((name,) for name in names), 1 if usable_cpus() > 1 else 0)) as columns:
+            for k, (name, column) in enumerate(zip(names, columns)):
+                _check_nulls(path, name, column)
+                _fill(block[k % GROUP], column, path, name)
+                del column
+                if k % GROUP == GROUP - 1 or k == len(names) - 1:
+                    g = k - k % GROUP
+                    x[:, g:k + 1] = block[:k + 1 - g].T
         target_column = reader.read(columns=[header[tcol]]).column(0) if tcol is not None else None
     except (pa.ArrowException, OSError) as e:
         raise DataError(f"cannot read the Parquet file ({_reason(e)})", where) from None

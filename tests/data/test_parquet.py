@@ -114,3 +114,18 @@ def test_the_first_bad_column_in_feature_order_is_named(tmp_path):
     path = write(tmp_path, {**cols, "y": np.zeros(50)})
     with pytest.raises(DataError, match=f"column 'f{parquet.GROUP + 1}', row 41: inf is not a finite number"):
         load_parquet(path)
+
+
+def test_after_a_bad_column_no_reading_thread_is_left(tmp_path, monkeypatch):
+    import threading
+
+    from specc.data import parquet
+
+    monkeypatch.setattr(parquet, "usable_cpus", lambda: 2)  # a thread reads a column ahead
+    cols = {f"f{i}": np.ones(50) for i in range(12)}
+    cols["f2"][7] = np.nan
+    path = write(tmp_path, {**cols, "y": np.zeros(50)})
+    before = threading.active_count()
+    with pytest.raises(DataError, match="column 'f2', row 8") as e:  # the traceback (and its frames) stay alive
+        load_parquet(path)
+    assert e.value is not None and threading.active_count() == before
